@@ -1,0 +1,107 @@
+# ringbuf -- the BPF ring buffer in user space.
+#
+#   make            library (shared + static), tests, benchmark, demo
+#   make test       build and run the test suite (tests/run.sh)
+#   make demo       build and run the demonstration
+#   make bench      build and run the benchmark
+#   make asan       the test suite under AddressSanitizer + UBSan
+#   make tsan       the test suite under ThreadSanitizer
+#   make install    PREFIX=/usr/local DESTDIR=
+#
+# Sanitizer builds go to their own build directory (BUILD=build-asan ...),
+# so they never mix objects with the normal build.
+
+CC      ?= cc
+BUILD   ?= build
+PREFIX  ?= /usr/local
+LIBDIR  ?= $(PREFIX)/lib
+INCDIR  ?= $(PREFIX)/include
+PKGDIR  ?= $(LIBDIR)/pkgconfig
+VERSION := 0.1.0
+SOVER   := 0
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+OPT      ?= -O2 -g
+SANITIZE ?=
+CFLAGS   ?=
+override CFLAGS += -std=gnu11 $(OPT) $(WARN) $(SANITIZE) -D_GNU_SOURCE -Iinclude -Isrc
+LDFLAGS  ?=
+override LDFLAGS += $(SANITIZE)
+LDLIBS   := -lpthread
+
+LIB_SRCS := $(wildcard src/*.c)
+LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
+LIB_PIC  := $(LIB_SRCS:src/%.c=$(BUILD)/pic/%.o)
+STATIC   := $(BUILD)/libringbuf.a
+SHARED   := $(BUILD)/libringbuf.so.$(VERSION)
+
+TEST_SRCS  := $(wildcard tests/t_*.c)
+TEST_BINS  := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
+TEST_COMMON := $(wildcard tests/common/*.c)
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+DEMO       := $(BUILD)/ringbuf-demo
+
+.PHONY: all lib tests bench-bin test demo bench asan tsan install uninstall clean
+all: lib tests bench-bin $(DEMO)
+lib: $(STATIC) $(SHARED)
+tests: $(TEST_BINS)
+bench-bin: $(BENCH_BINS)
+
+$(BUILD)/obj/%.o: src/%.c include/ringbuf.h $(wildcard src/*.h) | $(BUILD)/obj
+	$(CC) $(CFLAGS) -DRINGBUF_STATIC_BUILD -c $< -o $@
+$(BUILD)/pic/%.o: src/%.c include/ringbuf.h $(wildcard src/*.h) | $(BUILD)/pic
+	$(CC) $(CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
+
+$(STATIC): $(LIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+$(SHARED): $(LIB_PIC) src/libringbuf.map
+	$(CC) -shared -Wl,-soname,libringbuf.so.$(SOVER) -Wl,--version-script=src/libringbuf.map \
+		$(LDFLAGS) -o $@ $(LIB_PIC) $(LDLIBS)
+	ln -sf libringbuf.so.$(VERSION) $(BUILD)/libringbuf.so.$(SOVER)
+	ln -sf libringbuf.so.$(SOVER) $(BUILD)/libringbuf.so
+
+# Tests, benchmark and demo link the static library: they see only what
+# include/ringbuf.h declares (tests/common is test-only helper code).
+$(BUILD)/tests/%: tests/%.c $(TEST_COMMON) $(wildcard tests/common/*.h) $(STATIC) | $(BUILD)/tests
+	$(CC) $(CFLAGS) -Itests/common $< $(TEST_COMMON) $(STATIC) $(LDFLAGS) $(LDLIBS) -o $@
+$(BUILD)/bench/%: bench/%.c $(STATIC) | $(BUILD)/bench
+	$(CC) $(CFLAGS) $< $(STATIC) $(LDFLAGS) $(LDLIBS) -lm -o $@
+$(DEMO): examples/demo.c $(STATIC)
+	$(CC) $(CFLAGS) $< $(STATIC) $(LDFLAGS) $(LDLIBS) -o $@
+
+$(BUILD)/obj $(BUILD)/pic $(BUILD)/tests $(BUILD)/bench:
+	mkdir -p $@
+
+test: tests
+	BUILD=$(BUILD) tests/run.sh $(TESTFLAGS)
+
+demo: $(DEMO)
+	$(DEMO) $(DEMOFLAGS)
+
+bench: bench-bin
+	$(BUILD)/bench/ringbuf_bench $(BENCHFLAGS)
+
+# AddressSanitizer + UndefinedBehaviorSanitizer, then ThreadSanitizer: the
+# whole suite, built apart.  Forked stress children inherit the sanitizers.
+asan:
+	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
+		SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=all" test
+tsan:
+	$(MAKE) BUILD=build-tsan OPT="-O1 -g" SANITIZE="-fsanitize=thread" test
+
+install: lib
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(PKGDIR)
+	install -m 644 include/ringbuf.h $(DESTDIR)$(INCDIR)/
+	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/
+	ln -sf libringbuf.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libringbuf.so.$(SOVER)
+	ln -sf libringbuf.so.$(SOVER) $(DESTDIR)$(LIBDIR)/libringbuf.so
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCDIR@|$(INCDIR)|; s|@VERSION@|$(VERSION)|' \
+		libringbuf.pc.in > $(DESTDIR)$(PKGDIR)/libringbuf.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(INCDIR)/ringbuf.h $(DESTDIR)$(LIBDIR)/libringbuf.* $(DESTDIR)$(PKGDIR)/libringbuf.pc
+
+clean:
+	rm -rf build build-asan build-tsan

@@ -1,0 +1,326 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ringbuf.h -- the Linux BPF ring buffer, in user space.
+ *
+ * A ring is a multi-producer, single-consumer queue of variable-length
+ * records with the kernel's BPF_MAP_TYPE_RINGBUF semantics: producers copy a
+ * record in (ringbuf_output) or reserve space, fill it and submit or discard
+ * it; one consumer reads committed records in order.  From its second page
+ * on, a ring's shared memory is byte-identical to mmap() of a kernel ring
+ * buffer map (see struct ringbuf_shm_* below and docs/design.md).
+ *
+ * Error model (as libbpf): functions returning int/long return a negative
+ * errno on failure *and* set errno to its positive value; functions returning
+ * a pointer return NULL and set errno.
+ *
+ * Roles: a "producer" is any thread that calls output/reserve/submit/
+ * discard; the "consumer" is the single thread (per ring, across all
+ * processes) that calls consume/consume_n/poll.  Producer calls are safe from
+ * any number of threads and processes at once.  Consumer calls must not run
+ * concurrently with each other on the same ring.
+ */
+#ifndef RINGBUF_H
+#define RINGBUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) && !defined(RINGBUF_STATIC_BUILD)
+#define RINGBUF_API __attribute__((visibility("default")))
+#else
+#define RINGBUF_API
+#endif
+
+/* ------------------------------------------------------------------------
+ * Constants (the kernel's values)
+ * ------------------------------------------------------------------------ */
+
+/* Wakeup flags for output/submit/discard (BPF_RB_NO_WAKEUP, BPF_RB_FORCE_WAKEUP). */
+#define RINGBUF_NO_WAKEUP    1ULL
+#define RINGBUF_FORCE_WAKEUP 2ULL
+
+/* ringbuf_query() selectors (BPF_RB_AVAIL_DATA ... BPF_RB_PROD_POS). */
+#define RINGBUF_AVAIL_DATA 0ULL
+#define RINGBUF_RING_SIZE  1ULL
+#define RINGBUF_CONS_POS   2ULL
+#define RINGBUF_PROD_POS   3ULL
+
+/* Record header bits (BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT). */
+#define RINGBUF_BUSY_BIT    (1U << 31)
+#define RINGBUF_DISCARD_BIT (1U << 30)
+#define RINGBUF_HDR_SZ      8U
+
+/* Largest data area (the kernel's 32-bit max_entries limit, rounded to a
+ * power of two). */
+#define RINGBUF_MAX_DATA_SIZE (1ULL << 31)
+
+/* ------------------------------------------------------------------------
+ * Shared-memory layout: the cross-process ABI.  Changing it requires a
+ * bump of RINGBUF_LAYOUT_VERSION.  Offsets are from the start of the ring
+ * file (the memfd returned by ringbuf_fd()); P is the system page size.
+ *
+ *   0          struct ringbuf_shm_meta      ringbuf's own metadata (1 page)
+ *   P          struct ringbuf_shm_consumer  the kernel's consumer page
+ *   2P         struct ringbuf_shm_producer  the kernel's producer page
+ *   3P         data, data_size bytes, mapped twice back to back
+ *
+ * From offset P on, a mapping is byte-identical to the mmap of a kernel
+ * BPF_MAP_TYPE_RINGBUF map.  Positions are free-running 64-bit byte
+ * counters; only pos & (data_size - 1) indexes the data.
+ * ------------------------------------------------------------------------ */
+
+#define RINGBUF_MAGIC          0x4655424752425552ULL /* "RUBRGBUF" little-endian */
+#define RINGBUF_LAYOUT_VERSION 1U
+
+/* One record header, at an 8-byte aligned position in the data area. */
+struct ringbuf_hdr {
+	uint32_t len;    /* payload length | BUSY | DISCARD */
+	uint32_t pg_off; /* page offset of this header from the file start */
+};
+
+/* Page 0: ringbuf's metadata.  Groups written by different roles live on
+ * separate 128-byte blocks (two cache lines: the adjacent-line prefetcher
+ * pairs them). */
+struct ringbuf_shm_meta {
+	/* identity: written once by the creator, then read-only */
+	uint64_t magic;        /* RINGBUF_MAGIC */
+	uint32_t version;      /* RINGBUF_LAYOUT_VERSION */
+	uint32_t page_size;    /* P used for this layout */
+	uint64_t data_size;    /* power of two, multiple of P */
+	uint64_t flags;        /* creation flags, 0 for now */
+	uint8_t  _pad0[128 - 32];
+
+	/* reservation lock: written by producers only */
+	uint32_t lock_owner;   /* 0 = free, else pid of the holder */
+	uint32_t _lock_pad;
+	uint64_t lock_steals;  /* locks taken over from dead holders */
+	uint8_t  _pad1[128 - 16];
+
+	/* notification state: the consumer writes it when it goes to sleep
+	 * and wakes; a producer writes it only when it wakes the consumer */
+	uint32_t consumer_waiting; /* 1 while the consumer is (about to be) asleep */
+	uint32_t notify_seq;       /* futex word, bumped by each wakeup */
+	uint32_t notify_pending;   /* a forced wakeup not yet taken by the consumer */
+	uint8_t  _pad2[128 - 12];
+
+	/* reserved for counters and producer liveness (later layout
+	 * versions may use it; zero today) */
+	uint8_t  _reserved[128];
+};
+
+/* Page P: written by the consumer only. */
+struct ringbuf_shm_consumer {
+	uint64_t consumer_pos;
+};
+
+/* Page 2P: written by producers only (under the reservation lock). */
+struct ringbuf_shm_producer {
+	uint64_t producer_pos;  /* end of the last reserved record */
+	uint64_t pending_pos;   /* oldest record that may still be BUSY */
+	uint64_t overwrite_pos; /* overwrite mode only (0 otherwise) */
+};
+
+#define RINGBUF_SHM_CONSUMER_PAGE 1 /* in pages */
+#define RINGBUF_SHM_PRODUCER_PAGE 2
+#define RINGBUF_SHM_DATA_PAGE     3
+
+_Static_assert(sizeof(struct ringbuf_hdr) == 8, "record header is 8 bytes");
+_Static_assert(offsetof(struct ringbuf_hdr, pg_off) == 4, "pg_off at 4");
+_Static_assert(offsetof(struct ringbuf_shm_meta, magic) == 0, "meta.magic");
+_Static_assert(offsetof(struct ringbuf_shm_meta, version) == 8, "meta.version");
+_Static_assert(offsetof(struct ringbuf_shm_meta, page_size) == 12, "meta.page_size");
+_Static_assert(offsetof(struct ringbuf_shm_meta, data_size) == 16, "meta.data_size");
+_Static_assert(offsetof(struct ringbuf_shm_meta, flags) == 24, "meta.flags");
+_Static_assert(offsetof(struct ringbuf_shm_meta, lock_owner) == 128, "meta.lock");
+_Static_assert(offsetof(struct ringbuf_shm_meta, lock_steals) == 136, "meta.steals");
+_Static_assert(offsetof(struct ringbuf_shm_meta, consumer_waiting) == 256, "meta.waiting");
+_Static_assert(offsetof(struct ringbuf_shm_meta, notify_seq) == 260, "meta.seq");
+_Static_assert(offsetof(struct ringbuf_shm_meta, notify_pending) == 264, "meta.pending");
+_Static_assert(offsetof(struct ringbuf_shm_meta, _reserved) == 384, "meta.reserved");
+_Static_assert(sizeof(struct ringbuf_shm_meta) == 512, "meta fits any page");
+_Static_assert(offsetof(struct ringbuf_shm_consumer, consumer_pos) == 0, "consumer_pos");
+_Static_assert(offsetof(struct ringbuf_shm_producer, producer_pos) == 0, "producer_pos");
+_Static_assert(offsetof(struct ringbuf_shm_producer, pending_pos) == 8, "pending_pos");
+_Static_assert(offsetof(struct ringbuf_shm_producer, overwrite_pos) == 16, "overwrite_pos");
+
+/* ------------------------------------------------------------------------
+ * Construction
+ * ------------------------------------------------------------------------ */
+
+struct ringbuf; /* opaque handle, one per process per ring */
+
+/*
+ * Options for ringbuf_new() and ringbuf_from_fd().  Set sz to
+ * sizeof(struct ringbuf_opts); fields this library does not know must be
+ * zero, so the struct can grow without breaking callers.
+ */
+struct ringbuf_opts {
+	size_t sz;
+	uint64_t flags; /* reserved, must be 0 */
+};
+
+/*
+ * ringbuf_new - create a ring in a new sealed memfd.
+ * @data_size: bytes of record data; a power of two, a multiple of the page
+ *             size, at most RINGBUF_MAX_DATA_SIZE.
+ * @opts:      may be NULL.
+ *
+ * The ring is shared with children created by fork() (the handle stays
+ * valid in the child) and with any process that receives ringbuf_fd() and
+ * calls ringbuf_from_fd().
+ *
+ * Returns the handle, or NULL with errno: EINVAL (bad size or opts), ENOMEM,
+ * or the errno of memfd_create/ftruncate/mmap.  Thread-safe.
+ */
+RINGBUF_API struct ringbuf *ringbuf_new(size_t data_size, const struct ringbuf_opts *opts);
+
+/*
+ * ringbuf_from_fd - attach to a ring file received from another process.
+ * @fd: a ring file descriptor (ringbuf_fd() of the creator).  It is
+ *      duplicated; the caller keeps ownership of @fd.
+ *
+ * Returns the handle, or NULL with errno: EBADF (not an open fd), EINVAL (bad
+ * opts), EPROTO (the file is not a ringbuf ring: wrong size, magic or
+ * geometry, or not size-sealed), EPROTONOSUPPORT (a ring of another layout
+ * version), ENOMEM, or the errno of fstat/mmap.  Thread-safe.
+ */
+RINGBUF_API struct ringbuf *ringbuf_from_fd(int fd, const struct ringbuf_opts *opts);
+
+/*
+ * ringbuf_fd - the ring's file descriptor, to pass to other processes
+ * (SCM_RIGHTS) for ringbuf_from_fd().  Owned by the handle: do not close it.
+ * Returns the fd, or -EINVAL (errno EINVAL) for a NULL handle.
+ */
+RINGBUF_API int ringbuf_fd(const struct ringbuf *rb);
+
+/*
+ * ringbuf_free - unmap the ring and close the handle's fd.  NULL is a no-op.
+ * No other thread of this process may be using @rb, and samples reserved
+ * through it must have been submitted or discarded (they become unreachable
+ * otherwise).  The ring itself lives on while other processes map it.
+ */
+RINGBUF_API void ringbuf_free(struct ringbuf *rb);
+
+/* ------------------------------------------------------------------------
+ * Producer API: the BPF helpers' semantics.  Lock-free with respect to the
+ * consumer; among producers a reservation takes a short lock (a few
+ * instructions, no system call), recovered automatically if its holder
+ * process dies.  Safe from any thread of any process that maps the ring.
+ * ------------------------------------------------------------------------ */
+
+/*
+ * ringbuf_output - copy @size bytes from @data into a new record and commit
+ * it (bpf_ringbuf_output).  @flags: 0 (adaptive wakeup), RINGBUF_NO_WAKEUP
+ * or RINGBUF_FORCE_WAKEUP.
+ *
+ * Returns 0, or: -EINVAL (NULL @rb, NULL @data with @size > 0, or a flag bit
+ * other than the two above), -E2BIG (the record can never fit: @size >
+ * UINT32_MAX/4, or round_up(@size + 8, 8) >= the data size), -EAGAIN (no room
+ * now; the kernel returns -EAGAIN for every reservation failure, ringbuf
+ * tells "never" from "not now"), -EBADMSG (a peer corrupted the shared
+ * producer_pos/pending_pos; nothing was written).
+ */
+RINGBUF_API long ringbuf_output(struct ringbuf *rb, const void *data, uint64_t size,
+				uint64_t flags);
+
+/*
+ * ringbuf_reserve - reserve a record of @size bytes (bpf_ringbuf_reserve).
+ * @flags must be 0.  The record is BUSY -- the consumer waits at it -- until
+ * ringbuf_submit() or ringbuf_discard(), which the caller must call exactly
+ * once.
+ *
+ * Returns a pointer to @size writable bytes, 8-byte aligned and contiguous
+ * (never split at the end of the ring), or NULL with errno EINVAL (NULL @rb
+ * or @flags != 0), E2BIG, EAGAIN or EBADMSG as for ringbuf_output().
+ */
+RINGBUF_API void *ringbuf_reserve(struct ringbuf *rb, uint64_t size, uint64_t flags);
+
+/*
+ * ringbuf_submit / ringbuf_discard - commit a reserved record, making it
+ * visible to the consumer, or mark it discarded (the consumer skips it; its
+ * space is freed when the consumer passes it).  Work from the sample pointer
+ * alone, as the helpers do: the ring is found through this process's own
+ * table of mappings, never through the header's pg_off field.  @flags: the
+ * wakeup flags of ringbuf_output(); other bits are ignored, as in the
+ * kernel.  A pointer that is not an outstanding sample of a ring mapped by
+ * this process is ignored and errno is set to EINVAL.  Never block.
+ */
+RINGBUF_API void ringbuf_submit(void *sample, uint64_t flags);
+RINGBUF_API void ringbuf_discard(void *sample, uint64_t flags);
+
+/*
+ * ringbuf_query - an unsynchronised snapshot (bpf_ringbuf_query).
+ * @what: RINGBUF_AVAIL_DATA (producer_pos - consumer_pos; it may momentarily
+ * exceed the ring size), RINGBUF_RING_SIZE, RINGBUF_CONS_POS,
+ * RINGBUF_PROD_POS.  Returns 0 for any other selector or a NULL @rb.
+ * Any role, any thread.
+ */
+RINGBUF_API uint64_t ringbuf_query(struct ringbuf *rb, uint64_t what);
+
+/* ------------------------------------------------------------------------
+ * Consumer API: one consumer per ring (one thread at a time, in one process
+ * at a time).  Wait-free with respect to producers, except ringbuf_poll()
+ * which sleeps by design.
+ * ------------------------------------------------------------------------ */
+
+/*
+ * Called once per committed record, in order.  @data points into the ring
+ * (zero-copy) and is valid until the callback returns: once it returns, the
+ * consumer may publish its position past the record and producers may
+ * overwrite it.  A negative return stops consumption and is returned to the
+ * caller; other values are ignored.
+ */
+typedef int (*ringbuf_sample_fn)(void *ctx, void *data, size_t size);
+
+/*
+ * ringbuf_consume - deliver every committed record, in order, skipping
+ * discarded ones and stopping at the first BUSY one (later records wait
+ * behind it, as in the kernel).  The consumer position is published once
+ * per call (and every quarter ring while draining a large backlog), not per
+ * record.
+ *
+ * Returns the number of records delivered (capped at INT_MAX); or the
+ * callback's negative return, which stops consumption with the consumer
+ * position already past that record (as in libbpf); or -EINVAL (NULL @rb or
+ * @fn); or -EBADMSG if the ring's shared state is corrupt (a misaligned
+ * position, producer_pos more than one ring ahead, or a record header whose
+ * length runs past producer_pos), in which case nothing past the last good
+ * record is delivered or consumed.
+ */
+RINGBUF_API int ringbuf_consume(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx);
+
+/* ringbuf_consume_n - as ringbuf_consume(), delivering at most @n records. */
+RINGBUF_API int ringbuf_consume_n(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx,
+				  size_t n);
+
+/*
+ * ringbuf_poll - wait for a notification, then consume.
+ * @timeout_ms: -1 waits for ever, 0 does not wait.
+ *
+ * If a committed record is already waiting at the consumer position, or a
+ * forced notification arrived since the last poll, it consumes at once.
+ * Otherwise it sleeps until a producer sends a notification -- adaptive
+ * (flags 0: the record committed is the one the consumer is waiting at) or
+ * forced (RINGBUF_FORCE_WAKEUP) -- or until the timeout passes, and then
+ * consumes whatever is committed (so a timeout doubles as a periodic drain).
+ * Records committed with RINGBUF_NO_WAKEUP, or adaptively while the
+ * consumer is behind (e.g. waiting at a BUSY record), do not wake a sleeping
+ * consumer: the kernel's rules.  Producers make a system call only when the
+ * consumer is actually asleep.  EINTR is retried internally; a BUSY record
+ * at the head does not make poll spin (unlike EPOLLIN on a kernel ring).
+ *
+ * Returns what ringbuf_consume() returns (0 after a timeout with nothing to
+ * deliver), or -EINVAL for a NULL @rb or @fn.
+ */
+RINGBUF_API int ringbuf_poll(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx,
+			     int timeout_ms);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RINGBUF_H */

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * barrier.h -- kernel-named memory-ordering helpers on C11 atomics.
+ *
+ * Every shared-memory field is a plain fixed-width integer in the layout
+ * (include/ringbuf.h); these helpers access it as an _Atomic object of the
+ * same size, as liburing's barrier.h does.  Each use site in ringbuf.c names
+ * the operation it pairs with.
+ */
+#ifndef RINGBUF_BARRIER_H
+#define RINGBUF_BARRIER_H
+
+#include <stdatomic.h>
+
+#define RB_ATOMIC(p) ((_Atomic __typeof__(*(p)) *)(p))
+
+#define READ_ONCE(x)  atomic_load_explicit(RB_ATOMIC(&(x)), memory_order_relaxed)
+#define WRITE_ONCE(x, v) atomic_store_explicit(RB_ATOMIC(&(x)), (v), memory_order_relaxed)
+
+#define smp_load_acquire(p)     atomic_load_explicit(RB_ATOMIC(p), memory_order_acquire)
+#define smp_store_release(p, v) atomic_store_explicit(RB_ATOMIC(p), (v), memory_order_release)
+
+/* Full barrier: orders earlier loads and stores against later ones (the
+ * store-load order that release/acquire does not give). */
+#if defined(__SANITIZE_THREAD__) && defined(__GNUC__) && !defined(__clang__)
+/* gcc's -Wtsan notes that TSan does not model standalone fences.  Every
+ * field the fences order is accessed atomically, so TSan has no race to
+ * miss there; silence the note rather than change the protocol. */
+#define smp_mb()                                                                 \
+	do {                                                                     \
+		_Pragma("GCC diagnostic push")                                   \
+		_Pragma("GCC diagnostic ignored \"-Wtsan\"")                     \
+		atomic_thread_fence(memory_order_seq_cst);                       \
+		_Pragma("GCC diagnostic pop")                                    \
+	} while (0)
+#else
+#define smp_mb() atomic_thread_fence(memory_order_seq_cst)
+#endif
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ volatile("yield" ::: "memory");
+#else
+	atomic_signal_fence(memory_order_seq_cst);
+#endif
+}
+
+#endif

@@ -1,0 +1,984 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ringbuf.c -- the BPF ring buffer in user space: producers, consumer,
+ * notifications.  Read this essay before the code.
+ *
+ * 1. THE OBJECT
+ *
+ * A ring is one sealed memfd: a metadata page of ringbuf's own, then the
+ * kernel's BPF_MAP_TYPE_RINGBUF layout -- consumer page, producer page, data
+ * pages -- with the data mapped twice back to back so that no record is ever
+ * split at the end (include/ringbuf.h has the ABI).  Every process maps the
+ * whole file; a struct ringbuf is one process's view of it.  Shared memory
+ * holds positions, never pointers.  Positions are free-running 64-bit byte
+ * counters compared by unsigned difference, so 2^64 wrap-around is harmless
+ * and there is no ABA on positions.
+ *
+ * 2. WHO WRITES WHAT
+ *
+ *   consumer_pos      the consumer, once per consume call (plus every quarter
+ *                     ring while draining a backlog), never per record
+ *   producer_pos      producers, under the reservation lock
+ *   pending_pos       producers, under the reservation lock (lazily: see 4)
+ *   record header     the reserving producer: {len|BUSY, pg_off} under the
+ *                     lock, then once more at commit (BUSY cleared)
+ *   payload           the reserving producer, between reserve and commit
+ *   lock_owner        producers (pid of the holder, 0 when free)
+ *   consumer_waiting  the consumer sets it before sleeping; the producer
+ *                     that wakes it, or the consumer itself, clears it
+ *   notify_pending    producers sending a FORCE_WAKEUP; cleared by the
+ *                     consumer when it takes the notification
+ *   notify_seq        the futex word: bumped by the producer that wakes
+ *
+ * Nothing here trusts a peer: every field read from shared memory is read
+ * once into a local, checked (alignment, distance between positions, record
+ * length against producer_pos), and never turned into an address without
+ * masking it into this process's own mapping.
+ *
+ * 3. INVARIANTS (of a ring whose peers follow the protocol)
+ *
+ *   I1  consumer_pos <= pending_pos <= producer_pos   (as unsigned distances)
+ *   I2  producer_pos - consumer_pos <= size - 8, and
+ *       producer_pos - pending_pos  <= size - 8: the kernel's two space checks
+ *       ("> mask" rejects).  The second is the CVE-2024-41009 fix: however far
+ *       a consumer moves consumer_pos, a new record never overlaps one that
+ *       is still BUSY, because everything from pending_pos on may be BUSY.
+ *   I3  every position is a multiple of 8; every record occupies
+ *       round_up(len + 8, 8) bytes, headers are 8-byte aligned.
+ *   I4  the header at producer_pos's predecessor records is written BUSY
+ *       before producer_pos covers it (R2 below), so a consumer never sees a
+ *       stale header between consumer_pos and producer_pos.
+ *   I5  sizes are checked before positions (CVE-2021-3489): a record of
+ *       round_up(len + 8, 8) >= size is refused before consumer_pos is read.
+ *
+ * 4. RESERVATION AMONG MANY PRODUCERS
+ *
+ * Like the kernel, a reservation takes a lock around a handful of
+ * instructions: read positions, check space, write the BUSY header, publish
+ * producer_pos.  Copying the payload and committing happen outside it, so
+ * the lock is held for a few nanoseconds whatever the record size.  The lock
+ * is one CAS to take and one release store to drop.  A waiter spins briefly,
+ * then yields the CPU -- so a holder preempted by producers that outnumber
+ * the cores gets its CPU back instead of being spun against -- and every
+ * few milliseconds checks that the holder's process is alive (kill(pid, 0)).
+ * A holder killed inside the critical section leaves a consistent ring: each
+ * of its shared stores leaves I1-I4 true (the header is written before
+ * producer_pos, pending_pos only moves over committed records), so the
+ * waiter that finds it dead simply takes the lock over (counted in
+ * lock_steals).  A stopped (SIGSTOP) holder is alive and is waited for.
+ *
+ * pending_pos is advanced lazily: only when the pending check would refuse
+ * a reservation does the holder walk forward over committed records.  The
+ * accept/refuse decision is the kernel's (pending_pos only moves forward, so
+ * a check that passes with an older value passes with the newer), but the
+ * common path reads no header another core just wrote.
+ *
+ * 5. ORDERING: THE PAIRS
+ *
+ *   R1 -> A1  commit's store_release(hdr->len) ... consumer's
+ *             load_acquire(hdr->len): the payload is visible before the
+ *             record is seen committed.
+ *   R2 -> A2  reserve's store_release(producer_pos) ... consumer's
+ *             load_acquire(producer_pos): the BUSY header (I4) is visible
+ *             before the position that covers it.
+ *   R3 -> A3  consumer's store_release(consumer_pos) ... reserve's
+ *             load_acquire(consumer_pos): the consumer has finished reading
+ *             bytes before a producer may overwrite them.
+ *   R4 -> A4  unlock's store_release(lock_owner, 0) ... lock's CAS
+ *             (acquire): one holder's writes of producer_pos, pending_pos
+ *             and the header are seen by the next.
+ *   R5 -> A5  a waking producer's fetch_add(notify_seq) (release) ... the
+ *             woken consumer's load_acquire(notify_seq).
+ *
+ * 6. NOTIFICATIONS WITHOUT LOST WAKEUPS
+ *
+ * The kernel's rules (PROTOCOL.md 4): NO_WAKEUP never notifies, FORCE always
+ * does, flags 0 notifies only if consumer_pos equals the committed record's
+ * position.  ringbuf adds: a notification costs a system call only if the
+ * consumer is asleep (consumer_waiting), so a consumer that keeps up costs
+ * producers none.  Two store-load (Dekker) pairs make that safe; on each
+ * side a full barrier sits between the store and the load:
+ *
+ *   F1 (producer, commit): store hdr->len (R1) ; smp_mb ; load consumer_pos
+ *                          and consumer_waiting
+ *   F3 (consumer, poll):   store consumer_pos (R3) [end of consume] and
+ *                          store consumer_waiting = 1 ; smp_mb ; load
+ *                          producer_pos and the header at consumer_pos
+ *
+ * Either F1 precedes F3 -- then the consumer's re-check sees the committed
+ * record and does not sleep -- or F3 precedes F1 -- then the producer sees
+ * both the consumer's position (so it knows the record is owed a wakeup) and
+ * consumer_waiting = 1, and wakes it.  No interleaving loses an adaptive
+ * wakeup.  The record-at-head re-check is what the kernel's epoll does with
+ * EPOLLIN; unlike EPOLLIN, a BUSY head record does not make poll spin.
+ *
+ * A forced wakeup may be for a record behind a BUSY one, which the re-check
+ * cannot see, so FORCE also sets the sticky notify_pending flag (the
+ * epoll ready list's role):
+ *
+ *   F1' (producer): store notify_pending = 1 ; smp_mb ; load consumer_waiting
+ *   F3  (consumer): store consumer_waiting = 1 ; smp_mb ; load notify_pending
+ *
+ * and a producer that finds notify_pending already 1 skips the store: the
+ * consumer's next clear (an RMW) is followed by F2 (smp_mb) before it reads
+ * producer_pos, and since the producer's F1 read a value older than that
+ * clear, F1 precedes F2 and the consume after the clear sees its record.
+ * NO_WAKEUP commits skip F1 entirely: nothing is owed, so nothing is ordered.
+ *
+ * Sleeping is a futex on notify_seq (not FUTEX_PRIVATE: it works across
+ * processes mapping the same file).  The consumer reads notify_seq before it
+ * sets consumer_waiting; a waker exchanges consumer_waiting to 0 (exactly one
+ * waker makes the syscall), bumps notify_seq, then FUTEX_WAKEs.  A bump that
+ * lands before the consumer's FUTEX_WAIT makes the wait return at once.
+ *
+ * 7. submit AND discard FROM THE SAMPLE POINTER
+ *
+ * The kernel finds the ring from the header's pg_off; a peer can rewrite
+ * that field (CVE-2024-41009).  ringbuf keeps a process-local table of its
+ * mappings and looks the pointer up there (a per-thread cache of the last
+ * hit makes that one comparison on the hot path).  The header is written
+ * only after checking that it lies inside this process's data mapping,
+ * 8-byte aligned, and is still BUSY.  pg_off is written with the kernel's
+ * value (the header's page offset from the file start, which is also the
+ * kernel's offset from its ring base) and never read.
+ *
+ * 8. ROOM FOR WHAT COMES NEXT
+ *
+ * Dead producers holding a BUSY record, counters, overwrite mode, roles,
+ * named rings and epoll fds build on this file; the metadata page reserves
+ * space for them and the layout version guards the ABI.
+ */
+#include "ringbuf.h"
+#include "barrier.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LEN_MASK (~(RINGBUF_BUSY_BIT | RINGBUF_DISCARD_BIT))
+
+/* Waits for a lock holder: spins, then yields, and checks the holder's
+ * liveness at this interval. */
+#define LOCK_SPINS          128
+#define LOCK_LIVENESS_NS    (5 * 1000 * 1000)
+
+struct ringbuf {
+	int fd;
+	uint32_t page_shift;
+	uint64_t size;   /* data bytes */
+	uint64_t mask;   /* size - 1 */
+	size_t map_len;  /* 3 pages + 2 * size */
+	unsigned char *base;
+	struct ringbuf_shm_meta *meta;
+	uint64_t *consumer_pos;
+	struct ringbuf_shm_producer *prod;
+	unsigned char *data;
+	uint64_t published_gen; /* registry generation when registered */
+};
+
+/* ------------------------------------------------------------------------
+ * Errors, pid, futex
+ * ------------------------------------------------------------------------ */
+
+static inline long rb_err(int e)
+{
+	errno = e;
+	return -e;
+}
+
+static pid_t rb_cached_pid;
+static pthread_once_t rb_once = PTHREAD_ONCE_INIT;
+
+static void rb_atfork_child(void)
+{
+	rb_cached_pid = getpid();
+}
+
+static void rb_init_once(void)
+{
+	rb_cached_pid = getpid();
+	pthread_atfork(NULL, NULL, rb_atfork_child);
+}
+
+/* getpid() is a system call in current glibc; the lock needs it per
+ * reservation, so it is cached and refreshed in fork()ed children. */
+static inline uint32_t rb_self(void)
+{
+	return (uint32_t)rb_cached_pid;
+}
+
+static bool rb_process_alive(uint32_t pid)
+{
+	if (pid == 0 || pid > INT_MAX)
+		return false;
+	return kill((pid_t)pid, 0) == 0 || errno != ESRCH;
+}
+
+static void rb_futex_wake(uint32_t *word)
+{
+	syscall(SYS_futex, word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
+static void rb_futex_wait(uint32_t *word, uint32_t expect, const struct timespec *rel)
+{
+	syscall(SYS_futex, word, FUTEX_WAIT, expect, rel, NULL, 0);
+}
+
+static uint64_t rb_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ------------------------------------------------------------------------
+ * The table of this process's mappings, for submit/discard
+ * ------------------------------------------------------------------------ */
+
+static pthread_mutex_t rb_registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct ringbuf **rb_registry;
+static size_t rb_registry_len, rb_registry_cap;
+static uint64_t rb_registry_gen = 1; /* bumped on every removal */
+
+static __thread struct ringbuf *rb_tls_last;
+static __thread uint64_t rb_tls_gen;
+
+static int rb_register(struct ringbuf *rb)
+{
+	int err = 0;
+
+	pthread_mutex_lock(&rb_registry_lock);
+	if (rb_registry_len == rb_registry_cap) {
+		size_t cap = rb_registry_cap ? rb_registry_cap * 2 : 8;
+		struct ringbuf **n = realloc(rb_registry, cap * sizeof(*n));
+
+		if (!n) {
+			err = ENOMEM;
+			goto out;
+		}
+		rb_registry = n;
+		rb_registry_cap = cap;
+	}
+	rb_registry[rb_registry_len++] = rb;
+out:
+	pthread_mutex_unlock(&rb_registry_lock);
+	return err;
+}
+
+static void rb_unregister(struct ringbuf *rb)
+{
+	pthread_mutex_lock(&rb_registry_lock);
+	for (size_t i = 0; i < rb_registry_len; i++) {
+		if (rb_registry[i] == rb) {
+			rb_registry[i] = rb_registry[--rb_registry_len];
+			break;
+		}
+	}
+	/* Invalidate every thread's cached lookup: the handle may be reused. */
+	atomic_fetch_add_explicit(RB_ATOMIC(&rb_registry_gen), 1, memory_order_release);
+	pthread_mutex_unlock(&rb_registry_lock);
+}
+
+static inline bool rb_holds(const struct ringbuf *rb, uintptr_t p)
+{
+	uintptr_t lo = (uintptr_t)rb->data;
+
+	return p >= lo && p - lo < 2 * rb->size;
+}
+
+/* The ring whose data mapping contains address @p, or NULL. */
+static struct ringbuf *rb_lookup(uintptr_t p)
+{
+	uint64_t gen = atomic_load_explicit(RB_ATOMIC(&rb_registry_gen), memory_order_acquire);
+	struct ringbuf *rb = rb_tls_last, *hit = NULL;
+
+	if (rb && rb_tls_gen == gen && rb_holds(rb, p))
+		return rb;
+	pthread_mutex_lock(&rb_registry_lock);
+	for (size_t i = 0; i < rb_registry_len; i++) {
+		if (rb_holds(rb_registry[i], p)) {
+			hit = rb_registry[i];
+			break;
+		}
+	}
+	gen = READ_ONCE(rb_registry_gen);
+	pthread_mutex_unlock(&rb_registry_lock);
+	if (hit) {
+		rb_tls_last = hit;
+		rb_tls_gen = gen;
+	}
+	return hit;
+}
+
+/* ------------------------------------------------------------------------
+ * Construction
+ * ------------------------------------------------------------------------ */
+
+/* libbpf's OPTS_VALID: sz covers at least the first field, and bytes past
+ * the struct this library knows are zero. */
+static bool rb_opts_valid(const struct ringbuf_opts *opts)
+{
+	if (!opts)
+		return true;
+	if (opts->sz < sizeof(opts->sz))
+		return false;
+	for (size_t i = sizeof(*opts); i < opts->sz; i++)
+		if (((const unsigned char *)opts)[i])
+			return false;
+	if (opts->sz >= offsetof(struct ringbuf_opts, flags) + sizeof(opts->flags) &&
+	    opts->flags)
+		return false;
+	return true;
+}
+
+static uint32_t rb_page_shift(void)
+{
+	return (uint32_t)__builtin_ctzl((unsigned long)sysconf(_SC_PAGESIZE));
+}
+
+static bool rb_size_valid(uint64_t size, uint32_t page_shift)
+{
+	return size >= (1ull << page_shift) && size <= RINGBUF_MAX_DATA_SIZE &&
+	       (size & (size - 1)) == 0;
+}
+
+/* Map the file twice-over: [meta|consumer|producer|data] then data again. */
+static int rb_map(struct ringbuf *rb)
+{
+	size_t page = (size_t)1 << rb->page_shift;
+	size_t head = RINGBUF_SHM_DATA_PAGE * page;
+	unsigned char *base, *p;
+
+	rb->map_len = head + 2 * rb->size;
+	base = mmap(NULL, rb->map_len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (base == MAP_FAILED)
+		return -errno;
+	p = mmap(base, head + rb->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+		 rb->fd, 0);
+	if (p != MAP_FAILED)
+		p = mmap(base + head + rb->size, rb->size, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_FIXED, rb->fd, (off_t)head);
+	if (p == MAP_FAILED) {
+		int err = -errno;
+
+		munmap(base, rb->map_len);
+		return err;
+	}
+	rb->base = base;
+	rb->meta = (struct ringbuf_shm_meta *)base;
+	rb->consumer_pos = (uint64_t *)(base + RINGBUF_SHM_CONSUMER_PAGE * page);
+	rb->prod = (struct ringbuf_shm_producer *)(base + RINGBUF_SHM_PRODUCER_PAGE * page);
+	rb->data = base + head;
+	return 0;
+}
+
+/* Map, register, and hand out the handle; on failure free everything and
+ * return NULL with errno set. */
+static struct ringbuf *rb_finish(struct ringbuf *rb)
+{
+	int err = rb_map(rb);
+
+	if (!err) {
+		err = -rb_register(rb);
+		if (err)
+			munmap(rb->base, rb->map_len);
+	}
+	if (err) {
+		close(rb->fd);
+		free(rb);
+		errno = -err;
+		return NULL;
+	}
+	return rb;
+}
+
+static struct ringbuf *rb_alloc(uint64_t size, uint32_t page_shift)
+{
+	struct ringbuf *rb = calloc(1, sizeof(*rb));
+
+	if (!rb)
+		return NULL;
+	rb->fd = -1;
+	rb->page_shift = page_shift;
+	rb->size = size;
+	rb->mask = size - 1;
+	return rb;
+}
+
+struct ringbuf *ringbuf_new(size_t data_size, const struct ringbuf_opts *opts)
+{
+	uint32_t shift = rb_page_shift();
+	size_t page = (size_t)1 << shift;
+	struct ringbuf *rb;
+	int fd;
+
+	pthread_once(&rb_once, rb_init_once);
+	if (!rb_opts_valid(opts) || !rb_size_valid(data_size, shift)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	fd = memfd_create("ringbuf", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return NULL;
+	if (ftruncate(fd, (off_t)(RINGBUF_SHM_DATA_PAGE * page + data_size)) ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)) {
+		int err = errno;
+
+		close(fd);
+		errno = err;
+		return NULL;
+	}
+	rb = rb_alloc(data_size, shift);
+	if (!rb) {
+		close(fd);
+		errno = ENOMEM;
+		return NULL;
+	}
+	rb->fd = fd;
+	rb = rb_finish(rb);
+	if (!rb)
+		return NULL;
+	/* No other process can see the file yet: plain stores suffice. */
+	rb->meta->version = RINGBUF_LAYOUT_VERSION;
+	rb->meta->page_size = (uint32_t)page;
+	rb->meta->data_size = data_size;
+	rb->meta->flags = 0;
+	rb->meta->magic = RINGBUF_MAGIC;
+	return rb;
+}
+
+/* Check that @fd holds a ring of this layout; return its data size or a
+ * negative errno.  Reads the metadata once, from a private read-only map. */
+static int64_t rb_check_file(int fd, uint32_t shift)
+{
+	size_t page = (size_t)1 << shift;
+	struct ringbuf_shm_meta m;
+	struct stat st;
+	void *p;
+	int seals;
+
+	if (fstat(fd, &st))
+		return -errno;
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size < RINGBUF_SHM_DATA_PAGE * page)
+		return -EPROTO;
+	p = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	memcpy(&m, p, sizeof(m));
+	munmap(p, page);
+	if (m.magic != RINGBUF_MAGIC)
+		return -EPROTO;
+	if (m.version != RINGBUF_LAYOUT_VERSION)
+		return -EPROTONOSUPPORT;
+	if (m.page_size != page || !rb_size_valid(m.data_size, shift) ||
+	    (uint64_t)st.st_size != RINGBUF_SHM_DATA_PAGE * page + m.data_size)
+		return -EPROTO;
+	/* A file that can shrink lets a peer turn our accesses into SIGBUS. */
+	seals = fcntl(fd, F_GET_SEALS);
+	if (seals < 0 || !(seals & F_SEAL_SHRINK))
+		return -EPROTO;
+	return (int64_t)m.data_size;
+}
+
+struct ringbuf *ringbuf_from_fd(int fd, const struct ringbuf_opts *opts)
+{
+	uint32_t shift = rb_page_shift();
+	struct ringbuf *rb;
+	int64_t size;
+	int dup_fd;
+
+	pthread_once(&rb_once, rb_init_once);
+	if (!rb_opts_valid(opts)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (fd < 0) {
+		errno = EBADF;
+		return NULL;
+	}
+	size = rb_check_file(fd, shift);
+	if (size < 0) {
+		errno = (int)-size;
+		return NULL;
+	}
+	dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (dup_fd < 0)
+		return NULL;
+	rb = rb_alloc((uint64_t)size, shift);
+	if (!rb) {
+		close(dup_fd);
+		errno = ENOMEM;
+		return NULL;
+	}
+	rb->fd = dup_fd;
+	return rb_finish(rb);
+}
+
+int ringbuf_fd(const struct ringbuf *rb)
+{
+	if (!rb)
+		return (int)rb_err(EINVAL);
+	return rb->fd;
+}
+
+void ringbuf_free(struct ringbuf *rb)
+{
+	if (!rb)
+		return;
+	rb_unregister(rb);
+	munmap(rb->base, rb->map_len);
+	close(rb->fd);
+	free(rb);
+}
+
+uint64_t ringbuf_query(struct ringbuf *rb, uint64_t what)
+{
+	if (!rb)
+		return 0;
+	switch (what) {
+	case RINGBUF_AVAIL_DATA:
+		return smp_load_acquire(&rb->prod->producer_pos) -
+		       smp_load_acquire(rb->consumer_pos);
+	case RINGBUF_RING_SIZE:
+		return rb->size;
+	case RINGBUF_CONS_POS:
+		return smp_load_acquire(rb->consumer_pos);
+	case RINGBUF_PROD_POS:
+		return smp_load_acquire(&rb->prod->producer_pos);
+	default:
+		return 0;
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * Producer: the reservation lock
+ * ------------------------------------------------------------------------ */
+
+static void rb_lock_slow(struct ringbuf *rb, uint32_t me)
+{
+	uint32_t *owner = &rb->meta->lock_owner;
+	uint64_t next_check = 0;
+
+	for (unsigned spins = 0;; spins++) {
+		uint32_t cur = READ_ONCE(*owner);
+
+		if (cur == 0) {
+			/* A4: pairs with R4 in rb_unlock(). */
+			if (atomic_compare_exchange_weak_explicit(RB_ATOMIC(owner), &cur, me,
+								  memory_order_acquire,
+								  memory_order_relaxed))
+				return;
+			continue;
+		}
+		if (spins < LOCK_SPINS) {
+			cpu_relax();
+			continue;
+		}
+		/* The holder may be preempted (or dead): give the CPU away. */
+		sched_yield();
+		if ((spins & 63) || cur == me)
+			continue;
+		uint64_t now = rb_now_ns();
+
+		if (!next_check) {
+			next_check = now + LOCK_LIVENESS_NS;
+		} else if (now >= next_check) {
+			next_check = now + LOCK_LIVENESS_NS;
+			if (!rb_process_alive(cur) &&
+			    atomic_compare_exchange_strong_explicit(RB_ATOMIC(owner), &cur, me,
+								    memory_order_acquire,
+								    memory_order_relaxed)) {
+				atomic_fetch_add_explicit(RB_ATOMIC(&rb->meta->lock_steals), 1,
+							  memory_order_relaxed);
+				return;
+			}
+		}
+	}
+}
+
+static inline void rb_lock(struct ringbuf *rb)
+{
+	uint32_t me = rb_self(), free_ = 0;
+
+	/* A4: pairs with R4 in rb_unlock(). */
+	if (!atomic_compare_exchange_strong_explicit(RB_ATOMIC(&rb->meta->lock_owner), &free_, me,
+						     memory_order_acquire, memory_order_relaxed))
+		rb_lock_slow(rb, me);
+}
+
+static inline void rb_unlock(struct ringbuf *rb)
+{
+	/* R4: pairs with A4 in rb_lock()/rb_lock_slow(). */
+	smp_store_release(&rb->meta->lock_owner, 0);
+}
+
+/* ------------------------------------------------------------------------
+ * Producer: reserve
+ * ------------------------------------------------------------------------ */
+
+/* Walk pending_pos forward over committed records (the kernel does this on
+ * every reservation; we do it only when the pending check would refuse).
+ * A header that is BUSY, or whose length runs past producer_pos (corrupt),
+ * stops the walk: refusing is always safe. */
+static uint64_t rb_advance_pending(struct ringbuf *rb, uint64_t pend, uint64_t prod)
+{
+	while (pend != prod) {
+		struct ringbuf_hdr *hdr = (void *)(rb->data + (pend & rb->mask));
+		/* Pairs with R1 in rb_commit(): a committed header is final. */
+		uint32_t len = smp_load_acquire(&hdr->len);
+		uint64_t rec;
+
+		if (len & RINGBUF_BUSY_BIT)
+			break;
+		rec = ((uint64_t)(len & LEN_MASK) + RINGBUF_HDR_SZ + 7) & ~7ull;
+		if (rec > prod - pend)
+			break;
+		pend += rec;
+	}
+	return pend;
+}
+
+/* Reserve a record of @size payload bytes; flags already checked.  Returns
+ * the header, or NULL with *err set to a negative errno. */
+static struct ringbuf_hdr *rb_reserve(struct ringbuf *rb, uint64_t size, long *err)
+{
+	uint64_t len, cons, prod, pend, new_prod;
+	struct ringbuf_hdr *hdr;
+
+	/* I5: sizes before positions. */
+	if (size > UINT32_MAX / 4) {
+		*err = -E2BIG;
+		return NULL;
+	}
+	len = (size + RINGBUF_HDR_SZ + 7) & ~7ull;
+	if (len >= rb->size) {
+		*err = -E2BIG;
+		return NULL;
+	}
+	/* A3: pairs with R3 in rb_publish_consumer(). */
+	cons = smp_load_acquire(rb->consumer_pos);
+
+	rb_lock(rb);
+	prod = READ_ONCE(rb->prod->producer_pos);
+	pend = READ_ONCE(rb->prod->pending_pos);
+	if ((prod | pend) & 7 || prod - pend > rb->size) {
+		rb_unlock(rb);
+		*err = -EBADMSG;
+		return NULL;
+	}
+	new_prod = prod + len;
+	if (new_prod - cons > rb->mask)
+		goto full;
+	if (new_prod - pend > rb->mask) {
+		pend = rb_advance_pending(rb, pend, prod);
+		WRITE_ONCE(rb->prod->pending_pos, pend);
+		if (new_prod - pend > rb->mask)
+			goto full;
+	}
+	hdr = (void *)(rb->data + (prod & rb->mask));
+	WRITE_ONCE(hdr->len, (uint32_t)size | RINGBUF_BUSY_BIT);
+	WRITE_ONCE(hdr->pg_off, (uint32_t)(RINGBUF_SHM_DATA_PAGE + ((prod & rb->mask) >> rb->page_shift)));
+	/* R2: pairs with A2 in the consumer; I4. */
+	smp_store_release(&rb->prod->producer_pos, new_prod);
+	rb_unlock(rb);
+	return hdr;
+full:
+	rb_unlock(rb);
+	*err = -EAGAIN;
+	return NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * Producer: commit and notify
+ * ------------------------------------------------------------------------ */
+
+/* Wake the consumer if it sleeps; exactly one waker makes the syscall. */
+static void rb_wake_sleeper(struct ringbuf *rb)
+{
+	struct ringbuf_shm_meta *m = rb->meta;
+
+	if (!READ_ONCE(m->consumer_waiting))
+		return;
+	if (!atomic_exchange_explicit(RB_ATOMIC(&m->consumer_waiting), 0, memory_order_acq_rel))
+		return;
+	/* R5: pairs with A5 in rb_sleep(). */
+	atomic_fetch_add_explicit(RB_ATOMIC(&m->notify_seq), 1, memory_order_release);
+	rb_futex_wake(&m->notify_seq);
+}
+
+static void rb_notify(struct ringbuf *rb, uint64_t rec_off, uint64_t flags)
+{
+	struct ringbuf_shm_meta *m = rb->meta;
+
+	if (flags & RINGBUF_FORCE_WAKEUP) {
+		if (!READ_ONCE(m->notify_pending)) {
+			WRITE_ONCE(m->notify_pending, 1);
+			smp_mb(); /* F1': pairs with F3 in rb_sleep() */
+		}
+		rb_wake_sleeper(rb);
+		return;
+	}
+	/* Adaptive: only when the consumer waits at this very record. */
+	if ((smp_load_acquire(rb->consumer_pos) & rb->mask) == rec_off)
+		rb_wake_sleeper(rb);
+}
+
+/* Commit the BUSY record at data offset @off (first copy). */
+static void rb_commit_hdr(struct ringbuf *rb, uint64_t off, uint64_t flags, bool discard)
+{
+	struct ringbuf_hdr *hdr = (void *)(rb->data + off);
+	uint32_t len = READ_ONCE(hdr->len);
+
+	if (!(len & RINGBUF_BUSY_BIT)) {
+		errno = EINVAL; /* not outstanding: committed twice, or not a sample */
+		return;
+	}
+	len &= ~RINGBUF_BUSY_BIT;
+	if (discard)
+		len |= RINGBUF_DISCARD_BIT;
+	/* R1: pairs with A1 in the consumer (and in rb_advance_pending). */
+	smp_store_release(&hdr->len, len);
+
+	/* FORCE wins over NO_WAKEUP, as in the kernel. */
+	if ((flags & (RINGBUF_NO_WAKEUP | RINGBUF_FORCE_WAKEUP)) == RINGBUF_NO_WAKEUP)
+		return;
+	smp_mb(); /* F1: pairs with F3 in ringbuf_poll()/rb_sleep() */
+	rb_notify(rb, off, flags);
+}
+
+/* submit/discard from the sample pointer alone: find the ring in this
+ * process's own table, never through the shared pg_off. */
+static void rb_commit(void *sample, uint64_t flags, bool discard)
+{
+	uintptr_t hp = (uintptr_t)sample - RINGBUF_HDR_SZ;
+	struct ringbuf *rb = sample ? rb_lookup(hp) : NULL;
+
+	if (!rb || ((hp - (uintptr_t)rb->data) & 7)) {
+		errno = EINVAL;
+		return;
+	}
+	rb_commit_hdr(rb, (hp - (uintptr_t)rb->data) & rb->mask, flags, discard);
+}
+
+void ringbuf_submit(void *sample, uint64_t flags)
+{
+	rb_commit(sample, flags, false);
+}
+
+void ringbuf_discard(void *sample, uint64_t flags)
+{
+	rb_commit(sample, flags, true);
+}
+
+void *ringbuf_reserve(struct ringbuf *rb, uint64_t size, uint64_t flags)
+{
+	struct ringbuf_hdr *hdr;
+	long err;
+
+	if (!rb || flags) {
+		errno = EINVAL;
+		return NULL;
+	}
+	hdr = rb_reserve(rb, size, &err);
+	if (!hdr) {
+		errno = (int)-err;
+		return NULL;
+	}
+	return hdr + 1;
+}
+
+long ringbuf_output(struct ringbuf *rb, const void *data, uint64_t size, uint64_t flags)
+{
+	struct ringbuf_hdr *hdr;
+	long err;
+
+	if (!rb || (!data && size) || (flags & ~(RINGBUF_NO_WAKEUP | RINGBUF_FORCE_WAKEUP)))
+		return rb_err(EINVAL);
+	hdr = rb_reserve(rb, size, &err);
+	if (!hdr)
+		return rb_err((int)-err);
+	if (size)
+		memcpy(hdr + 1, data, size);
+	rb_commit_hdr(rb, (uint64_t)((unsigned char *)hdr - rb->data), flags, false);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Consumer
+ * ------------------------------------------------------------------------ */
+
+static inline void rb_publish_consumer(struct ringbuf *rb, uint64_t cons)
+{
+	/* R3: pairs with A3 in rb_reserve() and rb_notify(). */
+	smp_store_release(rb->consumer_pos, cons);
+}
+
+/* Read and check both positions.  Returns 0, or -EBADMSG if they cannot
+ * belong to a ring that follows the protocol. */
+static int rb_positions(struct ringbuf *rb, uint64_t *cons, uint64_t *prod)
+{
+	*cons = READ_ONCE(*rb->consumer_pos); /* only the consumer writes it */
+	/* A2: pairs with R2 in rb_reserve(). */
+	*prod = smp_load_acquire(&rb->prod->producer_pos);
+	if ((*cons | *prod) & 7 || *prod - *cons > rb->size)
+		return -EBADMSG;
+	return 0;
+}
+
+/*
+ * Deliver up to @n committed records.  Reads producer_pos once per pass and
+ * makes passes until it finds nothing new or has moved a whole ring's worth
+ * of bytes, so a call always ends even against producers that never stop.
+ */
+static int rb_consume(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, size_t n)
+{
+	uint64_t cons, prod, start, published;
+	size_t cnt = 0;
+	int err = 0;
+
+	if (!rb || !fn)
+		return (int)rb_err(EINVAL);
+	err = rb_positions(rb, &cons, &prod);
+	start = published = cons;
+	while (!err && cnt < n && cons != prod) {
+		struct ringbuf_hdr *hdr = (void *)(rb->data + (cons & rb->mask));
+		/* A1: pairs with R1 in rb_commit(); read once, use the copy. */
+		uint32_t len = smp_load_acquire(&hdr->len);
+		uint64_t rec = ((uint64_t)(len & LEN_MASK) + RINGBUF_HDR_SZ + 7) & ~7ull;
+
+		if (len & RINGBUF_BUSY_BIT)
+			break;
+		if (rec > prod - cons) {
+			err = -EBADMSG;
+			break;
+		}
+		cons += rec;
+		if (!(len & RINGBUF_DISCARD_BIT)) {
+			int r = fn(ctx, hdr + 1, len & LEN_MASK);
+
+			cnt++;
+			if (r < 0) {
+				err = r;
+				break;
+			}
+		}
+		if (cons - published >= rb->size / 4) {
+			rb_publish_consumer(rb, cons);
+			published = cons;
+		}
+		if (cons == prod && cons - start < rb->size) {
+			prod = smp_load_acquire(&rb->prod->producer_pos); /* A2 */
+			if ((prod & 7) || prod - cons > rb->size)
+				err = -EBADMSG;
+		}
+	}
+	if (cons != published)
+		rb_publish_consumer(rb, cons);
+	if (err)
+		return (int)rb_err(-err);
+	return cnt > INT_MAX ? INT_MAX : (int)cnt;
+}
+
+int ringbuf_consume(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx)
+{
+	return rb_consume(rb, fn, ctx, SIZE_MAX);
+}
+
+int ringbuf_consume_n(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, size_t n)
+{
+	return rb_consume(rb, fn, ctx, n);
+}
+
+/* Is a committed (or discarded) record waiting at consumer_pos?  Called
+ * after F3, so it sees any commit whose producer did not see the consumer's
+ * position or its consumer_waiting flag. */
+static bool rb_head_committed(struct ringbuf *rb)
+{
+	uint64_t cons, prod;
+	uint32_t len;
+
+	if (rb_positions(rb, &cons, &prod))
+		return true; /* let consume report the corruption */
+	if (cons == prod)
+		return false;
+	len = smp_load_acquire(&((struct ringbuf_hdr *)(rb->data + (cons & rb->mask)))->len);
+	return !(len & RINGBUF_BUSY_BIT);
+}
+
+/* Take a forced notification, if one is pending. */
+static bool rb_take_forced(struct ringbuf *rb)
+{
+	uint32_t *pending = &rb->meta->notify_pending;
+
+	if (!READ_ONCE(*pending) ||
+	    !atomic_exchange_explicit(RB_ATOMIC(pending), 0, memory_order_acquire))
+		return false;
+	smp_mb(); /* F2: see the commits of producers that skipped F1' */
+	return true;
+}
+
+/* Sleep until woken or @deadline (ns, 0 = for ever).  Returns without
+ * sleeping if the re-check after F3 finds work. */
+static void rb_sleep(struct ringbuf *rb, uint64_t deadline)
+{
+	struct ringbuf_shm_meta *m = rb->meta;
+	/* A5: pairs with R5 in rb_wake_sleeper(). */
+	uint32_t seq = smp_load_acquire(&m->notify_seq);
+	struct timespec ts, *rel = NULL;
+
+	WRITE_ONCE(m->consumer_waiting, 1);
+	smp_mb(); /* F3: pairs with F1 in rb_commit() and F1' in rb_notify() */
+	if (READ_ONCE(m->notify_pending) || rb_head_committed(rb))
+		goto out;
+	if (deadline) {
+		uint64_t now = rb_now_ns();
+
+		if (now >= deadline)
+			goto out;
+		ts.tv_sec = (time_t)((deadline - now) / 1000000000ull);
+		ts.tv_nsec = (long)((deadline - now) % 1000000000ull);
+		rel = &ts;
+	}
+	rb_futex_wait(&m->notify_seq, seq, rel);
+	(void)smp_load_acquire(&m->notify_seq); /* A5 */
+out:
+	WRITE_ONCE(m->consumer_waiting, 0);
+}
+
+int ringbuf_poll(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, int timeout_ms)
+{
+	uint64_t deadline = 0;
+
+	if (!rb || !fn)
+		return (int)rb_err(EINVAL);
+	if (timeout_ms >= 0)
+		deadline = rb_now_ns() + (uint64_t)timeout_ms * 1000000ull;
+	for (;;) {
+		if (rb_take_forced(rb))
+			break;
+		smp_mb(); /* F3 (consumer_pos side): pairs with F1 in rb_commit() */
+		if (rb_head_committed(rb))
+			break;
+		if (deadline && rb_now_ns() >= deadline)
+			break;
+		if (timeout_ms == 0)
+			break;
+		/* Woken, timed out, interrupted (EINTR) or spurious: the loop
+		 * re-checks everything. */
+		rb_sleep(rb, deadline);
+	}
+	return rb_consume(rb, fn, ctx, SIZE_MAX);
+}

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test.h -- shared helpers for ringbuf's test programs.
+ *
+ * Each test is one program: exit 0 = pass, 1 = fail, 77 = skip (with a
+ * reason on stderr).  CHECK() reports file:line and the failed expression
+ * and exits 1; unlike assert() it is not removed by NDEBUG.
+ */
+#ifndef RINGBUF_TEST_H
+#define RINGBUF_TEST_H
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define T_PASS 0
+#define T_FAIL 1
+#define T_SKIP 77
+
+#define CHECK(cond)                                                              \
+	do {                                                                     \
+		if (!(cond)) {                                                   \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__,   \
+				__LINE__, #cond);                                \
+			exit(T_FAIL);                                            \
+		}                                                                \
+	} while (0)
+
+/* CHECK_EQ(a, b): both printed as signed 64-bit on failure. */
+#define CHECK_EQ(a, b)                                                           \
+	do {                                                                     \
+		long long _a = (long long)(a), _b = (long long)(b);              \
+		if (_a != _b) {                                                  \
+			fprintf(stderr, "%s:%d: check failed: %s == %s (%lld != %lld)\n", \
+				__FILE__, __LINE__, #a, #b, _a, _b);             \
+			exit(T_FAIL);                                            \
+		}                                                                \
+	} while (0)
+
+#define SKIP(...)                                                                \
+	do {                                                                     \
+		fprintf(stderr, "skip: " __VA_ARGS__);                           \
+		fputc('\n', stderr);                                             \
+		exit(T_SKIP);                                                    \
+	} while (0)
+
+static inline uint64_t t_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* xorshift64*: a per-thread PRNG; seed must be nonzero. */
+static inline uint64_t t_rand(uint64_t *state)
+{
+	uint64_t x = *state;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return x * 0x2545F4914F6CDD1DULL;
+}
+
+/* FNV-1a over a buffer: the record checksum used by stress tests. */
+static inline uint32_t t_fnv1a(const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < n; i++) {
+		h ^= b[i];
+		h *= 16777619u;
+	}
+	return h;
+}
+
+#endif
