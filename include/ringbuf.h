@@ -124,28 +124,34 @@ struct ringbuf_shm_producer {
 	uint64_t overwrite_pos; /* overwrite mode only (0 otherwise) */
 };
 
+#ifdef __cplusplus
+#define RINGBUF_STATIC_ASSERT(c, m) static_assert(c, m)
+#else
+#define RINGBUF_STATIC_ASSERT(c, m) _Static_assert(c, m)
+#endif
+
 #define RINGBUF_SHM_CONSUMER_PAGE 1 /* in pages */
 #define RINGBUF_SHM_PRODUCER_PAGE 2
 #define RINGBUF_SHM_DATA_PAGE     3
 
-_Static_assert(sizeof(struct ringbuf_hdr) == 8, "record header is 8 bytes");
-_Static_assert(offsetof(struct ringbuf_hdr, pg_off) == 4, "pg_off at 4");
-_Static_assert(offsetof(struct ringbuf_shm_meta, magic) == 0, "meta.magic");
-_Static_assert(offsetof(struct ringbuf_shm_meta, version) == 8, "meta.version");
-_Static_assert(offsetof(struct ringbuf_shm_meta, page_size) == 12, "meta.page_size");
-_Static_assert(offsetof(struct ringbuf_shm_meta, data_size) == 16, "meta.data_size");
-_Static_assert(offsetof(struct ringbuf_shm_meta, flags) == 24, "meta.flags");
-_Static_assert(offsetof(struct ringbuf_shm_meta, lock_owner) == 128, "meta.lock");
-_Static_assert(offsetof(struct ringbuf_shm_meta, lock_steals) == 136, "meta.steals");
-_Static_assert(offsetof(struct ringbuf_shm_meta, consumer_waiting) == 256, "meta.waiting");
-_Static_assert(offsetof(struct ringbuf_shm_meta, notify_seq) == 260, "meta.seq");
-_Static_assert(offsetof(struct ringbuf_shm_meta, notify_pending) == 264, "meta.pending");
-_Static_assert(offsetof(struct ringbuf_shm_meta, _reserved) == 384, "meta.reserved");
-_Static_assert(sizeof(struct ringbuf_shm_meta) == 512, "meta fits any page");
-_Static_assert(offsetof(struct ringbuf_shm_consumer, consumer_pos) == 0, "consumer_pos");
-_Static_assert(offsetof(struct ringbuf_shm_producer, producer_pos) == 0, "producer_pos");
-_Static_assert(offsetof(struct ringbuf_shm_producer, pending_pos) == 8, "pending_pos");
-_Static_assert(offsetof(struct ringbuf_shm_producer, overwrite_pos) == 16, "overwrite_pos");
+RINGBUF_STATIC_ASSERT(sizeof(struct ringbuf_hdr) == 8, "record header is 8 bytes");
+RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_hdr, pg_off) == 4, "pg_off at 4");
+RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, magic) == 0, "meta.magic");
+RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, version) == 8, "meta.version");
+RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, page_size) == 12, "meta.page_size");
+RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, data_size) == 16, "meta.data_size");
+RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, flags) == 24, "meta.flags");
+RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, lock_owner) == 128, "meta.lock");
+RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, lock_steals) == 136, "meta.steals");
+RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, consumer_waiting) == 256, "meta.waiting");
+RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, notify_seq) == 260, "meta.seq");
+RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, notify_pending) == 264, "meta.pending");
+RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, _reserved) == 384, "meta.reserved");
+RINGBUF_STATIC_ASSERT(sizeof(struct ringbuf_shm_meta) == 512, "meta fits any page");
+RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_consumer, consumer_pos) == 0, "consumer_pos");
+RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_producer, producer_pos) == 0, "producer_pos");
+RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_producer, pending_pos) == 8, "pending_pos");
+RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_producer, overwrite_pos) == 16, "overwrite_pos");
 
 /* ------------------------------------------------------------------------
  * Construction
