@@ -87,8 +87,11 @@ bench: bench-bin
 asan:
 	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
 		SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=all" test
+# gcc notes (-Wtsan) that TSan does not model standalone fences; every field
+# those fences order is accessed atomically, so TSan misses no race there.
+TSAN_NOWARN := $(shell $(CC) -Werror -Wno-tsan -E -x c /dev/null >/dev/null 2>&1 && echo -Wno-tsan)
 tsan:
-	$(MAKE) BUILD=build-tsan OPT="-O1 -g" SANITIZE="-fsanitize=thread" test
+	$(MAKE) BUILD=build-tsan OPT="-O1 -g $(TSAN_NOWARN)" SANITIZE="-fsanitize=thread" test
 
 install: lib
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(PKGDIR)

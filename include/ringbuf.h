@@ -223,6 +223,7 @@ RINGBUF_API void ringbuf_free(struct ringbuf *rb);
  * it (bpf_ringbuf_output).  @flags: 0 (adaptive wakeup), RINGBUF_NO_WAKEUP
  * or RINGBUF_FORCE_WAKEUP.
  *
+ * Checks run in this order, the first failure deciding the error.
  * Returns 0, or: -EINVAL (NULL @rb, NULL @data with @size > 0, or a flag bit
  * other than the two above), -E2BIG (the record can never fit: @size >
  * UINT32_MAX/4, or round_up(@size + 8, 8) >= the data size), -EAGAIN (no room
@@ -252,8 +253,16 @@ RINGBUF_API void *ringbuf_reserve(struct ringbuf *rb, uint64_t size, uint64_t fl
  * alone, as the helpers do: the ring is found through this process's own
  * table of mappings, never through the header's pg_off field.  @flags: the
  * wakeup flags of ringbuf_output(); other bits are ignored, as in the
- * kernel.  A pointer that is not an outstanding sample of a ring mapped by
- * this process is ignored and errno is set to EINVAL.  Never block.
+ * kernel.  Never block.
+ *
+ * @sample must be a pointer returned by ringbuf_reserve() and not yet
+ * committed, as free() needs a pointer from malloc().  What is checked: a
+ * pointer outside every ring this process maps, misaligned, or whose header
+ * is not BUSY (e.g. committed twice) is ignored with errno EINVAL, and no
+ * pointer ever makes ringbuf write outside the ring.  An 8-byte-aligned
+ * pointer into the middle of an outstanding record cannot be told from a
+ * sample without walking the ring, so, as in the kernel (where the verifier
+ * forbids it), it corrupts that record.
  */
 RINGBUF_API void ringbuf_submit(void *sample, uint64_t flags);
 RINGBUF_API void ringbuf_discard(void *sample, uint64_t flags);
@@ -299,7 +308,8 @@ typedef int (*ringbuf_sample_fn)(void *ctx, void *data, size_t size);
  */
 RINGBUF_API int ringbuf_consume(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx);
 
-/* ringbuf_consume_n - as ringbuf_consume(), delivering at most @n records. */
+/* ringbuf_consume_n - as ringbuf_consume(), delivering at most @n records
+ * (@n == 0 delivers nothing and returns 0). */
 RINGBUF_API int ringbuf_consume_n(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx,
 				  size_t n);
 

@@ -21,21 +21,9 @@
 #define smp_store_release(p, v) atomic_store_explicit(RB_ATOMIC(p), (v), memory_order_release)
 
 /* Full barrier: orders earlier loads and stores against later ones (the
- * store-load order that release/acquire does not give). */
-#if defined(__SANITIZE_THREAD__) && defined(__GNUC__) && !defined(__clang__)
-/* gcc's -Wtsan notes that TSan does not model standalone fences.  Every
- * field the fences order is accessed atomically, so TSan has no race to
- * miss there; silence the note rather than change the protocol. */
-#define smp_mb()                                                                 \
-	do {                                                                     \
-		_Pragma("GCC diagnostic push")                                   \
-		_Pragma("GCC diagnostic ignored \"-Wtsan\"")                     \
-		atomic_thread_fence(memory_order_seq_cst);                       \
-		_Pragma("GCC diagnostic pop")                                    \
-	} while (0)
-#else
+ * store-load order that release/acquire does not give).  The tsan build
+ * passes -Wno-tsan for gcc, which notes that TSan does not model fences. */
 #define smp_mb() atomic_thread_fence(memory_order_seq_cst)
-#endif
 
 static inline void cpu_relax(void)
 {
