@@ -212,6 +212,43 @@ RINGBUF_API int ringbuf_fd(const struct ringbuf *rb);
 RINGBUF_API void ringbuf_free(struct ringbuf *rb);
 
 /* ------------------------------------------------------------------------
+ * Kernel maps.  The same handle type serves kernel BPF ring buffers: a
+ * BPF_MAP_TYPE_RINGBUF map gives a consumer handle (consume, consume_n,
+ * poll, query; the kernel's BPF programs produce), a BPF_MAP_TYPE_USER_RINGBUF
+ * map a producer handle (reserve, reserve_wait, submit, discard, output,
+ * query; a BPF program drains it with bpf_user_ringbuf_drain()).  Calling a
+ * function of the other role gives -EOPNOTSUPP.  ringbuf_fd() returns the
+ * map fd; ringbuf_free() closes the handle's own copy of it.
+ *
+ * Kernel RINGBUF handles publish consumer_pos once per consume call, not
+ * per record as libbpf does, and keep the kernel's wakeup contract.  A
+ * USER_RINGBUF is written only as the kernel accepts (8-byte aligned
+ * producer_pos, lengths within producer_pos - consumer_pos, no record larger
+ * than the ring); the producer threads of one process serialize on a
+ * process-local lock, so only one process may produce into a given map.
+ * Wakeup flags on USER_RINGBUF commits are ignored (the BPF program decides
+ * when to drain).  Overwrite-mode maps (BPF_F_RB_OVERWRITE) are refused
+ * with EOPNOTSUPP for now.
+ * ------------------------------------------------------------------------ */
+
+/*
+ * ringbuf_map_open - attach to the kernel map behind @map_fd (duplicated;
+ * the caller keeps @map_fd).  ringbuf_map_open_pinned() opens a map pinned
+ * in bpffs at @path, ringbuf_map_open_id() the map with id @map_id (needs
+ * CAP_SYS_ADMIN, as bpftool does).
+ *
+ * Returns the handle, or NULL with errno: EBADF (@map_fd not open), EINVAL
+ * (bad opts, NULL @path), EMEDIUMTYPE (not a BPF map, or a map of another
+ * type), EPROTO (a size the kernel would not create), EOPNOTSUPP (an
+ * overwrite-mode map), ENOENT (no such pinned path or id), EPERM/EACCES (not
+ * permitted), or the errno of bpf(2), epoll or mmap.  Thread-safe.
+ */
+RINGBUF_API struct ringbuf *ringbuf_map_open(int map_fd, const struct ringbuf_opts *opts);
+RINGBUF_API struct ringbuf *ringbuf_map_open_pinned(const char *path,
+						     const struct ringbuf_opts *opts);
+RINGBUF_API struct ringbuf *ringbuf_map_open_id(uint32_t map_id, const struct ringbuf_opts *opts);
+
+/* ------------------------------------------------------------------------
  * Producer API: the BPF helpers' semantics.  Lock-free with respect to the
  * consumer; among producers a reservation takes a short lock (a few
  * instructions, no system call), recovered automatically if its holder
@@ -229,7 +266,10 @@ RINGBUF_API void ringbuf_free(struct ringbuf *rb);
  * UINT32_MAX/4, or round_up(@size + 8, 8) >= the data size), -EAGAIN (no room
  * now; the kernel returns -EAGAIN for every reservation failure, ringbuf
  * tells "never" from "not now"), -EBADMSG (a peer corrupted the shared
- * producer_pos/pending_pos; nothing was written).
+ * producer_pos/pending_pos; nothing was written), -EOPNOTSUPP (a consumer
+ * handle of a kernel RINGBUF map).  On a kernel USER_RINGBUF, -E2BIG only
+ * when round_up(@size + 8, 8) is larger than the ring: the kernel lets that
+ * ring fill completely.
  */
 RINGBUF_API long ringbuf_output(struct ringbuf *rb, const void *data, uint64_t size,
 				uint64_t flags);
@@ -275,6 +315,20 @@ RINGBUF_API void ringbuf_discard(void *sample, uint64_t flags);
  * Any role, any thread.
  */
 RINGBUF_API uint64_t ringbuf_query(struct ringbuf *rb, uint64_t what);
+
+/*
+ * ringbuf_reserve_wait - ringbuf_reserve() that waits for room.
+ * @timeout_ms: -1 waits for ever, 0 tries once.
+ *
+ * On a kernel USER_RINGBUF map it sleeps in epoll until the kernel's drain
+ * frees space (EPOLLOUT); on a ringbuf ring, whose consumer sends producers
+ * no notifications, it backs off with short sleeps (50 us growing to 1 ms).
+ * Returns the sample, or NULL with errno EINVAL (NULL @rb, timeout below
+ * -1), E2BIG (can never fit), EAGAIN (still no room at the timeout),
+ * EBADMSG or EOPNOTSUPP as for ringbuf_reserve().  Producer role, any
+ * thread.
+ */
+RINGBUF_API void *ringbuf_reserve_wait(struct ringbuf *rb, uint64_t size, int timeout_ms);
 
 /* ------------------------------------------------------------------------
  * Consumer API: one consumer per ring (one thread at a time, in one process

@@ -60,7 +60,8 @@
  * is one CAS to take and one release store to drop.  A waiter spins briefly,
  * then yields the CPU -- so a holder preempted by producers that outnumber
  * the cores gets its CPU back instead of being spun against -- and every
- * few milliseconds checks that the holder's process is alive (kill(pid, 0)).
+ * few milliseconds checks whether the holder's process has exited (a pidfd
+ * polls readable once it has, even while it is an unreaped zombie).
  * A holder killed inside the critical section leaves a consistent ring: each
  * of its shared stores leaves I1-I4 true (the header is written before
  * producer_pos, pending_pos only moves over committed records), so the
@@ -148,13 +149,14 @@
  * named rings and epoll fds build on this file; the metadata page reserves
  * space for them and the layout version guards the ABI.
  */
-#include "ringbuf.h"
+#include "internal.h"
 #include "barrier.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -174,29 +176,10 @@
 #define LOCK_SPINS          128
 #define LOCK_LIVENESS_NS    (5 * 1000 * 1000)
 
-struct ringbuf {
-	int fd;
-	uint32_t page_shift;
-	uint64_t size;   /* data bytes */
-	uint64_t mask;   /* size - 1 */
-	size_t map_len;  /* 3 pages + 2 * size */
-	unsigned char *base;
-	struct ringbuf_shm_meta *meta;
-	uint64_t *consumer_pos;
-	struct ringbuf_shm_producer *prod;
-	unsigned char *data;
-	uint64_t published_gen; /* registry generation when registered */
-};
 
 /* ------------------------------------------------------------------------
  * Errors, pid, futex
  * ------------------------------------------------------------------------ */
-
-static inline long rb_err(int e)
-{
-	errno = e;
-	return -e;
-}
 
 static pid_t rb_cached_pid;
 static pthread_once_t rb_once = PTHREAD_ONCE_INIT;
@@ -206,10 +189,15 @@ static void rb_atfork_child(void)
 	rb_cached_pid = getpid();
 }
 
-static void rb_init_once(void)
+static void rb_init_pid(void)
 {
 	rb_cached_pid = getpid();
 	pthread_atfork(NULL, NULL, rb_atfork_child);
+}
+
+void rb_init_once(void)
+{
+	pthread_once(&rb_once, rb_init_pid);
 }
 
 /* getpid() is a system call in current glibc; the lock needs it per
@@ -219,11 +207,25 @@ static inline uint32_t rb_self(void)
 	return (uint32_t)rb_cached_pid;
 }
 
+/* Has process @pid not yet exited?  A pidfd turns readable when the process
+ * exits, even while it is an unreaped zombie, which kill(pid, 0) still
+ * reports as existing.  A stopped process is alive. */
 static bool rb_process_alive(uint32_t pid)
 {
+	struct pollfd pfd = { .events = POLLIN };
+	bool alive;
+
 	if (pid == 0 || pid > INT_MAX)
 		return false;
-	return kill((pid_t)pid, 0) == 0 || errno != ESRCH;
+	pfd.fd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+	if (pfd.fd < 0) {
+		if (errno == ESRCH)
+			return false;
+		return kill((pid_t)pid, 0) == 0 || errno != ESRCH; /* no pidfd: best effort */
+	}
+	alive = poll(&pfd, 1, 0) == 0;
+	close(pfd.fd);
+	return alive;
 }
 
 static void rb_futex_wake(uint32_t *word)
@@ -236,7 +238,7 @@ static void rb_futex_wait(uint32_t *word, uint32_t expect, const struct timespec
 	syscall(SYS_futex, word, FUTEX_WAIT, expect, rel, NULL, 0);
 }
 
-static uint64_t rb_now_ns(void)
+uint64_t rb_now_ns(void)
 {
 	struct timespec ts;
 
@@ -256,7 +258,7 @@ static uint64_t rb_registry_gen = 1; /* bumped on every removal */
 static __thread struct ringbuf *rb_tls_last;
 static __thread uint64_t rb_tls_gen;
 
-static int rb_register(struct ringbuf *rb)
+int rb_register(struct ringbuf *rb)
 {
 	int err = 0;
 
@@ -329,7 +331,7 @@ static struct ringbuf *rb_lookup(uintptr_t p)
 
 /* libbpf's OPTS_VALID: sz covers at least the first field, and bytes past
  * the struct this library knows are zero. */
-static bool rb_opts_valid(const struct ringbuf_opts *opts)
+bool rb_opts_valid(const struct ringbuf_opts *opts)
 {
 	if (!opts)
 		return true;
@@ -344,12 +346,12 @@ static bool rb_opts_valid(const struct ringbuf_opts *opts)
 	return true;
 }
 
-static uint32_t rb_page_shift(void)
+uint32_t rb_page_shift(void)
 {
 	return (uint32_t)__builtin_ctzl((unsigned long)sysconf(_SC_PAGESIZE));
 }
 
-static bool rb_size_valid(uint64_t size, uint32_t page_shift)
+bool rb_size_valid(uint64_t size, uint32_t page_shift)
 {
 	return size >= (1ull << page_shift) && size <= RINGBUF_MAX_DATA_SIZE &&
 	       (size & (size - 1)) == 0;
@@ -359,11 +361,10 @@ static bool rb_size_valid(uint64_t size, uint32_t page_shift)
 static int rb_map(struct ringbuf *rb)
 {
 	size_t page = (size_t)1 << rb->page_shift;
-	size_t head = RINGBUF_SHM_DATA_PAGE * page;
+	size_t head = RINGBUF_SHM_DATA_PAGE * page, len = head + 2 * rb->size;
 	unsigned char *base, *p;
 
-	rb->map_len = head + 2 * rb->size;
-	base = mmap(NULL, rb->map_len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	base = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (base == MAP_FAILED)
 		return -errno;
 	p = mmap(base, head + rb->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
@@ -374,10 +375,11 @@ static int rb_map(struct ringbuf *rb)
 	if (p == MAP_FAILED) {
 		int err = -errno;
 
-		munmap(base, rb->map_len);
+		munmap(base, len);
 		return err;
 	}
-	rb->base = base;
+	rb->map[0] = base;
+	rb->map_len[0] = len;
 	rb->meta = (struct ringbuf_shm_meta *)base;
 	rb->consumer_pos = (uint64_t *)(base + RINGBUF_SHM_CONSUMER_PAGE * page);
 	rb->prod = (struct ringbuf_shm_producer *)(base + RINGBUF_SHM_PRODUCER_PAGE * page);
@@ -391,27 +393,25 @@ static struct ringbuf *rb_finish(struct ringbuf *rb)
 {
 	int err = rb_map(rb);
 
-	if (!err) {
+	if (!err)
 		err = -rb_register(rb);
-		if (err)
-			munmap(rb->base, rb->map_len);
-	}
 	if (err) {
-		close(rb->fd);
-		free(rb);
+		rb_release(rb);
 		errno = -err;
 		return NULL;
 	}
 	return rb;
 }
 
-static struct ringbuf *rb_alloc(uint64_t size, uint32_t page_shift)
+struct ringbuf *rb_alloc(enum rb_kind kind, uint64_t size, uint32_t page_shift)
 {
 	struct ringbuf *rb = calloc(1, sizeof(*rb));
 
 	if (!rb)
 		return NULL;
+	rb->kind = kind;
 	rb->fd = -1;
+	rb->epoll_fd = -1;
 	rb->page_shift = page_shift;
 	rb->size = size;
 	rb->mask = size - 1;
@@ -425,7 +425,7 @@ struct ringbuf *ringbuf_new(size_t data_size, const struct ringbuf_opts *opts)
 	struct ringbuf *rb;
 	int fd;
 
-	pthread_once(&rb_once, rb_init_once);
+	rb_init_once();
 	if (!rb_opts_valid(opts) || !rb_size_valid(data_size, shift)) {
 		errno = EINVAL;
 		return NULL;
@@ -441,7 +441,7 @@ struct ringbuf *ringbuf_new(size_t data_size, const struct ringbuf_opts *opts)
 		errno = err;
 		return NULL;
 	}
-	rb = rb_alloc(data_size, shift);
+	rb = rb_alloc(RB_USER, data_size, shift);
 	if (!rb) {
 		close(fd);
 		errno = ENOMEM;
@@ -500,7 +500,7 @@ struct ringbuf *ringbuf_from_fd(int fd, const struct ringbuf_opts *opts)
 	int64_t size;
 	int dup_fd;
 
-	pthread_once(&rb_once, rb_init_once);
+	rb_init_once();
 	if (!rb_opts_valid(opts)) {
 		errno = EINVAL;
 		return NULL;
@@ -517,7 +517,7 @@ struct ringbuf *ringbuf_from_fd(int fd, const struct ringbuf_opts *opts)
 	dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	if (dup_fd < 0)
 		return NULL;
-	rb = rb_alloc((uint64_t)size, shift);
+	rb = rb_alloc(RB_USER, (uint64_t)size, shift);
 	if (!rb) {
 		close(dup_fd);
 		errno = ENOMEM;
@@ -534,14 +534,26 @@ int ringbuf_fd(const struct ringbuf *rb)
 	return rb->fd;
 }
 
+/* Undo the mappings and close the fds of a handle not (or no longer) in
+ * the registry. */
+void rb_release(struct ringbuf *rb)
+{
+	for (int i = 0; i < 2; i++)
+		if (rb->map[i])
+			munmap(rb->map[i], rb->map_len[i]);
+	if (rb->epoll_fd >= 0)
+		close(rb->epoll_fd);
+	if (rb->fd >= 0)
+		close(rb->fd);
+	free(rb);
+}
+
 void ringbuf_free(struct ringbuf *rb)
 {
 	if (!rb)
 		return;
 	rb_unregister(rb);
-	munmap(rb->base, rb->map_len);
-	close(rb->fd);
-	free(rb);
+	rb_release(rb);
 }
 
 uint64_t ringbuf_query(struct ringbuf *rb, uint64_t what)
@@ -656,6 +668,12 @@ static uint64_t rb_advance_pending(struct ringbuf *rb, uint64_t pend, uint64_t p
 static __attribute__((always_inline)) inline struct ringbuf_hdr *
 rb_reserve(struct ringbuf *rb, uint64_t size, long *err)
 {
+	if (__builtin_expect(rb->kind != RB_USER, 0)) {
+		if (rb->kind == RB_KERNEL_USER_RINGBUF)
+			return rb_kuser_reserve(rb, size, err);
+		*err = -EOPNOTSUPP; /* the kernel produces into a RINGBUF map */
+		return NULL;
+	}
 	uint64_t len, cons, prod, pend, new_prod;
 	struct ringbuf_hdr *hdr;
 
@@ -747,8 +765,10 @@ rb_commit_len(struct ringbuf *rb, uint64_t off, uint32_t len, uint64_t flags)
 	/* R1: pairs with A1 in the consumer (and in rb_advance_pending). */
 	smp_store_release(&hdr->len, len);
 
-	/* FORCE wins over NO_WAKEUP, as in the kernel. */
-	if ((flags & (RINGBUF_NO_WAKEUP | RINGBUF_FORCE_WAKEUP)) == RINGBUF_NO_WAKEUP)
+	/* FORCE wins over NO_WAKEUP, as in the kernel.  A kernel user ring
+	 * buffer is drained when its BPF program runs: nothing to wake. */
+	if ((flags & (RINGBUF_NO_WAKEUP | RINGBUF_FORCE_WAKEUP)) == RINGBUF_NO_WAKEUP ||
+	    rb->kind != RB_USER)
 		return;
 	smp_mb(); /* F1: pairs with F3 in ringbuf_poll()/rb_sleep() */
 	rb_notify(rb, off, flags);
@@ -827,6 +847,43 @@ static inline void rb_copy(void *dst, const void *src, uint64_t n)
 	}
 }
 
+void *ringbuf_reserve_wait(struct ringbuf *rb, uint64_t size, int timeout_ms)
+{
+	uint64_t deadline = 0, nap_ns = 50000;
+	struct ringbuf_hdr *hdr;
+	long err = 0;
+
+	if (!rb || timeout_ms < -1) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (timeout_ms > 0)
+		deadline = rb_now_ns() + (uint64_t)timeout_ms * 1000000ull;
+	for (;;) {
+		int r = 0;
+
+		hdr = rb_reserve(rb, size, &err);
+		if (hdr)
+			return hdr + 1;
+		if (err != -EAGAIN || timeout_ms == 0 || (deadline && rb_now_ns() >= deadline))
+			break;
+		if (rb->kind == RB_KERNEL_USER_RINGBUF) {
+			r = rb_kmap_wait_space(rb, deadline);
+		} else {
+			struct timespec ts = { 0, (long)nap_ns };
+
+			nanosleep(&ts, NULL);
+			nap_ns = nap_ns * 2 > 1000000 ? 1000000 : nap_ns * 2;
+		}
+		if (r < 0) {
+			err = r;
+			break;
+		}
+	}
+	errno = (int)-err;
+	return NULL;
+}
+
 long ringbuf_output(struct ringbuf *rb, const void *data, uint64_t size, uint64_t flags)
 {
 	struct ringbuf_hdr *hdr;
@@ -870,7 +927,7 @@ static int rb_positions(struct ringbuf *rb, uint64_t *cons, uint64_t *prod)
  * makes passes until it finds nothing new or has moved a whole ring's worth
  * of bytes, so a call always ends even against producers that never stop.
  */
-static int rb_consume(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, size_t n)
+int rb_consume(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, size_t n)
 {
 	uint64_t cons, prod, start, published;
 	size_t cnt = 0;
@@ -878,6 +935,8 @@ static int rb_consume(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, size_
 
 	if (!rb || !fn)
 		return (int)rb_err(EINVAL);
+	if (rb->kind == RB_KERNEL_USER_RINGBUF)
+		return (int)rb_err(EOPNOTSUPP); /* the kernel consumes it */
 	err = rb_positions(rb, &cons, &prod);
 	start = published = cons;
 	while (!err && cnt < n && cons != prod) {
@@ -932,7 +991,7 @@ int ringbuf_consume_n(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, size_
 /* Is a committed (or discarded) record waiting at consumer_pos?  Called
  * after F3, so it sees any commit whose producer did not see the consumer's
  * position or its consumer_waiting flag. */
-static bool rb_head_committed(struct ringbuf *rb)
+bool rb_head_committed(struct ringbuf *rb)
 {
 	uint64_t cons, prod;
 	uint32_t len;
@@ -991,6 +1050,8 @@ int ringbuf_poll(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, int timeou
 
 	if (!rb || !fn)
 		return (int)rb_err(EINVAL);
+	if (rb->kind != RB_USER)
+		return rb_kmap_poll(rb, fn, ctx, timeout_ms);
 	if (timeout_ms >= 0)
 		deadline = rb_now_ns() + (uint64_t)timeout_ms * 1000000ull;
 	for (;;) {

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * internal.h -- what the library's source files share: the handle and a
+ * few helpers.  Nothing here is part of the API.
+ */
+#ifndef RINGBUF_INTERNAL_H
+#define RINGBUF_INTERNAL_H
+
+#include "ringbuf.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RB_INTERNAL __attribute__((visibility("hidden")))
+
+/* What a handle is attached to.  All three share one consumer code path:
+ * from the consumer page on, the layouts are the same. */
+enum rb_kind {
+	RB_USER,                 /* a ringbuf ring (memfd, with the metadata page) */
+	RB_KERNEL_RINGBUF,       /* a kernel BPF_MAP_TYPE_RINGBUF: we consume */
+	RB_KERNEL_USER_RINGBUF,  /* a kernel BPF_MAP_TYPE_USER_RINGBUF: we produce */
+};
+
+struct ringbuf {
+	enum rb_kind kind;
+	int fd;          /* the memfd, or the kernel map fd (owned) */
+	int epoll_fd;    /* kernel maps: watches fd; -1 for ringbuf rings */
+	uint32_t page_shift;
+	uint64_t size;   /* data bytes */
+	uint64_t mask;   /* size - 1 */
+	void *map[2];    /* mappings to undo in ringbuf_free() */
+	size_t map_len[2];
+	struct ringbuf_shm_meta *meta;   /* NULL for kernel maps */
+	uint64_t *consumer_pos;
+	struct ringbuf_shm_producer *prod;
+	unsigned char *data;             /* first of the two data copies */
+	uint32_t local_lock;             /* USER_RINGBUF: this process's producers */
+};
+
+static inline long rb_err(int e)
+{
+	errno = e;
+	return -e;
+}
+
+RB_INTERNAL void rb_init_once(void);
+RB_INTERNAL uint64_t rb_now_ns(void);
+RB_INTERNAL bool rb_opts_valid(const struct ringbuf_opts *opts);
+RB_INTERNAL uint32_t rb_page_shift(void);
+RB_INTERNAL bool rb_size_valid(uint64_t size, uint32_t page_shift);
+RB_INTERNAL struct ringbuf *rb_alloc(enum rb_kind kind, uint64_t size, uint32_t page_shift);
+RB_INTERNAL void rb_release(struct ringbuf *rb);
+RB_INTERNAL int rb_register(struct ringbuf *rb);
+RB_INTERNAL bool rb_head_committed(struct ringbuf *rb);
+RB_INTERNAL int rb_consume(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, size_t n);
+
+/* kmap.c: kernel maps */
+RB_INTERNAL struct ringbuf_hdr *rb_kuser_reserve(struct ringbuf *rb, uint64_t size, long *err);
+RB_INTERNAL int rb_kmap_poll(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, int timeout_ms);
+RB_INTERNAL int rb_kmap_wait_space(struct ringbuf *rb, uint64_t deadline);
+
+#endif

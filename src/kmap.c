@@ -1,0 +1,357 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kmap.c -- kernel BPF ring buffer maps behind the same handle.
+ *
+ * A BPF_MAP_TYPE_RINGBUF map is mapped as libbpf maps it: the consumer page
+ * read-write at offset 0, then the producer page and the data read-only at
+ * offset P (the kernel maps the data twice itself, so P + 2 * size bytes
+ * cover both copies).  From there the consumer code path of ringbuf.c
+ * serves it unchanged: the layout from the consumer page on is the one
+ * ringbuf rings share.  What differs is sleeping: the kernel wakes an epoll
+ * waiter on the map fd (irq_work after a commit), so ringbuf_poll() waits in
+ * epoll_wait().
+ *
+ * A BPF_MAP_TYPE_USER_RINGBUF map is the reverse: user space produces, a BPF
+ * program drains with bpf_user_ringbuf_drain().  The consumer page is
+ * read-only to us, the producer page and data read-write.  The kernel
+ * trusts nothing user space writes (PROTOCOL.md 6), and there is no lock in
+ * the shared memory, so this process's producer threads serialize on a
+ * process-local lock; one process produces into a given map at a time.
+ *
+ * Ordering on a kernel RINGBUF (the kernel's pairs):
+ *   kernel commit: xchg(hdr->len) [full barrier]; load consumer_pos
+ *   ringbuf:       store_release(consumer_pos); smp_mb; load producer_pos
+ *                  and the head header (rb_head_committed)
+ * so either the kernel sees our position and sends an adaptive wakeup, or
+ * our check sees its record.  An edge-triggered epoll registration keeps a
+ * wakeup that arrives before epoll_wait() queued for it, and makes poll
+ * wait for the next wakeup rather than spin while a BUSY record sits at the
+ * head (the level-triggered EPOLLIN libbpf uses would report it ready).
+ *
+ * Ordering on a USER_RINGBUF: our store_release(producer_pos) pairs with
+ * the kernel's smp_load_acquire(producer_pos) in its peek; our
+ * store_release(hdr->len) at commit with its smp_load_acquire(hdr->len);
+ * the kernel's smp_store_release(consumer_pos) after a drain with our
+ * smp_load_acquire(consumer_pos) in rb_kuser_reserve().
+ */
+#include "internal.h"
+#include "barrier.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/bpf.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* Kernel 6.19's overwrite mode flag; this library does not read such maps yet. */
+#ifndef BPF_F_RB_OVERWRITE
+#define BPF_F_RB_OVERWRITE (1U << 19)
+#endif
+
+static long sys_bpf(int cmd, union bpf_attr *attr)
+{
+	return syscall(__NR_bpf, cmd, attr, sizeof(*attr));
+}
+
+/* Is @fd a BPF map?  BPF_OBJ_GET_INFO_BY_FD answers for programs and links
+ * too, with another struct, so ask the anon inode's name instead. */
+static bool rb_fd_is_bpf_map(int fd)
+{
+	char path[64], link[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return false;
+	link[n] = '\0';
+	return strcmp(link, "anon_inode:bpf-map") == 0;
+}
+
+static int rb_map_info(int fd, struct bpf_map_info *info)
+{
+	union bpf_attr attr;
+
+	memset(&attr, 0, sizeof(attr));
+	memset(info, 0, sizeof(*info));
+	attr.info.bpf_fd = (uint32_t)fd;
+	attr.info.info_len = sizeof(*info);
+	attr.info.info = (uint64_t)(uintptr_t)info;
+	return sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &attr) ? -errno : 0;
+}
+
+/* Map a kernel ring of @kind into @rb (its fd already set). */
+static int rb_kmap_map(struct ringbuf *rb)
+{
+	size_t page = (size_t)1 << rb->page_shift;
+	bool consumer = rb->kind == RB_KERNEL_RINGBUF;
+	void *cons, *rest;
+
+	cons = mmap(NULL, page, consumer ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED,
+		    rb->fd, 0);
+	if (cons == MAP_FAILED)
+		return -errno;
+	rb->map[0] = cons;
+	rb->map_len[0] = page;
+	rest = mmap(NULL, page + 2 * rb->size, consumer ? PROT_READ : PROT_READ | PROT_WRITE,
+		    MAP_SHARED, rb->fd, (off_t)page);
+	if (rest == MAP_FAILED)
+		return -errno;
+	rb->map[1] = rest;
+	rb->map_len[1] = page + 2 * rb->size;
+	rb->consumer_pos = cons;
+	rb->prod = rest;
+	rb->data = (unsigned char *)rest + page;
+	return 0;
+}
+
+static int rb_kmap_epoll(struct ringbuf *rb)
+{
+	struct epoll_event ev = {
+		.events = (rb->kind == RB_KERNEL_RINGBUF ? EPOLLIN : EPOLLOUT) | EPOLLET,
+	};
+
+	rb->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (rb->epoll_fd < 0)
+		return -errno;
+	if (epoll_ctl(rb->epoll_fd, EPOLL_CTL_ADD, rb->fd, &ev))
+		return -errno;
+	return 0;
+}
+
+/* Attach to the kernel map behind @fd, which the new handle owns (it is
+ * closed on failure). */
+static struct ringbuf *rb_kmap_attach(int fd, const struct ringbuf_opts *opts)
+{
+	uint32_t shift = rb_page_shift();
+	struct bpf_map_info info;
+	struct ringbuf *rb = NULL;
+	enum rb_kind kind;
+	int err;
+
+	rb_init_once();
+	if (!rb_opts_valid(opts)) {
+		err = -EINVAL;
+		goto fail;
+	}
+	if (!rb_fd_is_bpf_map(fd)) {
+		err = -EMEDIUMTYPE;
+		goto fail;
+	}
+	err = rb_map_info(fd, &info);
+	if (err)
+		goto fail;
+	if (info.type == BPF_MAP_TYPE_RINGBUF) {
+		kind = RB_KERNEL_RINGBUF;
+	} else if (info.type == BPF_MAP_TYPE_USER_RINGBUF) {
+		kind = RB_KERNEL_USER_RINGBUF;
+	} else {
+		err = -EMEDIUMTYPE;
+		goto fail;
+	}
+	if (info.map_flags & BPF_F_RB_OVERWRITE) {
+		err = -EOPNOTSUPP;
+		goto fail;
+	}
+	if (!rb_size_valid(info.max_entries, shift)) {
+		err = -EPROTO;
+		goto fail;
+	}
+	rb = rb_alloc(kind, info.max_entries, shift);
+	if (!rb) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	rb->fd = fd;
+	err = rb_kmap_map(rb);
+	if (!err)
+		err = rb_kmap_epoll(rb);
+	if (!err)
+		err = -rb_register(rb);
+	if (err) {
+		rb_release(rb); /* closes fd */
+		errno = -err;
+		return NULL;
+	}
+	return rb;
+fail:
+	close(fd);
+	errno = -err;
+	return NULL;
+}
+
+struct ringbuf *ringbuf_map_open(int map_fd, const struct ringbuf_opts *opts)
+{
+	int fd;
+
+	if (map_fd < 0) {
+		errno = EBADF;
+		return NULL;
+	}
+	fd = fcntl(map_fd, F_DUPFD_CLOEXEC, 0);
+	if (fd < 0)
+		return NULL;
+	return rb_kmap_attach(fd, opts);
+}
+
+struct ringbuf *ringbuf_map_open_pinned(const char *path, const struct ringbuf_opts *opts)
+{
+	union bpf_attr attr;
+	int fd;
+
+	if (!path) {
+		errno = EINVAL;
+		return NULL;
+	}
+	memset(&attr, 0, sizeof(attr));
+	attr.pathname = (uint64_t)(uintptr_t)path;
+	fd = (int)sys_bpf(BPF_OBJ_GET, &attr);
+	if (fd < 0)
+		return NULL;
+	return rb_kmap_attach(fd, opts);
+}
+
+struct ringbuf *ringbuf_map_open_id(uint32_t map_id, const struct ringbuf_opts *opts)
+{
+	union bpf_attr attr;
+	int fd;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.map_id = map_id;
+	fd = (int)sys_bpf(BPF_MAP_GET_FD_BY_ID, &attr);
+	if (fd < 0)
+		return NULL;
+	return rb_kmap_attach(fd, opts);
+}
+
+/* ------------------------------------------------------------------------
+ * Producer into a kernel USER_RINGBUF
+ * ------------------------------------------------------------------------ */
+
+static void rb_local_lock(uint32_t *lock)
+{
+	for (unsigned spins = 0;; spins++) {
+		uint32_t free_ = 0;
+
+		if (!READ_ONCE(*lock) &&
+		    atomic_compare_exchange_weak_explicit(RB_ATOMIC(lock), &free_, 1,
+							  memory_order_acquire, memory_order_relaxed))
+			return;
+		if (spins < 128)
+			cpu_relax();
+		else
+			sched_yield();
+	}
+}
+
+/*
+ * The kernel's rules for what it will drain (kernel/bpf/ringbuf.c,
+ * __bpf_user_ringbuf_peek): producer_pos 8-aligned, a record no longer than
+ * producer_pos - consumer_pos, none larger than the ring; the ring may be
+ * filled completely (no "size - 1" rule on this side).  The header's second
+ * word is written 0, as libbpf does.
+ */
+struct ringbuf_hdr *rb_kuser_reserve(struct ringbuf *rb, uint64_t size, long *err)
+{
+	uint64_t total, cons, prod;
+	struct ringbuf_hdr *hdr;
+
+	if (size > UINT32_MAX / 4) {
+		*err = -E2BIG;
+		return NULL;
+	}
+	total = (size + RINGBUF_HDR_SZ + 7) & ~7ull;
+	if (total > rb->size) {
+		*err = -E2BIG;
+		return NULL;
+	}
+	rb_local_lock(&rb->local_lock);
+	/* Pairs with the kernel's smp_store_release(consumer_pos) in its drain. */
+	cons = smp_load_acquire(rb->consumer_pos);
+	prod = READ_ONCE(rb->prod->producer_pos);
+	if ((cons | prod) & 7 || prod - cons > rb->size) {
+		*err = -EBADMSG;
+		hdr = NULL;
+	} else if (rb->size - (prod - cons) < total) {
+		*err = -EAGAIN;
+		hdr = NULL;
+	} else {
+		hdr = (void *)(rb->data + (prod & rb->mask));
+		WRITE_ONCE(hdr->len, (uint32_t)size | RINGBUF_BUSY_BIT);
+		WRITE_ONCE(hdr->pg_off, 0);
+		/* Pairs with the kernel's smp_load_acquire(producer_pos). */
+		smp_store_release(&rb->prod->producer_pos, prod + total);
+	}
+	smp_store_release(&rb->local_lock, 0);
+	return hdr;
+}
+
+/* ------------------------------------------------------------------------
+ * Waiting on kernel maps
+ * ------------------------------------------------------------------------ */
+
+/* Milliseconds left until @deadline (0 = for ever: -1), rounded up. */
+static int rb_ms_left(uint64_t deadline)
+{
+	uint64_t now;
+
+	if (!deadline)
+		return -1;
+	now = rb_now_ns();
+	if (now >= deadline)
+		return 0;
+	return (int)((deadline - now + 999999) / 1000000 > INT_MAX ? INT_MAX
+			: (deadline - now + 999999) / 1000000);
+}
+
+/* Wait for the kernel's next notification on the map fd, or @deadline.
+ * Returns 1 if notified, 0 on timeout, or a negative errno. */
+static int rb_kmap_wait(struct ringbuf *rb, uint64_t deadline)
+{
+	struct epoll_event ev;
+
+	for (;;) {
+		int ms = rb_ms_left(deadline), n;
+
+		if (ms == 0)
+			return 0;
+		n = epoll_wait(rb->epoll_fd, &ev, 1, ms);
+		if (n >= 0)
+			return n > 0;
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
+int rb_kmap_wait_space(struct ringbuf *rb, uint64_t deadline)
+{
+	return rb_kmap_wait(rb, deadline);
+}
+
+int rb_kmap_poll(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, int timeout_ms)
+{
+	if (rb->kind != RB_KERNEL_RINGBUF)
+		return (int)rb_err(EOPNOTSUPP);
+	/* Our last consumer_pos store before the head check: pairs with the
+	 * kernel's xchg-then-load in bpf_ringbuf_commit(). */
+	smp_mb();
+	if (timeout_ms != 0 && !rb_head_committed(rb)) {
+		uint64_t deadline = 0;
+		int r;
+
+		if (timeout_ms > 0)
+			deadline = rb_now_ns() + (uint64_t)timeout_ms * 1000000ull;
+		/* One notification (or the timeout), then consume what there
+		 * is: a FORCE_WAKEUP may be for a record behind a BUSY one. */
+		r = rb_kmap_wait(rb, deadline);
+		if (r < 0)
+			return (int)rb_err(-r);
+	}
+	return rb_consume(rb, fn, ctx, SIZE_MAX);
+}
