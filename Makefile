@@ -38,6 +38,13 @@ SHARED   := $(BUILD)/libringbuf.so.$(VERSION)
 TEST_SRCS  := $(wildcard tests/t_*.c)
 TEST_BINS  := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 TEST_COMMON := $(wildcard tests/common/*.c)
+# BPF programs for the kernel interop tests: clang -target bpf.
+BPF_SRCS   := $(wildcard tests/bpf/*.bpf.c)
+BPF_OBJS   := $(BPF_SRCS:tests/bpf/%.bpf.c=$(BUILD)/tests/bpf/%.bpf.o)
+BPF_CC     ?= clang
+BPF_CFLAGS := -O2 -g -target bpf -Wall -Werror -Iinclude \
+	-I/usr/include/$(shell $(CC) -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)
+TEST_LDLIBS := -lbpf
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 DEMO       := $(BUILD)/ringbuf-demo
@@ -45,12 +52,14 @@ DEMO       := $(BUILD)/ringbuf-demo
 .PHONY: all lib tests bench-bin test demo bench asan tsan install uninstall clean
 all: lib tests bench-bin $(DEMO)
 lib: $(STATIC) $(SHARED)
-tests: $(TEST_BINS)
+tests: $(TEST_BINS) $(BPF_OBJS)
 bench-bin: $(BENCH_BINS)
 
-$(BUILD)/obj/%.o: src/%.c include/ringbuf.h $(wildcard src/*.h) | $(BUILD)/obj
+HEADERS  := $(wildcard include/*.h) $(wildcard src/*.h)
+
+$(BUILD)/obj/%.o: src/%.c $(HEADERS) | $(BUILD)/obj
 	$(CC) $(CFLAGS) -DRINGBUF_STATIC_BUILD -c $< -o $@
-$(BUILD)/pic/%.o: src/%.c include/ringbuf.h $(wildcard src/*.h) | $(BUILD)/pic
+$(BUILD)/pic/%.o: src/%.c $(HEADERS) | $(BUILD)/pic
 	$(CC) $(CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
 
 $(STATIC): $(LIB_OBJS)
@@ -64,13 +73,15 @@ $(SHARED): $(LIB_PIC) src/libringbuf.map
 # Tests, benchmark and demo link the static library: they see only what
 # include/ringbuf.h declares (tests/common is test-only helper code).
 $(BUILD)/tests/%: tests/%.c $(TEST_COMMON) $(wildcard tests/common/*.h) $(STATIC) | $(BUILD)/tests
-	$(CC) $(CFLAGS) -Itests/common $< $(TEST_COMMON) $(STATIC) $(LDFLAGS) $(LDLIBS) -o $@
+	$(CC) $(CFLAGS) -Itests/common -Itests $< $(TEST_COMMON) $(STATIC) $(LDFLAGS) $(LDLIBS) $(TEST_LDLIBS) -o $@
+$(BUILD)/tests/bpf/%.bpf.o: tests/bpf/%.bpf.c $(HEADERS) | $(BUILD)/tests/bpf
+	$(BPF_CC) $(BPF_CFLAGS) -c $< -o $@
 $(BUILD)/bench/%: bench/%.c $(STATIC) | $(BUILD)/bench
 	$(CC) $(CFLAGS) $< $(STATIC) $(LDFLAGS) $(LDLIBS) -lm -o $@
 $(DEMO): examples/demo.c $(STATIC)
 	$(CC) $(CFLAGS) $< $(STATIC) $(LDFLAGS) $(LDLIBS) -o $@
 
-$(BUILD)/obj $(BUILD)/pic $(BUILD)/tests $(BUILD)/bench:
+$(BUILD)/obj $(BUILD)/pic $(BUILD)/tests $(BUILD)/tests/bpf $(BUILD)/bench:
 	mkdir -p $@
 
 test: tests
@@ -95,7 +106,7 @@ tsan:
 
 install: lib
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(PKGDIR)
-	install -m 644 include/ringbuf.h $(DESTDIR)$(INCDIR)/
+	install -m 644 include/ringbuf.h include/ringbuf_bpf.h $(DESTDIR)$(INCDIR)/
 	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/
 	ln -sf libringbuf.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libringbuf.so.$(SOVER)
@@ -104,7 +115,7 @@ install: lib
 		libringbuf.pc.in > $(DESTDIR)$(PKGDIR)/libringbuf.pc
 
 uninstall:
-	rm -f $(DESTDIR)$(INCDIR)/ringbuf.h $(DESTDIR)$(LIBDIR)/libringbuf.* $(DESTDIR)$(PKGDIR)/libringbuf.pc
+	rm -f $(DESTDIR)$(INCDIR)/ringbuf.h $(DESTDIR)$(INCDIR)/ringbuf_bpf.h $(DESTDIR)$(LIBDIR)/libringbuf.* $(DESTDIR)$(PKGDIR)/libringbuf.pc
 
 clean:
 	rm -rf build build-asan build-tsan

@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 # Debian packages the build, the tests and the sanitizer builds need.
-PACKAGES=(make gcc g++ clang libc6-dev pkgconf coreutils libasan8 libtsan2 libubsan1)
+PACKAGES=(make gcc g++ clang libc6-dev linux-libc-dev libbpf-dev pkgconf coreutils libasan8 libtsan2 libubsan1)
 
 deps() {
 	local missing=()

@@ -41,7 +41,7 @@ LD_LIBRARY_PATH="$tmp/prefix/lib" "$tmp/use-cxx"
 "$tmp/use-static"
 # Only the documented API may be exported from the shared library.
 exported=$(nm -D --defined-only "$tmp/prefix/lib/libringbuf.so" | awk '$2=="T"{print $3}' | sed 's/@.*//' | sort)
-expected=$(grep -o '^RINGBUF_API[^(]*(' include/ringbuf.h | sed 's/.*[ *]\([a-z_]*\)(/\1/' | sort)
+expected=$(cat include/ringbuf.h include/ringbuf_bpf.h | grep -o '^RINGBUF_API[^(]*(' | sed 's/.*[ *]\([a-z_]*\)(/\1/' | sort)
 if [ "$exported" != "$expected" ]; then
 	echo "check-install: exported symbols differ from the header"; diff <(echo "$expected") <(echo "$exported"); exit 1
 fi
