@@ -98,7 +98,8 @@ struct ringbuf_shm_meta {
 	uint32_t lock_owner;   /* 0 = free, else pid of the holder */
 	uint32_t _lock_pad;
 	uint64_t lock_steals;  /* locks taken over from dead holders */
-	uint8_t  _pad1[128 - 16];
+	uint64_t cons_cache;   /* a consumer_pos seen by a lock holder */
+	uint8_t  _pad1[128 - 24];
 
 	/* notification state: the consumer writes it when it goes to sleep
 	 * and wakes; a producer writes it only when it wakes the consumer */
@@ -143,6 +144,7 @@ RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, data_size) == 16, "meta.
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, flags) == 24, "meta.flags");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, lock_owner) == 128, "meta.lock");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, lock_steals) == 136, "meta.steals");
+RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, cons_cache) == 144, "meta.cons_cache");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, consumer_waiting) == 256, "meta.waiting");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, notify_seq) == 260, "meta.seq");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, notify_pending) == 264, "meta.pending");

@@ -643,11 +643,19 @@ static inline void rb_unlock(struct ringbuf *rb)
 
 /* Walk pending_pos forward over committed records (the kernel does this on
  * every reservation; we do it only when the pending check would refuse).
- * A header that is BUSY, or whose length runs past producer_pos (corrupt),
- * stops the walk: refusing is always safe. */
-static uint64_t rb_advance_pending(struct ringbuf *rb, uint64_t pend, uint64_t prod)
+ * It walks until a record ending at @new_prod would pass the check, then on
+ * for at most PENDING_BATCH records: sequential header reads are cheap, but
+ * the walk runs under the lock, so a lap of small records is not walked in
+ * one go.  A header that is BUSY, or whose length runs past producer_pos
+ * (corrupt), stops the walk: refusing is always safe. */
+#define PENDING_BATCH 256
+
+static uint64_t rb_advance_pending(struct ringbuf *rb, uint64_t pend, uint64_t prod,
+				   uint64_t new_prod)
 {
-	while (pend != prod) {
+	for (unsigned extra = 0; pend != prod; ) {
+		if (new_prod - pend <= rb->mask && extra++ >= PENDING_BATCH)
+			break;
 		struct ringbuf_hdr *hdr = (void *)(rb->data + (pend & rb->mask));
 		/* Pairs with R1 in rb_commit(): a committed header is final. */
 		uint32_t len = smp_load_acquire(&hdr->len);
@@ -687,9 +695,6 @@ rb_reserve(struct ringbuf *rb, uint64_t size, long *err)
 		*err = -E2BIG;
 		return NULL;
 	}
-	/* A3: pairs with R3 in rb_publish_consumer(). */
-	cons = smp_load_acquire(rb->consumer_pos);
-
 	rb_lock(rb);
 	prod = READ_ONCE(rb->prod->producer_pos);
 	pend = READ_ONCE(rb->prod->pending_pos);
@@ -699,10 +704,24 @@ rb_reserve(struct ringbuf *rb, uint64_t size, long *err)
 		return NULL;
 	}
 	new_prod = prod + len;
-	if (new_prod - cons > rb->mask)
-		goto full;
+	/* consumer_pos only grows, so an older value refuses more, never
+	 * less: check against the copy on the lock's own cache line, and read
+	 * the consumer's line only when that refuses (when the consumer
+	 * chases the producer, a read per record is a cross-core miss).  A
+	 * copy ahead of producer_pos cannot be a consumer position (positions
+	 * set from outside, e.g. a ring started near 2^64): re-read then too.
+	 * A consumer that moves consumer_pos backwards may find the records
+	 * it re-reads overwritten; the kernel does not support that either. */
+	cons = READ_ONCE(rb->meta->cons_cache);
+	if (new_prod - cons > rb->mask || prod - cons > rb->size) {
+		/* A3: pairs with R3 in rb_publish_consumer(). */
+		cons = smp_load_acquire(rb->consumer_pos);
+		WRITE_ONCE(rb->meta->cons_cache, cons);
+		if (new_prod - cons > rb->mask)
+			goto full;
+	}
 	if (new_prod - pend > rb->mask) {
-		pend = rb_advance_pending(rb, pend, prod);
+		pend = rb_advance_pending(rb, pend, prod, new_prod);
 		WRITE_ONCE(rb->prod->pending_pos, pend);
 		if (new_prod - pend > rb->mask)
 			goto full;
@@ -750,7 +769,13 @@ static void rb_notify(struct ringbuf *rb, uint64_t rec_off, uint64_t flags)
 		rb_wake_sleeper(rb);
 		return;
 	}
-	/* Adaptive: only when the consumer waits at this very record. */
+	/* Adaptive: only when the consumer sleeps, and waits at this very
+	 * record.  consumer_waiting first: it is written only when the consumer
+	 * sleeps or wakes, so a producer whose consumer keeps up reads no line
+	 * the consumer writes per batch.  Both loads follow F1, and the
+	 * consumer stores consumer_pos before consumer_waiting before F3. */
+	if (!READ_ONCE(m->consumer_waiting))
+		return;
 	if ((smp_load_acquire(rb->consumer_pos) & rb->mask) == rec_off)
 		rb_wake_sleeper(rb);
 }

@@ -370,12 +370,12 @@ struct snap {
 
 static bool meta_writable(size_t off)
 {
-	/* fields the library may write: lock_owner, lock_steals,
+	/* fields the library may write: lock_owner, lock_steals, cons_cache,
 	 * consumer_waiting, notify_seq, notify_pending */
 	return (off >= offsetof(struct ringbuf_shm_meta, lock_owner) &&
 		off < offsetof(struct ringbuf_shm_meta, lock_owner) + 4) ||
 	       (off >= offsetof(struct ringbuf_shm_meta, lock_steals) &&
-		off < offsetof(struct ringbuf_shm_meta, lock_steals) + 8) ||
+		off < offsetof(struct ringbuf_shm_meta, cons_cache) + 8) ||
 	       (off >= offsetof(struct ringbuf_shm_meta, consumer_waiting) &&
 		off < offsetof(struct ringbuf_shm_meta, _pad2));
 }

@@ -34,7 +34,7 @@ static inline void kbpf_require(void)
 /* Path of build/tests/bpf/NAME.bpf.o, found next to the test binary. */
 static inline const char *kbpf_object_path(const char *name)
 {
-	static char path[PATH_MAX];
+	static char path[PATH_MAX + 64];
 	char exe[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	char *slash;
@@ -44,7 +44,8 @@ static inline const char *kbpf_object_path(const char *name)
 	slash = strrchr(exe, '/');
 	CHECK(slash != NULL);
 	*slash = '\0';
-	snprintf(path, sizeof(path), "%s/bpf/%s.bpf.o", exe, name);
+	CHECK(strlen(name) < 32);
+	CHECK(snprintf(path, sizeof(path), "%s/bpf/%.32s.bpf.o", exe, name) < (int)sizeof(path));
 	CHECK(access(path, R_OK) == 0);
 	return path;
 }
