@@ -114,6 +114,9 @@ install: lib
 	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCDIR@|$(INCDIR)|; s|@VERSION@|$(VERSION)|' \
 		libringbuf.pc.in > $(DESTDIR)$(PKGDIR)/libringbuf.pc
 
+# Verification targets (fuzzing, models, 32-bit build) live in mk/*.mk.
+-include $(wildcard mk/*.mk)
+
 uninstall:
 	rm -f $(DESTDIR)$(INCDIR)/ringbuf.h $(DESTDIR)$(INCDIR)/ringbuf_bpf.h $(DESTDIR)$(LIBDIR)/libringbuf.* $(DESTDIR)$(PKGDIR)/libringbuf.pc
 

@@ -6,18 +6,23 @@
 #                      then install into a scratch prefix and compile a small
 #                      program against it as C and as C++
 #   ./build.sh bench   install build dependencies, build, run the benchmark
+#   ./build.sh verify  the deeper checks CI runs after the tests: the suite under
+#                      ASan+UBSan and under TSan, the spin models, a short
+#                      fuzzing run, the 32-bit build
 #   ./build.sh deps    only install the build dependencies
 #
 # Extra arguments are passed to the program run (e.g. ./build.sh demo --seconds 5).
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# Debian packages the build, the tests and the sanitizer builds need.
+# Debian packages the build, the tests and the sanitizer builds need, and
+# those only the deeper checks (verify) need.
 PACKAGES=(make gcc g++ clang libc6-dev linux-libc-dev libbpf-dev pkgconf coreutils libasan8 libtsan2 libubsan1)
+VERIFY_PACKAGES=(spin gcc-multilib libclang-rt-14-dev)
 
 deps() {
 	local missing=()
-	for p in "${PACKAGES[@]}"; do
+	for p in "${PACKAGES[@]}" "$@"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
 	done
 	[ ${#missing[@]} -eq 0 ] && return 0
@@ -36,5 +41,6 @@ deps)  deps ;;
 demo)  deps; make -s -j"$jobs" all; exec ./build/ringbuf-demo "$@" ;;
 bench) deps; make -s -j"$jobs" all; exec ./build/bench/ringbuf_bench "$@" ;;
 test)  deps; make -s -j"$jobs" all; BUILD=build tests/run.sh "$@"; scripts/check-install.sh ;;
-*)     sed -n '2,12p' "$0"; exit 2 ;;
+verify) deps "${VERIFY_PACKAGES[@]}"; make -s asan; make -s tsan; make -s models; make -s fuzz; make -s m32 ;;
+*)     sed -n '2,16p' "$0"; exit 2 ;;
 esac
