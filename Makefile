@@ -72,9 +72,9 @@ $(SHARED): $(LIB_PIC) src/libringbuf.map
 
 # Tests, benchmark and demo link the static library: they see only what
 # include/ringbuf.h declares (tests/common is test-only helper code).
-$(BUILD)/tests/%: tests/%.c $(TEST_COMMON) $(wildcard tests/common/*.h) $(STATIC) | $(BUILD)/tests
+$(BUILD)/tests/%: tests/%.c $(TEST_COMMON) $(wildcard tests/common/*.h tests/bpf/*.h) $(STATIC) | $(BUILD)/tests
 	$(CC) $(CFLAGS) -Itests/common -Itests $< $(TEST_COMMON) $(STATIC) $(LDFLAGS) $(LDLIBS) $(TEST_LDLIBS) -o $@
-$(BUILD)/tests/bpf/%.bpf.o: tests/bpf/%.bpf.c $(HEADERS) | $(BUILD)/tests/bpf
+$(BUILD)/tests/bpf/%.bpf.o: tests/bpf/%.bpf.c $(HEADERS) $(wildcard tests/bpf/*.h) | $(BUILD)/tests/bpf
 	$(BPF_CC) $(BPF_CFLAGS) -c $< -o $@
 $(BUILD)/bench/%: bench/%.c $(STATIC) | $(BUILD)/bench
 	$(CC) $(CFLAGS) $< $(STATIC) $(LDFLAGS) $(LDLIBS) -lm -o $@

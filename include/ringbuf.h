@@ -76,6 +76,14 @@ extern "C" {
 #define RINGBUF_MAGIC          0x4655424752425552ULL /* "RUBRGBUF" little-endian */
 #define RINGBUF_LAYOUT_VERSION 1U
 
+/* 64-bit fields of shared memory are accessed atomically; i386 aligns a
+ * plain uint64_t in a struct to 4 only, so force 8 (no offset changes). */
+#if defined(__GNUC__)
+typedef uint64_t ringbuf_u64 __attribute__((aligned(8)));
+#else
+typedef uint64_t ringbuf_u64;
+#endif
+
 /* One record header, at an 8-byte aligned position in the data area. */
 struct ringbuf_hdr {
 	uint32_t len;    /* payload length | BUSY | DISCARD */
@@ -87,18 +95,18 @@ struct ringbuf_hdr {
  * pairs them). */
 struct ringbuf_shm_meta {
 	/* identity: written once by the creator, then read-only */
-	uint64_t magic;        /* RINGBUF_MAGIC */
+	ringbuf_u64 magic;        /* RINGBUF_MAGIC */
 	uint32_t version;      /* RINGBUF_LAYOUT_VERSION */
 	uint32_t page_size;    /* P used for this layout */
-	uint64_t data_size;    /* power of two, multiple of P */
-	uint64_t flags;        /* creation flags, 0 for now */
+	ringbuf_u64 data_size;    /* power of two, multiple of P */
+	ringbuf_u64 flags;        /* creation flags, 0 for now */
 	uint8_t  _pad0[128 - 32];
 
 	/* reservation lock: written by producers only */
 	uint32_t lock_owner;   /* 0 = free, else pid of the holder */
 	uint32_t _lock_pad;
-	uint64_t lock_steals;  /* locks taken over from dead holders */
-	uint64_t cons_cache;   /* a consumer_pos seen by a lock holder */
+	ringbuf_u64 lock_steals;  /* locks taken over from dead holders */
+	ringbuf_u64 cons_cache;   /* a consumer_pos seen by a lock holder */
 	uint8_t  _pad1[128 - 24];
 
 	/* notification state: the consumer writes it when it goes to sleep
@@ -115,14 +123,14 @@ struct ringbuf_shm_meta {
 
 /* Page P: written by the consumer only. */
 struct ringbuf_shm_consumer {
-	uint64_t consumer_pos;
+	ringbuf_u64 consumer_pos;
 };
 
 /* Page 2P: written by producers only (under the reservation lock). */
 struct ringbuf_shm_producer {
-	uint64_t producer_pos;  /* end of the last reserved record */
-	uint64_t pending_pos;   /* oldest record that may still be BUSY */
-	uint64_t overwrite_pos; /* overwrite mode only (0 otherwise) */
+	ringbuf_u64 producer_pos;  /* end of the last reserved record */
+	ringbuf_u64 pending_pos;   /* oldest record that may still be BUSY */
+	ringbuf_u64 overwrite_pos; /* overwrite mode only (0 otherwise) */
 };
 
 #ifdef __cplusplus
@@ -181,7 +189,8 @@ struct ringbuf_opts {
  * valid in the child) and with any process that receives ringbuf_fd() and
  * calls ringbuf_from_fd().
  *
- * Returns the handle, or NULL with errno: EINVAL (bad size or opts), ENOMEM,
+ * Returns the handle, or NULL with errno: EINVAL (bad size or opts), ENOMEM
+ * (also: a ring too large to map twice in a 32-bit address space),
  * or the errno of memfd_create/ftruncate/mmap.  Thread-safe.
  */
 RINGBUF_API struct ringbuf *ringbuf_new(size_t data_size, const struct ringbuf_opts *opts);
@@ -374,7 +383,8 @@ RINGBUF_API int ringbuf_consume_n(struct ringbuf *rb, ringbuf_sample_fn fn, void
  * @timeout_ms: -1 waits for ever, 0 does not wait.
  *
  * If a committed record is already waiting at the consumer position, or a
- * forced notification arrived since the last poll, it consumes at once.
+ * forced notification arrived since the last poll and the ring is not empty
+ * (a BUSY record counts, as for the kernel's EPOLLIN), it consumes at once.
  * Otherwise it sleeps until a producer sends a notification -- adaptive
  * (flags 0: the record committed is the one the consumer is waiting at) or
  * forced (RINGBUF_FORCE_WAKEUP) -- or until the timeout passes, and then

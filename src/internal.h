@@ -33,7 +33,7 @@ struct ringbuf {
 	void *map[2];    /* mappings to undo in ringbuf_free() */
 	size_t map_len[2];
 	struct ringbuf_shm_meta *meta;   /* NULL for kernel maps */
-	uint64_t *consumer_pos;
+	ringbuf_u64 *consumer_pos;
 	struct ringbuf_shm_producer *prod;
 	unsigned char *data;             /* first of the two data copies */
 	uint32_t local_lock;             /* USER_RINGBUF: this process's producers */

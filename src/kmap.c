@@ -54,6 +54,11 @@
 #define BPF_F_RB_OVERWRITE (1U << 19)
 #endif
 
+static inline size_t page_of(uint32_t shift)
+{
+	return (size_t)1 << shift;
+}
+
 static long sys_bpf(int cmd, union bpf_attr *attr)
 {
 	return syscall(__NR_bpf, cmd, attr, sizeof(*attr));
@@ -161,6 +166,10 @@ static struct ringbuf *rb_kmap_attach(int fd, const struct ringbuf_opts *opts)
 	}
 	if (!rb_size_valid(info.max_entries, shift)) {
 		err = -EPROTO;
+		goto fail;
+	}
+	if ((uint64_t)page_of(shift) + 2 * (uint64_t)info.max_entries > SIZE_MAX) {
+		err = -ENOMEM;
 		goto fail;
 	}
 	rb = rb_alloc(kind, info.max_entries, shift);

@@ -361,9 +361,15 @@ bool rb_size_valid(uint64_t size, uint32_t page_shift)
 static int rb_map(struct ringbuf *rb)
 {
 	size_t page = (size_t)1 << rb->page_shift;
-	size_t head = RINGBUF_SHM_DATA_PAGE * page, len = head + 2 * rb->size;
+	size_t head = RINGBUF_SHM_DATA_PAGE * page, len;
 	unsigned char *base, *p;
 
+	/* On 32-bit, a 2 GiB ring mapped twice does not fit the address space:
+	 * the length must not wrap (MAP_FIXED would then map over whatever lies
+	 * past a too-small reservation). */
+	if ((uint64_t)head + 2 * rb->size > SIZE_MAX)
+		return -ENOMEM;
+	len = head + 2 * (size_t)rb->size;
 	base = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (base == MAP_FAILED)
 		return -errno;
@@ -428,6 +434,10 @@ struct ringbuf *ringbuf_new(size_t data_size, const struct ringbuf_opts *opts)
 	rb_init_once();
 	if (!rb_opts_valid(opts) || !rb_size_valid(data_size, shift)) {
 		errno = EINVAL;
+		return NULL;
+	}
+	if ((uint64_t)RINGBUF_SHM_DATA_PAGE * page + 2 * (uint64_t)data_size > SIZE_MAX) {
+		errno = ENOMEM; /* cannot be mapped twice in this address space */
 		return NULL;
 	}
 	fd = memfd_create("ringbuf", MFD_CLOEXEC | MFD_ALLOW_SEALING);
@@ -1029,6 +1039,13 @@ bool rb_head_committed(struct ringbuf *rb)
 	return !(len & RINGBUF_BUSY_BIT);
 }
 
+static bool rb_ring_nonempty(struct ringbuf *rb)
+{
+	uint64_t cons, prod;
+
+	return rb_positions(rb, &cons, &prod) || cons != prod;
+}
+
 /* Take a forced notification, if one is pending. */
 static bool rb_take_forced(struct ringbuf *rb)
 {
@@ -1080,10 +1097,16 @@ int ringbuf_poll(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, int timeou
 	if (timeout_ms >= 0)
 		deadline = rb_now_ns() + (uint64_t)timeout_ms * 1000000ull;
 	for (;;) {
-		if (rb_take_forced(rb))
-			break;
+		bool forced = rb_take_forced(rb);
+
 		smp_mb(); /* F3 (consumer_pos side): pairs with F1 in rb_commit() */
 		if (rb_head_committed(rb))
+			break;
+		/* A forced notification counts while the ring holds anything,
+		 * even a BUSY record: the kernel's EPOLLIN is producer_pos !=
+		 * consumer_pos, and its epoll drops a wakeup that finds the
+		 * ring empty (t_diff found the difference). */
+		if (forced && rb_ring_nonempty(rb))
 			break;
 		if (deadline && rb_now_ns() >= deadline)
 			break;

@@ -162,8 +162,10 @@ static void test_new(void)
 	expect_new_einval(3 * page, NULL);       /* page multiple, not a power of two */
 	expect_new_einval(page + 8, NULL);
 	expect_new_einval((size_t)RINGBUF_MAX_DATA_SIZE * 2, NULL); /* 2^32 */
-	expect_new_einval((size_t)1 << 40, NULL);
-	expect_new_einval((size_t)1 << 62, NULL);
+	if (sizeof(size_t) == 8) { /* sizes a 32-bit size_t cannot hold */
+		expect_new_einval((size_t)(UINT64_C(1) << 40), NULL);
+		expect_new_einval((size_t)(UINT64_C(1) << 62), NULL);
+	}
 	expect_new_einval(SIZE_MAX, NULL);
 	expect_new_einval(((size_t)RINGBUF_MAX_DATA_SIZE * 2) - page, NULL);
 
