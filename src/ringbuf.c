@@ -19,7 +19,7 @@
  *   consumer_pos      the consumer, once per consume call (plus every quarter
  *                     ring while draining a backlog), never per record
  *   producer_pos      producers, under the reservation lock
- *   pending_pos       producers, under the reservation lock (lazily: see 4)
+ *   pending_pos       producers, under the reservation lock (see 4)
  *   record header     the reserving producer: {len|BUSY, pg_off} under the
  *                     lock, then once more at commit (BUSY cleared)
  *   payload           the reserving producer, between reserve and commit
@@ -68,11 +68,10 @@
  * waiter that finds it dead simply takes the lock over (counted in
  * lock_steals).  A stopped (SIGSTOP) holder is alive and is waited for.
  *
- * pending_pos is advanced lazily: only when the pending check would refuse
- * a reservation does the holder walk forward over committed records.  The
- * accept/refuse decision is the kernel's (pending_pos only moves forward, so
- * a check that passes with an older value passes with the newer), but the
- * common path reads no header another core just wrote.
+ * pending_pos is advanced as the kernel does it, at the start of every
+ * reservation attempt, over the committed records since the last one; so
+ * it equals the kernel's value at every step, not only the accept/refuse
+ * decisions (the differential test compares the producer page).
  *
  * 5. ORDERING: THE PAIRS
  *
@@ -651,21 +650,16 @@ static inline void rb_unlock(struct ringbuf *rb)
  * Producer: reserve
  * ------------------------------------------------------------------------ */
 
-/* Walk pending_pos forward over committed records (the kernel does this on
- * every reservation; we do it only when the pending check would refuse).
- * It walks until a record ending at @new_prod would pass the check, then on
- * for at most PENDING_BATCH records: sequential header reads are cheap, but
- * the walk runs under the lock, so a lap of small records is not walked in
- * one go.  A header that is BUSY, or whose length runs past producer_pos
- * (corrupt), stops the walk: refusing is always safe. */
-#define PENDING_BATCH 256
-
-static uint64_t rb_advance_pending(struct ringbuf *rb, uint64_t pend, uint64_t prod,
-				   uint64_t new_prod)
+/* Walk pending_pos forward over committed records, as the kernel does at
+ * the start of every reservation attempt, so that pending_pos in the
+ * producer page is the kernel's value byte for byte (t_diff compares it).
+ * With one producer the header read is the one it just committed, still in
+ * its cache.  A header that is BUSY, or whose length runs past producer_pos
+ * (corrupt), stops the walk: a pending_pos that lags refuses more, never
+ * less. */
+static inline uint64_t rb_advance_pending(struct ringbuf *rb, uint64_t pend, uint64_t prod)
 {
-	for (unsigned extra = 0; pend != prod; ) {
-		if (new_prod - pend <= rb->mask && extra++ >= PENDING_BATCH)
-			break;
+	while (pend != prod) {
 		struct ringbuf_hdr *hdr = (void *)(rb->data + (pend & rb->mask));
 		/* Pairs with R1 in rb_commit(): a committed header is final. */
 		uint32_t len = smp_load_acquire(&hdr->len);
@@ -692,7 +686,7 @@ rb_reserve(struct ringbuf *rb, uint64_t size, long *err)
 		*err = -EOPNOTSUPP; /* the kernel produces into a RINGBUF map */
 		return NULL;
 	}
-	uint64_t len, cons, prod, pend, new_prod;
+	uint64_t len, cons, prod, pend, old_pend, new_prod;
 	struct ringbuf_hdr *hdr;
 
 	/* I5: sizes before positions. */
@@ -701,7 +695,10 @@ rb_reserve(struct ringbuf *rb, uint64_t size, long *err)
 		return NULL;
 	}
 	len = (size + RINGBUF_HDR_SZ + 7) & ~7ull;
-	if (len >= rb->size) {
+	/* The kernel refuses len > size before its lock; len == size can
+	 * never fit either (I2), but the kernel finds that only after its
+	 * pending_pos walk, which must happen here too. */
+	if (len > rb->size) {
 		*err = -E2BIG;
 		return NULL;
 	}
@@ -710,10 +707,19 @@ rb_reserve(struct ringbuf *rb, uint64_t size, long *err)
 	pend = READ_ONCE(rb->prod->pending_pos);
 	if ((prod | pend) & 7 || prod - pend > rb->size) {
 		rb_unlock(rb);
-		*err = -EBADMSG;
+		*err = len == rb->size ? -E2BIG : -EBADMSG; /* "never" wins */
 		return NULL;
 	}
 	new_prod = prod + len;
+	old_pend = pend;
+	pend = rb_advance_pending(rb, pend, prod);
+	if (pend != old_pend)
+		WRITE_ONCE(rb->prod->pending_pos, pend);
+	if (len == rb->size) {
+		rb_unlock(rb);
+		*err = -E2BIG;
+		return NULL;
+	}
 	/* consumer_pos only grows, so an older value refuses more, never
 	 * less: check against the copy on the lock's own cache line, and read
 	 * the consumer's line only when that refuses (when the consumer
@@ -730,12 +736,8 @@ rb_reserve(struct ringbuf *rb, uint64_t size, long *err)
 		if (new_prod - cons > rb->mask)
 			goto full;
 	}
-	if (new_prod - pend > rb->mask) {
-		pend = rb_advance_pending(rb, pend, prod, new_prod);
-		WRITE_ONCE(rb->prod->pending_pos, pend);
-		if (new_prod - pend > rb->mask)
-			goto full;
-	}
+	if (new_prod - pend > rb->mask)
+		goto full;
 	hdr = (void *)(rb->data + (prod & rb->mask));
 	WRITE_ONCE(hdr->len, (uint32_t)size | RINGBUF_BUSY_BIT);
 	WRITE_ONCE(hdr->pg_off, (uint32_t)(RINGBUF_SHM_DATA_PAGE + ((prod & rb->mask) >> rb->page_shift)));
