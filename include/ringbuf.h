@@ -114,7 +114,9 @@ struct ringbuf_shm_meta {
 	uint32_t consumer_waiting; /* 1 while the consumer is (about to be) asleep */
 	uint32_t notify_seq;       /* futex word, bumped by each wakeup */
 	uint32_t notify_pending;   /* a forced wakeup not yet taken by the consumer */
-	uint8_t  _pad2[128 - 12];
+	uint32_t consumer_owner;   /* pid of the process whose handle claimed the
+				    * consumer role (RINGBUF_ROLE_CONSUMER), 0 if none */
+	uint8_t  _pad2[128 - 16];
 
 	/* reserved for counters and producer liveness (later layout
 	 * versions may use it; zero today) */
@@ -156,6 +158,7 @@ RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, cons_cache) == 144, "met
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, consumer_waiting) == 256, "meta.waiting");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, notify_seq) == 260, "meta.seq");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, notify_pending) == 264, "meta.pending");
+RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, consumer_owner) == 268, "meta.owner");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, _reserved) == 384, "meta.reserved");
 RINGBUF_STATIC_ASSERT(sizeof(struct ringbuf_shm_meta) == 512, "meta fits any page");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_consumer, consumer_pos) == 0, "consumer_pos");
@@ -177,7 +180,24 @@ struct ringbuf; /* opaque handle, one per process per ring */
 struct ringbuf_opts {
 	size_t sz;
 	uint64_t flags; /* reserved, must be 0 */
+	uint32_t mode;  /* ringbuf_create(): permissions of the name (0: 0600) */
+	uint32_t role;  /* RINGBUF_ROLE_*; 0: both roles, nothing enforced */
 };
+
+/*
+ * Roles.  A handle opened as RINGBUF_ROLE_PRODUCER maps the consumer page
+ * read-only and gets -EOPNOTSUPP from the consumer calls; one opened as
+ * RINGBUF_ROLE_CONSUMER maps the producer page and the data read-only, gets
+ * -EOPNOTSUPP from the producer calls, and claims the ring's consumer role:
+ * while its process lives, no other process may consume (EBUSY at open for
+ * another RINGBUF_ROLE_CONSUMER handle, -EBUSY from the consumer calls of a
+ * role-0 handle).  The read-only mappings come from read-only file
+ * descriptors, so mprotect() cannot make them writable, as with the
+ * kernel's ring buffer maps.  The claim is released by ringbuf_free() and
+ * taken over once the claiming process has exited.
+ */
+#define RINGBUF_ROLE_PRODUCER 1U
+#define RINGBUF_ROLE_CONSUMER 2U
 
 /*
  * ringbuf_new - create a ring in a new sealed memfd.
@@ -206,6 +226,44 @@ RINGBUF_API struct ringbuf *ringbuf_new(size_t data_size, const struct ringbuf_o
  * version), ENOMEM, or the errno of fstat/mmap.  Thread-safe.
  */
 RINGBUF_API struct ringbuf *ringbuf_from_fd(int fd, const struct ringbuf_opts *opts);
+
+/*
+ * ringbuf_create - create a ring that other processes attach to by name.
+ * @name: 1 to 200 characters from [A-Za-z0-9._-], not starting with '.';
+ *        the ring lives in /dev/shm/ringbuf.@name until ringbuf_unlink().
+ * @opts: may be NULL; opts->mode sets the permissions (default 0600, less
+ *        the umask), opts->role the role of the returned handle.
+ *
+ * The ring appears under its name only once fully initialised (it is
+ * created unnamed and then linked), and never replaces an existing name.
+ * Unlike ringbuf_new(), a named ring's file cannot be sealed against
+ * shrinking: anyone allowed to write it could truncate it and make its
+ * users fault; protect it with its mode.
+ *
+ * Returns the handle, or NULL with errno: EINVAL (bad name, size, mode or
+ * opts), EEXIST (the name exists), ENOMEM, EACCES, or the errno of
+ * open/ftruncate/mmap/link.  Thread-safe.
+ */
+RINGBUF_API struct ringbuf *ringbuf_create(const char *name, size_t data_size,
+					   const struct ringbuf_opts *opts);
+
+/*
+ * ringbuf_open - attach to the ring created under @name.  A consumer resumes
+ * from the shared consumer position.
+ *
+ * Returns the handle, or NULL with errno: EINVAL (bad name or opts), ENOENT
+ * (no such ring), EACCES (its mode refuses us), EPROTO (the name is not a
+ * ringbuf ring), EPROTONOSUPPORT (a ring of another layout version), EBUSY
+ * (opts->role is RINGBUF_ROLE_CONSUMER and another live process holds the
+ * consumer role), ENOMEM, or the errno of open/fstat/mmap.  Thread-safe.
+ */
+RINGBUF_API struct ringbuf *ringbuf_open(const char *name, const struct ringbuf_opts *opts);
+
+/*
+ * ringbuf_unlink - remove the name; processes that have the ring open keep
+ * using it.  Returns 0, or -EINVAL (bad name), -ENOENT, -EACCES/-EPERM.
+ */
+RINGBUF_API int ringbuf_unlink(const char *name);
 
 /*
  * ringbuf_fd - the ring's file descriptor, to pass to other processes

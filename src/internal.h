@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define RB_INTERNAL __attribute__((visibility("hidden")))
 
@@ -37,6 +38,8 @@ struct ringbuf {
 	struct ringbuf_shm_producer *prod;
 	unsigned char *data;             /* first of the two data copies */
 	uint32_t local_lock;             /* USER_RINGBUF: this process's producers */
+	uint32_t role;                   /* RINGBUF_ROLE_* of this handle, 0 = both */
+	bool claimed;                    /* this handle claimed the consumer role */
 };
 
 static inline long rb_err(int e)
@@ -45,7 +48,17 @@ static inline long rb_err(int e)
 	return -e;
 }
 
+/* getpid() is a system call in current glibc; the lock needs it per
+ * reservation, so it is cached and refreshed in fork()ed children. */
+RB_INTERNAL extern pid_t rb_cached_pid;
+
+static inline uint32_t rb_self(void)
+{
+	return (uint32_t)rb_cached_pid;
+}
+
 RB_INTERNAL void rb_init_once(void);
+RB_INTERNAL bool rb_process_alive(uint32_t pid);
 RB_INTERNAL uint64_t rb_now_ns(void);
 RB_INTERNAL bool rb_opts_valid(const struct ringbuf_opts *opts);
 RB_INTERNAL uint32_t rb_page_shift(void);
@@ -55,6 +68,10 @@ RB_INTERNAL void rb_release(struct ringbuf *rb);
 RB_INTERNAL int rb_register(struct ringbuf *rb);
 RB_INTERNAL bool rb_head_committed(struct ringbuf *rb);
 RB_INTERNAL int rb_consume(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, size_t n);
+
+/* shm.c: ring files, roles and the consumer claim */
+RB_INTERNAL int rb_consumer_gate(struct ringbuf *rb);
+RB_INTERNAL void rb_release_claim(struct ringbuf *rb);
 
 /* kmap.c: kernel maps */
 RB_INTERNAL struct ringbuf_hdr *rb_kuser_reserve(struct ringbuf *rb, uint64_t size, long *err);

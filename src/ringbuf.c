@@ -180,7 +180,7 @@
  * Errors, pid, futex
  * ------------------------------------------------------------------------ */
 
-static pid_t rb_cached_pid;
+pid_t rb_cached_pid;
 static pthread_once_t rb_once = PTHREAD_ONCE_INIT;
 
 static void rb_atfork_child(void)
@@ -199,17 +199,11 @@ void rb_init_once(void)
 	pthread_once(&rb_once, rb_init_pid);
 }
 
-/* getpid() is a system call in current glibc; the lock needs it per
- * reservation, so it is cached and refreshed in fork()ed children. */
-static inline uint32_t rb_self(void)
-{
-	return (uint32_t)rb_cached_pid;
-}
 
 /* Has process @pid not yet exited?  A pidfd turns readable when the process
  * exits, even while it is an unreaped zombie, which kill(pid, 0) still
  * reports as existing.  A stopped process is alive. */
-static bool rb_process_alive(uint32_t pid)
+bool rb_process_alive(uint32_t pid)
 {
 	struct pollfd pfd = { .events = POLLIN };
 	bool alive;
@@ -324,218 +318,6 @@ static struct ringbuf *rb_lookup(uintptr_t p)
 	return hit;
 }
 
-/* ------------------------------------------------------------------------
- * Construction
- * ------------------------------------------------------------------------ */
-
-/* libbpf's OPTS_VALID: sz covers at least the first field, and bytes past
- * the struct this library knows are zero. */
-bool rb_opts_valid(const struct ringbuf_opts *opts)
-{
-	if (!opts)
-		return true;
-	if (opts->sz < sizeof(opts->sz))
-		return false;
-	for (size_t i = sizeof(*opts); i < opts->sz; i++)
-		if (((const unsigned char *)opts)[i])
-			return false;
-	if (opts->sz >= offsetof(struct ringbuf_opts, flags) + sizeof(opts->flags) &&
-	    opts->flags)
-		return false;
-	return true;
-}
-
-uint32_t rb_page_shift(void)
-{
-	return (uint32_t)__builtin_ctzl((unsigned long)sysconf(_SC_PAGESIZE));
-}
-
-bool rb_size_valid(uint64_t size, uint32_t page_shift)
-{
-	return size >= (1ull << page_shift) && size <= RINGBUF_MAX_DATA_SIZE &&
-	       (size & (size - 1)) == 0;
-}
-
-/* Map the file twice-over: [meta|consumer|producer|data] then data again. */
-static int rb_map(struct ringbuf *rb)
-{
-	size_t page = (size_t)1 << rb->page_shift;
-	size_t head = RINGBUF_SHM_DATA_PAGE * page, len;
-	unsigned char *base, *p;
-
-	/* On 32-bit, a 2 GiB ring mapped twice does not fit the address space:
-	 * the length must not wrap (MAP_FIXED would then map over whatever lies
-	 * past a too-small reservation). */
-	if ((uint64_t)head + 2 * rb->size > SIZE_MAX)
-		return -ENOMEM;
-	len = head + 2 * (size_t)rb->size;
-	base = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (base == MAP_FAILED)
-		return -errno;
-	p = mmap(base, head + rb->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
-		 rb->fd, 0);
-	if (p != MAP_FAILED)
-		p = mmap(base + head + rb->size, rb->size, PROT_READ | PROT_WRITE,
-			 MAP_SHARED | MAP_FIXED, rb->fd, (off_t)head);
-	if (p == MAP_FAILED) {
-		int err = -errno;
-
-		munmap(base, len);
-		return err;
-	}
-	rb->map[0] = base;
-	rb->map_len[0] = len;
-	rb->meta = (struct ringbuf_shm_meta *)base;
-	rb->consumer_pos = (uint64_t *)(base + RINGBUF_SHM_CONSUMER_PAGE * page);
-	rb->prod = (struct ringbuf_shm_producer *)(base + RINGBUF_SHM_PRODUCER_PAGE * page);
-	rb->data = base + head;
-	return 0;
-}
-
-/* Map, register, and hand out the handle; on failure free everything and
- * return NULL with errno set. */
-static struct ringbuf *rb_finish(struct ringbuf *rb)
-{
-	int err = rb_map(rb);
-
-	if (!err)
-		err = -rb_register(rb);
-	if (err) {
-		rb_release(rb);
-		errno = -err;
-		return NULL;
-	}
-	return rb;
-}
-
-struct ringbuf *rb_alloc(enum rb_kind kind, uint64_t size, uint32_t page_shift)
-{
-	struct ringbuf *rb = calloc(1, sizeof(*rb));
-
-	if (!rb)
-		return NULL;
-	rb->kind = kind;
-	rb->fd = -1;
-	rb->epoll_fd = -1;
-	rb->page_shift = page_shift;
-	rb->size = size;
-	rb->mask = size - 1;
-	return rb;
-}
-
-struct ringbuf *ringbuf_new(size_t data_size, const struct ringbuf_opts *opts)
-{
-	uint32_t shift = rb_page_shift();
-	size_t page = (size_t)1 << shift;
-	struct ringbuf *rb;
-	int fd;
-
-	rb_init_once();
-	if (!rb_opts_valid(opts) || !rb_size_valid(data_size, shift)) {
-		errno = EINVAL;
-		return NULL;
-	}
-	if ((uint64_t)RINGBUF_SHM_DATA_PAGE * page + 2 * (uint64_t)data_size > SIZE_MAX) {
-		errno = ENOMEM; /* cannot be mapped twice in this address space */
-		return NULL;
-	}
-	fd = memfd_create("ringbuf", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (fd < 0)
-		return NULL;
-	if (ftruncate(fd, (off_t)(RINGBUF_SHM_DATA_PAGE * page + data_size)) ||
-	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)) {
-		int err = errno;
-
-		close(fd);
-		errno = err;
-		return NULL;
-	}
-	rb = rb_alloc(RB_USER, data_size, shift);
-	if (!rb) {
-		close(fd);
-		errno = ENOMEM;
-		return NULL;
-	}
-	rb->fd = fd;
-	rb = rb_finish(rb);
-	if (!rb)
-		return NULL;
-	/* No other process can see the file yet: plain stores suffice. */
-	rb->meta->version = RINGBUF_LAYOUT_VERSION;
-	rb->meta->page_size = (uint32_t)page;
-	rb->meta->data_size = data_size;
-	rb->meta->flags = 0;
-	rb->meta->magic = RINGBUF_MAGIC;
-	return rb;
-}
-
-/* Check that @fd holds a ring of this layout; return its data size or a
- * negative errno.  Reads the metadata once, from a private read-only map. */
-static int64_t rb_check_file(int fd, uint32_t shift)
-{
-	size_t page = (size_t)1 << shift;
-	struct ringbuf_shm_meta m;
-	struct stat st;
-	void *p;
-	int seals;
-
-	if (fstat(fd, &st))
-		return -errno;
-	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size < RINGBUF_SHM_DATA_PAGE * page)
-		return -EPROTO;
-	p = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, 0);
-	if (p == MAP_FAILED)
-		return -errno;
-	memcpy(&m, p, sizeof(m));
-	munmap(p, page);
-	if (m.magic != RINGBUF_MAGIC)
-		return -EPROTO;
-	if (m.version != RINGBUF_LAYOUT_VERSION)
-		return -EPROTONOSUPPORT;
-	if (m.page_size != page || !rb_size_valid(m.data_size, shift) ||
-	    (uint64_t)st.st_size != RINGBUF_SHM_DATA_PAGE * page + m.data_size)
-		return -EPROTO;
-	/* A file that can shrink lets a peer turn our accesses into SIGBUS. */
-	seals = fcntl(fd, F_GET_SEALS);
-	if (seals < 0 || !(seals & F_SEAL_SHRINK))
-		return -EPROTO;
-	return (int64_t)m.data_size;
-}
-
-struct ringbuf *ringbuf_from_fd(int fd, const struct ringbuf_opts *opts)
-{
-	uint32_t shift = rb_page_shift();
-	struct ringbuf *rb;
-	int64_t size;
-	int dup_fd;
-
-	rb_init_once();
-	if (!rb_opts_valid(opts)) {
-		errno = EINVAL;
-		return NULL;
-	}
-	if (fd < 0) {
-		errno = EBADF;
-		return NULL;
-	}
-	size = rb_check_file(fd, shift);
-	if (size < 0) {
-		errno = (int)-size;
-		return NULL;
-	}
-	dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-	if (dup_fd < 0)
-		return NULL;
-	rb = rb_alloc(RB_USER, (uint64_t)size, shift);
-	if (!rb) {
-		close(dup_fd);
-		errno = ENOMEM;
-		return NULL;
-	}
-	rb->fd = dup_fd;
-	return rb_finish(rb);
-}
-
 int ringbuf_fd(const struct ringbuf *rb)
 {
 	if (!rb)
@@ -561,6 +343,8 @@ void ringbuf_free(struct ringbuf *rb)
 {
 	if (!rb)
 		return;
+	if (rb->kind == RB_USER)
+		rb_release_claim(rb);
 	rb_unregister(rb);
 	rb_release(rb);
 }
@@ -680,10 +464,12 @@ static inline uint64_t rb_advance_pending(struct ringbuf *rb, uint64_t pend, uin
 static __attribute__((always_inline)) inline struct ringbuf_hdr *
 rb_reserve(struct ringbuf *rb, uint64_t size, long *err)
 {
-	if (__builtin_expect(rb->kind != RB_USER, 0)) {
+	if (__builtin_expect(rb->kind != RB_USER || rb->role == RINGBUF_ROLE_CONSUMER, 0)) {
 		if (rb->kind == RB_KERNEL_USER_RINGBUF)
 			return rb_kuser_reserve(rb, size, err);
-		*err = -EOPNOTSUPP; /* the kernel produces into a RINGBUF map */
+		/* the kernel produces into a RINGBUF map; a consumer handle
+		 * has the data mapped read-only */
+		*err = -EOPNOTSUPP;
 		return NULL;
 	}
 	uint64_t len, cons, prod, pend, old_pend, new_prod;
@@ -834,8 +620,8 @@ static void rb_commit(void *sample, uint64_t flags, bool discard)
 	uintptr_t hp = (uintptr_t)sample - RINGBUF_HDR_SZ;
 	struct ringbuf *rb = sample ? rb_lookup(hp) : NULL;
 
-	if (!rb || ((hp - (uintptr_t)rb->data) & 7)) {
-		errno = EINVAL;
+	if (!rb || ((hp - (uintptr_t)rb->data) & 7) || rb->role == RINGBUF_ROLE_CONSUMER) {
+		errno = EINVAL; /* (a consumer handle's data is read-only) */
 		return;
 	}
 	rb_commit_hdr(rb, (hp - (uintptr_t)rb->data) & rb->mask, flags, discard);
@@ -974,6 +760,11 @@ int rb_consume(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, size_t n)
 		return (int)rb_err(EINVAL);
 	if (rb->kind == RB_KERNEL_USER_RINGBUF)
 		return (int)rb_err(EOPNOTSUPP); /* the kernel consumes it */
+	if (rb->kind == RB_USER) {
+		err = rb_consumer_gate(rb);
+		if (err)
+			return (int)rb_err(-err);
+	}
 	err = rb_positions(rb, &cons, &prod);
 	start = published = cons;
 	while (!err && cnt < n && cons != prod) {
@@ -1091,11 +882,15 @@ out:
 int ringbuf_poll(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, int timeout_ms)
 {
 	uint64_t deadline = 0;
+	int err;
 
 	if (!rb || !fn)
 		return (int)rb_err(EINVAL);
 	if (rb->kind != RB_USER)
 		return rb_kmap_poll(rb, fn, ctx, timeout_ms);
+	err = rb_consumer_gate(rb);
+	if (err)
+		return (int)rb_err(-err);
 	if (timeout_ms >= 0)
 		deadline = rb_now_ns() + (uint64_t)timeout_ms * 1000000ull;
 	for (;;) {

@@ -1,0 +1,464 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * shm.c -- ring files: creating them (anonymous memfd or named), checking
+ * a file someone hands us, mapping it for a role, and the consumer claim.
+ *
+ * Mapping.  A handle reserves 3 pages + 2 * size of address space and maps
+ * into it, with MAP_FIXED, the metadata page, the consumer page, the
+ * producer page with the data, and the data again.  The pages a role must
+ * not write are mapped from a read-only file descriptor (reopened through
+ * /proc/self/fd), so mprotect() cannot make them writable: a producer
+ * cannot move consumer_pos, a consumer cannot write records or producer
+ * positions.  The metadata page is written by both roles (the reservation
+ * lock; the consumer's sleep flag and claim).
+ *
+ * Names.  A named ring is a file /dev/shm/ringbuf.NAME.  It is created
+ * unnamed (O_TMPFILE), sized, mapped and initialised, and only then linked
+ * under its name, so nobody ever opens a half-made ring, and an existing
+ * name is never replaced (EEXIST).  tmpfs files other than memfds cannot be
+ * sealed, so a named ring is protected against truncation only by its mode.
+ *
+ * The consumer claim.  meta.consumer_owner holds the pid of the process
+ * whose RINGBUF_ROLE_CONSUMER handle consumes; a second live consumer is
+ * refused instead of being allowed to corrupt the stream, and the claim of
+ * a process that has exited (pidfd) is taken over.
+ */
+#include "internal.h"
+#include "barrier.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define RB_SHM_DIR    "/dev/shm"
+#define RB_NAME_PREFIX "ringbuf."
+#define RB_NAME_MAX   200
+
+/* libbpf's OPTS_VALID: sz covers at least the first field, bytes past the
+ * struct this library knows are zero, and each known field present is
+ * valid. */
+bool rb_opts_valid(const struct ringbuf_opts *opts)
+{
+	if (!opts)
+		return true;
+	if (opts->sz < sizeof(opts->sz))
+		return false;
+	for (size_t i = sizeof(*opts); i < opts->sz; i++)
+		if (((const unsigned char *)opts)[i])
+			return false;
+	if (opts->sz >= offsetof(struct ringbuf_opts, flags) + sizeof(opts->flags) &&
+	    opts->flags)
+		return false;
+	if (opts->sz >= offsetof(struct ringbuf_opts, mode) + sizeof(opts->mode) &&
+	    (opts->mode & ~07777u))
+		return false;
+	if (opts->sz >= offsetof(struct ringbuf_opts, role) + sizeof(opts->role) &&
+	    opts->role > (RINGBUF_ROLE_PRODUCER | RINGBUF_ROLE_CONSUMER))
+		return false;
+	return true;
+}
+
+/* A field of @opts, or 0 when @opts is NULL or too short to hold it. */
+#define RB_OPT(opts, field)                                                        \
+	((opts) && (opts)->sz >= offsetof(struct ringbuf_opts, field) + sizeof((opts)->field) \
+		 ? (opts)->field : 0)
+
+uint32_t rb_page_shift(void)
+{
+	return (uint32_t)__builtin_ctzl((unsigned long)sysconf(_SC_PAGESIZE));
+}
+
+bool rb_size_valid(uint64_t size, uint32_t page_shift)
+{
+	return size >= (1ull << page_shift) && size <= RINGBUF_MAX_DATA_SIZE &&
+	       (size & (size - 1)) == 0;
+}
+
+struct ringbuf *rb_alloc(enum rb_kind kind, uint64_t size, uint32_t page_shift)
+{
+	struct ringbuf *rb = calloc(1, sizeof(*rb));
+
+	if (!rb)
+		return NULL;
+	rb->kind = kind;
+	rb->fd = -1;
+	rb->epoll_fd = -1;
+	rb->page_shift = page_shift;
+	rb->size = size;
+	rb->mask = size - 1;
+	return rb;
+}
+
+/* ------------------------------------------------------------------------
+ * Mapping for a role
+ * ------------------------------------------------------------------------ */
+
+/* A read-only descriptor of the same file. */
+static int rb_reopen_ro(int fd)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+static int rb_map_at(void *addr, size_t len, bool writable, int fd, off_t off)
+{
+	int prot = PROT_READ | (writable ? PROT_WRITE : 0);
+
+	return mmap(addr, len, prot, MAP_SHARED | MAP_FIXED, fd, off) == MAP_FAILED ? -errno : 0;
+}
+
+/* Map [meta | consumer | producer | data] and the data again, each part
+ * writable only if the handle's role writes it. */
+static int rb_map(struct ringbuf *rb)
+{
+	size_t page = (size_t)1 << rb->page_shift;
+	size_t head = RINGBUF_SHM_DATA_PAGE * page, len;
+	bool producer = rb->role != RINGBUF_ROLE_CONSUMER;
+	bool consumer = rb->role != RINGBUF_ROLE_PRODUCER;
+	int ro_fd = -1, err = 0;
+	unsigned char *base;
+
+	/* On 32-bit, a 2 GiB ring mapped twice does not fit the address space:
+	 * the length must not wrap (MAP_FIXED would then map over whatever lies
+	 * past a too-small reservation). */
+	if ((uint64_t)head + 2 * rb->size > SIZE_MAX)
+		return -ENOMEM;
+	len = head + 2 * (size_t)rb->size;
+	if (!producer || !consumer) {
+		ro_fd = rb_reopen_ro(rb->fd);
+		if (ro_fd < 0)
+			return -errno;
+	}
+	base = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (base == MAP_FAILED) {
+		err = -errno;
+		goto out;
+	}
+	err = rb_map_at(base, page, true, rb->fd, 0);
+	if (!err)
+		err = rb_map_at(base + page, page, consumer, consumer ? rb->fd : ro_fd,
+				(off_t)page);
+	if (!err)
+		err = rb_map_at(base + 2 * page, page + (size_t)rb->size, producer,
+				producer ? rb->fd : ro_fd, (off_t)(2 * page));
+	if (!err)
+		err = rb_map_at(base + head + rb->size, (size_t)rb->size, producer,
+				producer ? rb->fd : ro_fd, (off_t)head);
+	if (err) {
+		munmap(base, len);
+		goto out;
+	}
+	rb->map[0] = base;
+	rb->map_len[0] = len;
+	rb->meta = (struct ringbuf_shm_meta *)base;
+	rb->consumer_pos = (ringbuf_u64 *)(base + RINGBUF_SHM_CONSUMER_PAGE * page);
+	rb->prod = (struct ringbuf_shm_producer *)(base + RINGBUF_SHM_PRODUCER_PAGE * page);
+	rb->data = base + head;
+out:
+	if (ro_fd >= 0)
+		close(ro_fd);
+	return err;
+}
+
+/* ------------------------------------------------------------------------
+ * The consumer claim
+ * ------------------------------------------------------------------------ */
+
+/* Claim the consumer role for this process.  0, or -EBUSY while another
+ * live process (or another handle of this one) holds it. */
+static int rb_claim_consumer(struct ringbuf *rb)
+{
+	uint32_t me = rb_self(), owner;
+
+	for (;;) {
+		owner = smp_load_acquire(&rb->meta->consumer_owner);
+		if (owner == me || (owner && rb_process_alive(owner)))
+			return -EBUSY;
+		if (atomic_compare_exchange_strong_explicit(RB_ATOMIC(&rb->meta->consumer_owner),
+							    &owner, me, memory_order_acq_rel,
+							    memory_order_acquire)) {
+			rb->claimed = true;
+			return 0;
+		}
+	}
+}
+
+int rb_consumer_gate(struct ringbuf *rb)
+{
+	uint32_t owner;
+
+	if (rb->role == RINGBUF_ROLE_PRODUCER)
+		return -EOPNOTSUPP;
+	owner = READ_ONCE(rb->meta->consumer_owner);
+	if (owner == 0 || (rb->claimed && owner == rb_self()))
+		return 0;
+	if (rb_process_alive(owner))
+		return -EBUSY; /* includes a fork()ed child of the claimant */
+	/* The claimant has exited: a consumer handle takes the claim over,
+	 * another handle clears it. */
+	if (rb->role == RINGBUF_ROLE_CONSUMER)
+		return rb_claim_consumer(rb);
+	atomic_compare_exchange_strong_explicit(RB_ATOMIC(&rb->meta->consumer_owner), &owner, 0,
+						memory_order_acq_rel, memory_order_relaxed);
+	return 0;
+}
+
+void rb_release_claim(struct ringbuf *rb)
+{
+	uint32_t me = rb_self();
+
+	if (rb->claimed)
+		atomic_compare_exchange_strong_explicit(RB_ATOMIC(&rb->meta->consumer_owner), &me, 0,
+							memory_order_release, memory_order_relaxed);
+	rb->claimed = false;
+}
+
+/* ------------------------------------------------------------------------
+ * Handles
+ * ------------------------------------------------------------------------ */
+
+/* Map @fd (owned) as a ring of @size for @opts's role, register it, claim
+ * the consumer role if asked; on failure free everything, return NULL with
+ * errno set. */
+static struct ringbuf *rb_attach(int fd, uint64_t size, const struct ringbuf_opts *opts,
+				 bool fresh)
+{
+	struct ringbuf *rb = rb_alloc(RB_USER, size, rb_page_shift());
+	int err;
+
+	if (!rb) {
+		close(fd);
+		errno = ENOMEM;
+		return NULL;
+	}
+	rb->fd = fd;
+	rb->role = RB_OPT(opts, role);
+	err = rb_map(rb);
+	if (!err && fresh) {
+		/* Nobody else can see the file yet: plain stores suffice. */
+		rb->meta->version = RINGBUF_LAYOUT_VERSION;
+		rb->meta->page_size = (uint32_t)1 << rb->page_shift;
+		rb->meta->data_size = size;
+		rb->meta->flags = 0;
+		rb->meta->magic = RINGBUF_MAGIC;
+	}
+	if (!err && rb->role == RINGBUF_ROLE_CONSUMER)
+		err = rb_claim_consumer(rb);
+	if (!err)
+		err = -rb_register(rb);
+	if (err) {
+		if (rb->meta)
+			rb_release_claim(rb);
+		rb_release(rb);
+		errno = -err;
+		return NULL;
+	}
+	return rb;
+}
+
+/* A new, sized file for a ring of @size: a sealed memfd when @dir is NULL,
+ * else an unnamed file in @dir (to be linked later) with @mode. */
+static int rb_new_file(uint64_t size, const char *dir, uint32_t mode)
+{
+	size_t page = (size_t)1 << rb_page_shift();
+	int fd, err;
+
+	if (dir)
+		fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	else
+		fd = memfd_create("ringbuf", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)(RINGBUF_SHM_DATA_PAGE * page + size)) ||
+	    (dir && fchmod(fd, mode)) ||
+	    (!dir && fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL))) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static int rb_check_new(size_t data_size, const struct ringbuf_opts *opts)
+{
+	uint32_t shift = rb_page_shift();
+
+	rb_init_once();
+	if (!rb_opts_valid(opts) || !rb_size_valid(data_size, shift))
+		return -EINVAL;
+	if ((uint64_t)RINGBUF_SHM_DATA_PAGE * ((size_t)1 << shift) + 2 * (uint64_t)data_size >
+	    SIZE_MAX)
+		return -ENOMEM; /* cannot be mapped twice in this address space */
+	return 0;
+}
+
+struct ringbuf *ringbuf_new(size_t data_size, const struct ringbuf_opts *opts)
+{
+	int fd = rb_check_new(data_size, opts);
+
+	if (!fd)
+		fd = rb_new_file(data_size, NULL, 0);
+	if (fd < 0) {
+		errno = -fd;
+		return NULL;
+	}
+	return rb_attach(fd, data_size, opts, true);
+}
+
+/* Check that @fd holds a ring of this layout; return its data size or a
+ * negative errno.  Reads the metadata once, from a private read-only map.
+ * @need_seal: a handed-over fd must be size-sealed (a file that can shrink
+ * lets a peer turn our accesses into SIGBUS); a named file cannot be. */
+static int64_t rb_check_file(int fd, bool need_seal)
+{
+	size_t page = (size_t)1 << rb_page_shift();
+	struct ringbuf_shm_meta m;
+	struct stat st;
+	void *p;
+	int seals;
+
+	if (fstat(fd, &st))
+		return -errno;
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size < RINGBUF_SHM_DATA_PAGE * page)
+		return -EPROTO;
+	p = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	memcpy(&m, p, sizeof(m));
+	munmap(p, page);
+	if (m.magic != RINGBUF_MAGIC)
+		return -EPROTO;
+	if (m.version != RINGBUF_LAYOUT_VERSION)
+		return -EPROTONOSUPPORT;
+	if (m.page_size != page || !rb_size_valid(m.data_size, rb_page_shift()) ||
+	    (uint64_t)st.st_size != RINGBUF_SHM_DATA_PAGE * page + m.data_size)
+		return -EPROTO;
+	if (need_seal) {
+		seals = fcntl(fd, F_GET_SEALS);
+		if (seals < 0 || !(seals & F_SEAL_SHRINK))
+			return -EPROTO;
+	}
+	if ((uint64_t)RINGBUF_SHM_DATA_PAGE * page + 2 * m.data_size > SIZE_MAX)
+		return -ENOMEM;
+	return (int64_t)m.data_size;
+}
+
+struct ringbuf *ringbuf_from_fd(int fd, const struct ringbuf_opts *opts)
+{
+	int64_t size;
+	int dup_fd;
+
+	rb_init_once();
+	if (!rb_opts_valid(opts)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (fd < 0) {
+		errno = EBADF;
+		return NULL;
+	}
+	size = rb_check_file(fd, true);
+	if (size < 0) {
+		errno = (int)-size;
+		return NULL;
+	}
+	dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (dup_fd < 0)
+		return NULL;
+	return rb_attach(dup_fd, (uint64_t)size, opts, false);
+}
+
+/* ------------------------------------------------------------------------
+ * Names
+ * ------------------------------------------------------------------------ */
+
+/* /dev/shm/ringbuf.NAME into @path, or -EINVAL for a name we refuse: it
+ * becomes part of a path, so no '/', no leading '.', nothing exotic. */
+static int rb_name_path(const char *name, char *path, size_t len)
+{
+	size_t n = name ? strlen(name) : 0;
+
+	if (n == 0 || n > RB_NAME_MAX || name[0] == '.')
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-'))
+			return -EINVAL;
+	}
+	snprintf(path, len, "%s/%s%s", RB_SHM_DIR, RB_NAME_PREFIX, name);
+	return 0;
+}
+
+struct ringbuf *ringbuf_create(const char *name, size_t data_size,
+			       const struct ringbuf_opts *opts)
+{
+	char path[sizeof(RB_SHM_DIR) + sizeof(RB_NAME_PREFIX) + RB_NAME_MAX + 2], proc[64];
+	uint32_t mode = RB_OPT(opts, mode);
+	struct ringbuf *rb;
+	int fd, err;
+
+	err = rb_name_path(name, path, sizeof(path));
+	if (!err)
+		err = rb_check_new(data_size, opts);
+	fd = err ? err : rb_new_file(data_size, RB_SHM_DIR, mode ? mode : 0600);
+	if (fd < 0) {
+		errno = -fd;
+		return NULL;
+	}
+	rb = rb_attach(fd, data_size, opts, true);
+	if (!rb)
+		return NULL;
+	/* Publish the finished ring under its name; never replace one. */
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", rb->fd);
+	if (linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW)) {
+		err = errno;
+		ringbuf_free(rb);
+		errno = err;
+		return NULL;
+	}
+	return rb;
+}
+
+struct ringbuf *ringbuf_open(const char *name, const struct ringbuf_opts *opts)
+{
+	char path[sizeof(RB_SHM_DIR) + sizeof(RB_NAME_PREFIX) + RB_NAME_MAX + 2];
+	int64_t size;
+	int fd, err;
+
+	rb_init_once();
+	err = rb_name_path(name, path, sizeof(path));
+	if (!err && !rb_opts_valid(opts))
+		err = -EINVAL;
+	if (err) {
+		errno = -err;
+		return NULL;
+	}
+	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return NULL;
+	size = rb_check_file(fd, false);
+	if (size < 0) {
+		close(fd);
+		errno = (int)-size;
+		return NULL;
+	}
+	return rb_attach(fd, (uint64_t)size, opts, false);
+}
+
+int ringbuf_unlink(const char *name)
+{
+	char path[sizeof(RB_SHM_DIR) + sizeof(RB_NAME_PREFIX) + RB_NAME_MAX + 2];
+	int err = rb_name_path(name, path, sizeof(path));
+
+	if (err)
+		return (int)rb_err(-err);
+	return unlink(path) ? (int)rb_err(errno) : 0;
+}
