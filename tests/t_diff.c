@@ -209,11 +209,17 @@ static struct side N = { .name = "ringbuf", .kernel = false };
 static long page_sz;
 static bool verbose;
 
+/* The poller threads append to the record streams while the main thread
+ * compares them; "the poller is asleep" (seen through /proc) orders them in
+ * practice but is no happens-before edge, so the streams take a lock. */
+static pthread_mutex_t stream_mu = PTHREAD_MUTEX_INITIALIZER;
+
 static int on_rec(void *ctx, void *data, size_t size)
 {
 	struct side *sd = ctx;
 	struct rec *r;
 
+	pthread_mutex_lock(&stream_mu);
 	if (sd->nrecs == sd->cap) {
 		sd->cap = sd->cap ? sd->cap * 2 : 256;
 		sd->recs = realloc(sd->recs, sd->cap * sizeof(*sd->recs));
@@ -224,6 +230,7 @@ static int on_rec(void *ctx, void *data, size_t size)
 	r->bytes = malloc(size ? size : 1);
 	CHECK(r->bytes != NULL);
 	memcpy(r->bytes, data, size);
+	pthread_mutex_unlock(&stream_mu);
 	return 0;
 }
 
@@ -427,9 +434,11 @@ static void side_open(struct side *sd)
 
 static void side_clear_stream(struct side *sd)
 {
+	pthread_mutex_lock(&stream_mu);
 	for (size_t i = 0; i < sd->nrecs; i++)
 		free(sd->recs[i].bytes);
 	sd->nrecs = 0;
+	pthread_mutex_unlock(&stream_mu);
 }
 
 /* Tear a side down.  A poller that is still blocked (after a divergence)
@@ -732,7 +741,16 @@ static int observe_wake(struct ctx *c, int want_woken)
 	return obs[0];
 }
 
+static void compare_stream_locked(struct ctx *c, bool drained);
+
 static void compare_stream(struct ctx *c, bool drained)
+{
+	pthread_mutex_lock(&stream_mu);
+	compare_stream_locked(c, drained);
+	pthread_mutex_unlock(&stream_mu);
+}
+
+static void compare_stream_locked(struct ctx *c, bool drained)
 {
 	size_t n = K.nrecs < N.nrecs ? K.nrecs : N.nrecs;
 
