@@ -334,7 +334,8 @@ RINGBUF_API struct ringbuf *ringbuf_map_open_id(uint32_t map_id, const struct ri
  * other than the two above), -E2BIG (the record can never fit: @size >
  * UINT32_MAX/4, or round_up(@size + 8, 8) >= the data size), -EAGAIN (no room
  * now; the kernel returns -EAGAIN for every reservation failure, ringbuf
- * tells "never" from "not now"), -EBADMSG (a peer corrupted the shared
+ * tells "never" from "not now"; also when the reservation lock has been
+ * held by a live process, e.g. a stopped one, for over a second), -EBADMSG (a peer corrupted the shared
  * producer_pos/pending_pos; nothing was written), -EOPNOTSUPP (a consumer
  * handle of a kernel RINGBUF map).  On a kernel USER_RINGBUF, -E2BIG only
  * when round_up(@size + 8, 8) is larger than the ring: the kernel lets that

@@ -66,7 +66,10 @@
  * of its shared stores leaves I1-I4 true (the header is written before
  * producer_pos, pending_pos only moves over committed records), so the
  * waiter that finds it dead simply takes the lock over (counted in
- * lock_steals).  A stopped (SIGSTOP) holder is alive and is waited for.
+ * lock_steals).  A stopped (SIGSTOP) holder is alive and is never robbed;
+ * after a second of waiting for a live holder the reservation gives up
+ * with -EAGAIN, so a stopped holder, or a peer that writes a live pid into
+ * lock_owner, cannot hang the other producers (found by the fuzzer).
  *
  * pending_pos is advanced as the kernel does it, at the start of every
  * reservation attempt, over the committed records since the last one; so
@@ -174,6 +177,7 @@
  * liveness at this interval. */
 #define LOCK_SPINS          128
 #define LOCK_LIVENESS_NS    (5 * 1000 * 1000)
+#define LOCK_GIVEUP_NS      (1000 * 1000 * 1000)
 
 
 /* ------------------------------------------------------------------------
@@ -372,10 +376,12 @@ uint64_t ringbuf_query(struct ringbuf *rb, uint64_t what)
  * Producer: the reservation lock
  * ------------------------------------------------------------------------ */
 
-static void rb_lock_slow(struct ringbuf *rb, uint32_t me)
+/* Take the lock, or give up (false) once it has been held by a live
+ * process for LOCK_GIVEUP_NS. */
+static bool rb_lock_slow(struct ringbuf *rb, uint32_t me)
 {
 	uint32_t *owner = &rb->meta->lock_owner;
-	uint64_t next_check = 0;
+	uint64_t next_check = 0, give_up = 0;
 
 	for (unsigned spins = 0;; spins++) {
 		uint32_t cur = READ_ONCE(*owner);
@@ -385,7 +391,7 @@ static void rb_lock_slow(struct ringbuf *rb, uint32_t me)
 			if (atomic_compare_exchange_weak_explicit(RB_ATOMIC(owner), &cur, me,
 								  memory_order_acquire,
 								  memory_order_relaxed))
-				return;
+				return true;
 			continue;
 		}
 		if (spins < LOCK_SPINS) {
@@ -394,13 +400,16 @@ static void rb_lock_slow(struct ringbuf *rb, uint32_t me)
 		}
 		/* The holder may be preempted (or dead): give the CPU away. */
 		sched_yield();
-		if ((spins & 63) || cur == me)
+		if (spins & 63)
 			continue;
 		uint64_t now = rb_now_ns();
 
 		if (!next_check) {
 			next_check = now + LOCK_LIVENESS_NS;
-		} else if (now >= next_check) {
+			give_up = now + LOCK_GIVEUP_NS;
+		} else if (now >= give_up) {
+			return false;
+		} else if (cur != me && now >= next_check) {
 			next_check = now + LOCK_LIVENESS_NS;
 			if (!rb_process_alive(cur) &&
 			    atomic_compare_exchange_strong_explicit(RB_ATOMIC(owner), &cur, me,
@@ -408,20 +417,20 @@ static void rb_lock_slow(struct ringbuf *rb, uint32_t me)
 								    memory_order_relaxed)) {
 				atomic_fetch_add_explicit(RB_ATOMIC(&rb->meta->lock_steals), 1,
 							  memory_order_relaxed);
-				return;
+				return true;
 			}
 		}
 	}
 }
 
-static inline void rb_lock(struct ringbuf *rb)
+static inline bool rb_lock(struct ringbuf *rb)
 {
 	uint32_t me = rb_self(), free_ = 0;
 
 	/* A4: pairs with R4 in rb_unlock(). */
-	if (!atomic_compare_exchange_strong_explicit(RB_ATOMIC(&rb->meta->lock_owner), &free_, me,
-						     memory_order_acquire, memory_order_relaxed))
-		rb_lock_slow(rb, me);
+	return atomic_compare_exchange_strong_explicit(RB_ATOMIC(&rb->meta->lock_owner), &free_, me,
+						       memory_order_acquire, memory_order_relaxed) ||
+	       rb_lock_slow(rb, me);
 }
 
 static inline void rb_unlock(struct ringbuf *rb)
@@ -488,7 +497,10 @@ rb_reserve(struct ringbuf *rb, uint64_t size, long *err)
 		*err = -E2BIG;
 		return NULL;
 	}
-	rb_lock(rb);
+	if (!rb_lock(rb)) {
+		*err = -EAGAIN; /* held for over a second by a live process */
+		return NULL;
+	}
 	prod = READ_ONCE(rb->prod->producer_pos);
 	pend = READ_ONCE(rb->prod->pending_pos);
 	if ((prod | pend) & 7 || prod - pend > rb->size) {
