@@ -181,7 +181,8 @@ struct ringbuf_opts {
 	size_t sz;
 	uint64_t flags; /* reserved, must be 0 */
 	uint32_t mode;  /* ringbuf_create(): permissions of the name (0: 0600) */
-	uint32_t role;  /* RINGBUF_ROLE_*; 0: both roles, nothing enforced */
+	uint32_t role;  /* RINGBUF_ROLE_*; 0 or both bits: both roles, nothing
+			 * mapped read-only, no claim */
 };
 
 /*
@@ -189,9 +190,9 @@ struct ringbuf_opts {
  * read-only and gets -EOPNOTSUPP from the consumer calls; one opened as
  * RINGBUF_ROLE_CONSUMER maps the producer page and the data read-only, gets
  * -EOPNOTSUPP from the producer calls, and claims the ring's consumer role:
- * while its process lives, no other process may consume (EBUSY at open for
- * another RINGBUF_ROLE_CONSUMER handle, -EBUSY from the consumer calls of a
- * role-0 handle).  The read-only mappings come from read-only file
+ * while it is open and its process lives, no other handle may consume, in
+ * this process or another (EBUSY at open for another RINGBUF_ROLE_CONSUMER
+ * handle, -EBUSY from the consumer calls of any other handle).  The read-only mappings come from read-only file
  * descriptors, so mprotect() cannot make them writable, as with the
  * kernel's ring buffer maps.  The claim is released by ringbuf_free() and
  * taken over once the claiming process has exited.
@@ -231,8 +232,9 @@ RINGBUF_API struct ringbuf *ringbuf_from_fd(int fd, const struct ringbuf_opts *o
  * ringbuf_create - create a ring that other processes attach to by name.
  * @name: 1 to 200 characters from [A-Za-z0-9._-], not starting with '.';
  *        the ring lives in /dev/shm/ringbuf.@name until ringbuf_unlink().
- * @opts: may be NULL; opts->mode sets the permissions (default 0600, less
- *        the umask), opts->role the role of the returned handle.
+ * @opts: may be NULL; opts->mode sets the permissions exactly (default
+ *        0600; the umask does not apply), opts->role the role of the
+ *        returned handle.
  *
  * The ring appears under its name only once fully initialised (it is
  * created unnamed and then linked), and never replaces an existing name.
