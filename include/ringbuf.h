@@ -7,7 +7,9 @@
  * record in (ringbuf_output) or reserve space, fill it and submit or discard
  * it; one consumer reads committed records in order.  From its second page
  * on, a ring's shared memory is byte-identical to mmap() of a kernel ring
- * buffer map (see struct ringbuf_shm_* below and docs/design.md).
+ * buffer map (see struct ringbuf_shm_* below; the essay at the top of
+ * src/ringbuf.c explains the protocol).  The same handle type also serves
+ * kernel BPF_MAP_TYPE_RINGBUF and BPF_MAP_TYPE_USER_RINGBUF maps.
  *
  * Error model (as libbpf): functions returning int/long return a negative
  * errno on failure *and* set errno to its positive value; functions returning
@@ -17,7 +19,8 @@
  * discard; the "consumer" is the single thread (per ring, across all
  * processes) that calls consume/consume_n/poll.  Producer calls are safe from
  * any number of threads and processes at once.  Consumer calls must not run
- * concurrently with each other on the same ring.
+ * concurrently with each other on the same ring.  A handle may be restricted
+ * to one role (struct ringbuf_opts.role), which ringbuf then enforces.
  */
 #ifndef RINGBUF_H
 #define RINGBUF_H
@@ -170,10 +173,11 @@ RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_producer, overwrite_pos) == 16
  * Construction
  * ------------------------------------------------------------------------ */
 
-struct ringbuf; /* opaque handle, one per process per ring */
+struct ringbuf; /* opaque handle: one process's view of one ring */
 
 /*
- * Options for ringbuf_new() and ringbuf_from_fd().  Set sz to
+ * Options for every constructor (ringbuf_new, ringbuf_from_fd,
+ * ringbuf_create, ringbuf_open, ringbuf_map_open*).  Set sz to
  * sizeof(struct ringbuf_opts); fields this library does not know must be
  * zero, so the struct can grow without breaking callers.
  */
@@ -192,9 +196,10 @@ struct ringbuf_opts {
  * -EOPNOTSUPP from the producer calls, and claims the ring's consumer role:
  * while it is open and its process lives, no other handle may consume, in
  * this process or another (EBUSY at open for another RINGBUF_ROLE_CONSUMER
- * handle, -EBUSY from the consumer calls of any other handle).  The read-only mappings come from read-only file
- * descriptors, so mprotect() cannot make them writable, as with the
- * kernel's ring buffer maps.  The claim is released by ringbuf_free() and
+ * handle, -EBUSY from the consumer calls of any other handle).  The
+ * read-only mappings come from read-only file descriptors, so mprotect()
+ * cannot make them writable, as with the kernel's ring buffer maps.  Roles
+ * apply to ringbuf rings; kernel maps have the role their type gives.  The claim is released by ringbuf_free() and
  * taken over once the claiming process has exited.
  */
 #define RINGBUF_ROLE_PRODUCER 1U
@@ -223,8 +228,10 @@ RINGBUF_API struct ringbuf *ringbuf_new(size_t data_size, const struct ringbuf_o
  *
  * Returns the handle, or NULL with errno: EBADF (not an open fd), EINVAL (bad
  * opts), EPROTO (the file is not a ringbuf ring: wrong size, magic or
- * geometry, or not size-sealed), EPROTONOSUPPORT (a ring of another layout
- * version), ENOMEM, or the errno of fstat/mmap.  Thread-safe.
+ * geometry, or not size-sealed -- so not the fd of a named ring, which is
+ * opened by name), EPROTONOSUPPORT (a ring of another layout version), EBUSY
+ * (opts->role is RINGBUF_ROLE_CONSUMER and another live handle holds the
+ * consumer role), ENOMEM, or the errno of fstat/mmap.  Thread-safe.
  */
 RINGBUF_API struct ringbuf *ringbuf_from_fd(int fd, const struct ringbuf_opts *opts);
 
@@ -268,8 +275,9 @@ RINGBUF_API struct ringbuf *ringbuf_open(const char *name, const struct ringbuf_
 RINGBUF_API int ringbuf_unlink(const char *name);
 
 /*
- * ringbuf_fd - the ring's file descriptor, to pass to other processes
- * (SCM_RIGHTS) for ringbuf_from_fd().  Owned by the handle: do not close it.
+ * ringbuf_fd - the ring's file descriptor (for a ringbuf_new() ring, to pass
+ * to other processes over SCM_RIGHTS for ringbuf_from_fd(); for a kernel
+ * map, the map fd, e.g. for epoll).  Owned by the handle: do not close it.
  * Returns the fd, or -EINVAL (errno EINVAL) for a NULL handle.
  */
 RINGBUF_API int ringbuf_fd(const struct ringbuf *rb);
