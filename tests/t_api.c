@@ -17,13 +17,9 @@
 
 #include "ringbuf.h"
 #include "test.h"
+#include "ringview.h"
 
 static size_t page;
-
-static uint64_t rec_total(uint64_t size)
-{
-	return (size + RINGBUF_HDR_SZ + 7) & ~7ULL;
-}
 
 /* The payload pattern of record @seq. */
 static void fill(void *p, size_t n, uint32_t seq)
@@ -90,53 +86,6 @@ static int cb_fail(void *ctx, void *data, size_t size)
 	(void)size;
 	fprintf(stderr, "callback must not be called\n");
 	exit(T_FAIL);
-}
-
-/* ---- our own view of a ring's shared memory ---------------------------- */
-
-struct view {
-	size_t map_len;
-	unsigned char *base;       /* whole file, read-only */
-	uint64_t data_size;
-};
-
-static void view_map(struct view *v, struct ringbuf *rb)
-{
-	int fd = ringbuf_fd(rb);
-	CHECK(fd >= 0);
-	v->data_size = ringbuf_query(rb, RINGBUF_RING_SIZE);
-	v->map_len = RINGBUF_SHM_DATA_PAGE * page + v->data_size;
-	v->base = mmap(NULL, v->map_len, PROT_READ, MAP_SHARED, fd, 0);
-	CHECK(v->base != MAP_FAILED);
-}
-
-static void view_unmap(struct view *v)
-{
-	munmap(v->base, v->map_len);
-}
-
-static uint64_t v_cons(const struct view *v)
-{
-	const uint64_t *p = (const void *)(v->base + RINGBUF_SHM_CONSUMER_PAGE * page);
-	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
-}
-
-static uint64_t v_prod(const struct view *v)
-{
-	const uint64_t *p = (const void *)(v->base + RINGBUF_SHM_PRODUCER_PAGE * page);
-	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
-}
-
-static struct ringbuf_hdr v_hdr(const struct view *v, uint64_t pos)
-{
-	struct ringbuf_hdr h;
-	memcpy(&h, v->base + RINGBUF_SHM_DATA_PAGE * page + (pos & (v->data_size - 1)), sizeof(h));
-	return h;
-}
-
-static const unsigned char *v_payload(const struct view *v, uint64_t pos)
-{
-	return v->base + RINGBUF_SHM_DATA_PAGE * page + (pos & (v->data_size - 1)) + RINGBUF_HDR_SZ;
 }
 
 /* ---- tests -------------------------------------------------------------- */
@@ -301,15 +250,15 @@ static void test_from_fd(void)
 	int fd = ringbuf_fd(rb);
 
 	/* layout: the identity block the header documents */
-	struct view v;
-	view_map(&v, rb);
-	const struct ringbuf_shm_meta *meta = (const void *)v.base;
+	struct ringview v;
+	rv_map(&v, rb, PROT_READ, PROT_READ, PROT_READ); /* all read-only */
+	const struct ringbuf_shm_meta *meta = v.meta;
 	CHECK(meta->magic == RINGBUF_MAGIC);
 	CHECK_EQ(meta->version, RINGBUF_LAYOUT_VERSION);
 	CHECK_EQ(meta->page_size, page);
 	CHECK_EQ(meta->data_size, 4 * page);
 	CHECK_EQ(meta->flags, 0);
-	view_unmap(&v);
+	rv_unmap(&v);
 
 	/* attach a second handle in this process: it is a second view of the
 	 * same ring; the caller keeps its fd */
@@ -321,12 +270,12 @@ static void test_from_fd(void)
 	unsigned char buf[40];
 	fill(buf, sizeof(buf), 7);
 	CHECK_EQ(ringbuf_output(rb2, buf, sizeof(buf), 0), 0);
-	CHECK_EQ(ringbuf_query(rb, RINGBUF_PROD_POS), rec_total(sizeof(buf)));
+	CHECK_EQ(ringbuf_query(rb, RINGBUF_PROD_POS), rv_rec_size(sizeof(buf)));
 	struct expect *e = calloc(1, sizeof(*e));
 	CHECK(e);
 	expect_add(e, 7, sizeof(buf));
 	CHECK_EQ(ringbuf_consume(rb, cb_expect, e), 1);
-	CHECK_EQ(ringbuf_query(rb2, RINGBUF_CONS_POS), rec_total(sizeof(buf)));
+	CHECK_EQ(ringbuf_query(rb2, RINGBUF_CONS_POS), rv_rec_size(sizeof(buf)));
 	/* a sample reserved through one handle is submitted by pointer */
 	void *s = ringbuf_reserve(rb2, 16, 0);
 	CHECK(s != NULL);
@@ -518,7 +467,7 @@ static void test_ring_full(void)
 
 	/* 100-byte records occupy 112 bytes; the ring holds at most D - 1
 	 * bytes of records (positions never differ by the full size) */
-	uint64_t per = rec_total(sizeof(buf));
+	uint64_t per = rv_rec_size(sizeof(buf));
 	uint64_t fit = (D - 1) / per;
 	uint32_t seq = 0;
 	for (uint64_t i = 0; i < fit; i++) {
@@ -561,8 +510,8 @@ static void test_records(void)
 	const uint64_t D = 16 * page;
 	struct ringbuf *rb = ringbuf_new(D, NULL);
 	CHECK(rb != NULL);
-	struct view v;
-	view_map(&v, rb);
+	struct ringview v;
+	rv_map(&v, rb, PROT_READ, PROT_READ, PROT_READ); /* all read-only */
 	struct expect *e = calloc(1, sizeof(*e));
 	CHECK(e);
 	uint32_t seq = 0;
@@ -588,23 +537,23 @@ static void test_records(void)
 	 * BUSY until submit; pg_off is the header's page in the file */
 	for (uint64_t size = 1; size <= 70; size++) {
 		uint64_t pos = ringbuf_query(rb, RINGBUF_PROD_POS);
-		CHECK_EQ(pos, v_prod(&v));
+		CHECK_EQ(pos, rv_load(v.prod));
 		p = ringbuf_reserve(rb, size, 0);
 		CHECK(p != NULL);
 		CHECK(((uintptr_t)p & 7) == 0);
-		CHECK_EQ(ringbuf_query(rb, RINGBUF_PROD_POS), pos + rec_total(size));
-		struct ringbuf_hdr h = v_hdr(&v, pos);
+		CHECK_EQ(ringbuf_query(rb, RINGBUF_PROD_POS), pos + rv_rec_size(size));
+		struct ringbuf_hdr h = rv_hdr(&v, pos);
 		CHECK_EQ(h.len, (uint32_t)size | RINGBUF_BUSY_BIT);
 		CHECK_EQ(h.pg_off, RINGBUF_SHM_DATA_PAGE + (pos & (D - 1)) / page);
 		fill(p, size, seq);
-		CHECK(matches(v_payload(&v, pos), size, seq));
+		CHECK(matches(rv_payload(&v, pos), size, seq));
 		if (size % 3 == 0) {
 			ringbuf_discard(p, 0);
-			h = v_hdr(&v, pos);
+			h = rv_hdr(&v, pos);
 			CHECK_EQ(h.len, (uint32_t)size | RINGBUF_DISCARD_BIT);
 		} else {
 			ringbuf_submit(p, 0);
-			h = v_hdr(&v, pos);
+			h = rv_hdr(&v, pos);
 			CHECK_EQ(h.len, (uint32_t)size);
 			expect_add(e, seq, size);
 		}
@@ -612,16 +561,16 @@ static void test_records(void)
 	}
 	CHECK_EQ(ringbuf_consume(rb, cb_expect, e), 70 - 70 / 3);
 	CHECK_EQ(e->got, e->n);
-	CHECK_EQ(v_cons(&v), ringbuf_query(rb, RINGBUF_PROD_POS));
+	CHECK_EQ(rv_load(v.cons), ringbuf_query(rb, RINGBUF_PROD_POS));
 
 	/* output writes the same header */
 	uint64_t pos = ringbuf_query(rb, RINGBUF_PROD_POS);
 	unsigned char buf[512];
 	fill(buf, 13, seq);
 	expect_output(rb, buf, 13, 0, 0);
-	CHECK_EQ(v_hdr(&v, pos).len, 13);
-	CHECK_EQ(v_hdr(&v, pos).pg_off, RINGBUF_SHM_DATA_PAGE + (pos & (D - 1)) / page);
-	CHECK(matches(v_payload(&v, pos), 13, seq));
+	CHECK_EQ(rv_hdr(&v, pos).len, 13);
+	CHECK_EQ(rv_hdr(&v, pos).pg_off, RINGBUF_SHM_DATA_PAGE + (pos & (D - 1)) / page);
+	CHECK(matches(rv_payload(&v, pos), 13, seq));
 	expect_add(e, seq++, 13);
 	CHECK_EQ(ringbuf_consume(rb, cb_expect, e), 1);
 
@@ -690,7 +639,7 @@ static void test_records(void)
 	errno = 0;
 	ringbuf_discard((char *)p + 1, 0);
 	CHECK_EQ(errno, EINVAL);
-	CHECK_EQ(v_hdr(&v, prod).len, 32 | RINGBUF_BUSY_BIT); /* still reserved */
+	CHECK_EQ(rv_hdr(&v, prod).len, 32 | RINGBUF_BUSY_BIT); /* still reserved */
 	for (int i = 0; i < 32; i++)
 		CHECK_EQ(((unsigned char *)p)[i], 0xff);
 	fill(p, 32, seq);
@@ -706,7 +655,7 @@ static void test_records(void)
 	errno = 0;
 	ringbuf_discard(p, 0);
 	CHECK_EQ(errno, EINVAL);
-	CHECK_EQ(v_hdr(&v, prod + 40).len, 32); /* not turned into a discard */
+	CHECK_EQ(rv_hdr(&v, prod + 40).len, 32); /* not turned into a discard */
 	expect_add(e, seq++, 32);
 	CHECK_EQ(ringbuf_consume(rb, cb_expect, e), 1);
 	/* the ring still works */
@@ -743,7 +692,7 @@ static void test_records(void)
 	CHECK_EQ(e->got, e->n);
 	CHECK(ringbuf_query(rb, RINGBUF_PROD_POS) > 3 * D); /* wrapped a few times */
 	free(e);
-	view_unmap(&v);
+	rv_unmap(&v);
 	ringbuf_free(rb);
 }
 

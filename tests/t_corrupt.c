@@ -23,6 +23,7 @@
  */
 #include "ringbuf.h"
 #include "test.h"
+#include "ringview.h"
 
 #include <limits.h>
 #include <signal.h>
@@ -103,35 +104,9 @@ static void view_close(struct view *v)
 	ringbuf_free(v->rb);
 }
 
-static uint64_t ld(const uint64_t *p)
-{
-	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
-}
-
-static void st(uint64_t *p, uint64_t x)
-{
-	__atomic_store_n(p, x, __ATOMIC_RELEASE);
-}
-
 static struct ringbuf_hdr *hdr_at(struct view *v, uint64_t pos)
 {
 	return (struct ringbuf_hdr *)(v->data + (pos & v->mask & ~7ULL));
-}
-
-static uint64_t rec_sz(uint64_t size)
-{
-	return (size + RINGBUF_HDR_SZ + 7) & ~7ULL;
-}
-
-/* Is [p, p + size) inside the library's data mapping, with its header in
- * the first copy at an aligned offset? */
-static bool in_ring(const struct view *v, const uint8_t *p, size_t size)
-{
-	if (p < v->lib_data + RINGBUF_HDR_SZ)
-		return false;
-	size_t off = (size_t)(p - RINGBUF_HDR_SZ - v->lib_data);
-	return off < v->ds && off % 8 == 0 && size <= v->ds - RINGBUF_HDR_SZ &&
-	       off + RINGBUF_HDR_SZ + size <= 2 * v->ds;
 }
 
 /* ------------------------------------------------------------------------
@@ -170,17 +145,17 @@ static void k_produce(struct known *k, uint32_t seq0, const size_t *sizes, uint3
 		memcpy(buf + 4, &inv, 4);
 		for (size_t j = 8; j < sizes[i]; j++)
 			buf[j] = pat(seq, j);
-		k->pos[i] = ld(&k->v->prod->producer_pos);
+		k->pos[i] = rv_load(&k->v->prod->producer_pos);
 		k->size[i] = sizes[i];
 		CHECK_EQ(ringbuf_output(k->v->rb, buf, sizes[i], RINGBUF_NO_WAKEUP), 0);
-		CHECK_EQ(ld(&k->v->prod->producer_pos), k->pos[i] + rec_sz(sizes[i]));
+		CHECK_EQ(rv_load(&k->v->prod->producer_pos), k->pos[i] + rv_rec_size(sizes[i]));
 	}
 }
 
 /* End position of the first @i records of the batch. */
 static uint64_t k_end(const struct known *k, uint32_t i)
 {
-	return i == 0 ? k->pos[0] : k->pos[i - 1] + rec_sz(k->size[i - 1]);
+	return i == 0 ? k->pos[0] : k->pos[i - 1] + rv_rec_size(k->size[i - 1]);
 }
 
 /* Every delivery must be the next record of the batch, intact. */
@@ -190,7 +165,7 @@ static int known_cb(void *ctx, void *data, size_t size)
 	const uint8_t *b = data;
 	uint32_t seq, inv;
 
-	CHECK(in_ring(k->v, b, size));
+	CHECK(rv_in_ring(k->v->lib_data, k->v->ds, b, size));
 	CHECK(k->delivered < k->n);
 	uint32_t i = k->delivered;
 	CHECK(b == k->v->lib_data + (k->pos[i] & k->v->mask) + RINGBUF_HDR_SZ);
@@ -213,7 +188,7 @@ static void expect_badmsg(struct known *k, const char *what)
 	if (r != -EBADMSG)
 		fprintf(stderr, "%s: consume returned %d, want -EBADMSG\n", what, r);
 	CHECK_EQ(r, -EBADMSG);
-	CHECK_EQ(ld(k->v->cons), k_end(k, k->delivered));
+	CHECK_EQ(rv_load(k->v->cons), k_end(k, k->delivered));
 }
 
 /* Consume expecting the rest of the batch. */
@@ -223,8 +198,8 @@ static void expect_rest(struct known *k)
 	int r = ringbuf_consume(k->v->rb, known_cb, k);
 	CHECK_EQ(r, (int)(k->n - before));
 	CHECK_EQ(k->delivered, k->n);
-	CHECK_EQ(ld(k->v->cons), k_end(k, k->n));
-	CHECK_EQ(ld(k->v->cons), ld(&k->v->prod->producer_pos));
+	CHECK_EQ(rv_load(k->v->cons), k_end(k, k->n));
+	CHECK_EQ(rv_load(k->v->cons), rv_load(&k->v->prod->producer_pos));
 	CHECK_EQ(ringbuf_consume(k->v->rb, known_cb, k), 0);
 }
 
@@ -239,7 +214,7 @@ static void test_bad_header(struct view *v)
 	for (int variant = 0; variant < 7; variant++) {
 		k_produce(&k, seq, five, 5);
 		seq += 5;
-		uint64_t prod = ld(&v->prod->producer_pos);
+		uint64_t prod = rv_load(&v->prod->producer_pos);
 		uint32_t victim = variant < 5 ? 2 : 4;
 		struct ringbuf_hdr *h = hdr_at(v, k.pos[victim]);
 		uint32_t orig = h->len;
@@ -251,7 +226,7 @@ static void test_bad_header(struct view *v)
 			RINGBUF_DISCARD_BIT | 0x3fffffffu,
 			RINGBUF_DISCARD_BIT | past,
 			(uint32_t)v->ds, /* larger than the whole ring */
-			(uint32_t)(rec_sz(k.size[4]) - 8 + 1), /* rounds 8 past */
+			(uint32_t)(rv_rec_size(k.size[4]) - 8 + 1), /* rounds 8 past */
 			past,
 		};
 		__atomic_store_n(&h->len, bad[variant], __ATOMIC_RELEASE);
@@ -265,8 +240,8 @@ static void test_bad_header(struct view *v)
 		CHECK_EQ(ringbuf_poll(v->rb, known_cb, &k, 0), -EBADMSG);
 		CHECK_EQ(ringbuf_poll(v->rb, known_cb, &k, 20), -EBADMSG);
 		CHECK_EQ(k.delivered, victim);
-		CHECK_EQ(ld(v->cons), k.pos[victim]);
-		CHECK_EQ(ld(&v->prod->producer_pos), prod);
+		CHECK_EQ(rv_load(v->cons), k.pos[victim]);
+		CHECK_EQ(rv_load(&v->prod->producer_pos), prod);
 
 		/* The peer repairs it: the rest arrives. */
 		__atomic_store_n(&h->len, orig, __ATOMIC_RELEASE);
@@ -283,7 +258,7 @@ static void test_bad_header(struct view *v)
 	int r = ringbuf_consume(v->rb, known_cb, &k);
 	CHECK(r == 2 || r == -EBADMSG);
 	CHECK_EQ(k.delivered, 2);
-	CHECK_EQ(ld(v->cons), k.pos[2]);
+	CHECK_EQ(rv_load(v->cons), k.pos[2]);
 	__atomic_store_n(&h->len, orig, __ATOMIC_RELEASE);
 	expect_rest(&k);
 	printf("bad header: ok\n");
@@ -299,37 +274,37 @@ static void test_bad_prod(struct view *v)
 	for (size_t i = 0; i < sizeof(deltas) / sizeof(deltas[0]); i++) {
 		k_produce(&k, seq, five, 5);
 		seq += 5;
-		uint64_t prod = ld(&v->prod->producer_pos);
-		st(&v->prod->producer_pos, prod + (uint64_t)deltas[i]);
+		uint64_t prod = rv_load(&v->prod->producer_pos);
+		rv_store(&v->prod->producer_pos, prod + (uint64_t)deltas[i]);
 		expect_badmsg(&k, "misaligned producer_pos");
 		expect_badmsg(&k, "misaligned producer_pos, again");
-		st(&v->prod->producer_pos, prod);
+		rv_store(&v->prod->producer_pos, prod);
 		expect_rest(&k);
 	}
 
 	for (int i = 0; i < 6; i++) {
 		k_produce(&k, seq, five, 5);
 		seq += 5;
-		uint64_t prod = ld(&v->prod->producer_pos), cons = ld(v->cons);
+		uint64_t prod = rv_load(&v->prod->producer_pos), cons = rv_load(v->cons);
 		const uint64_t bad[6] = { cons + v->ds + 8, cons + 2 * v->ds, cons + (1ULL << 63),
 				    cons - 8, cons - v->ds, cons + v->ds + v->ds / 2 };
-		st(&v->prod->producer_pos, bad[i]);
+		rv_store(&v->prod->producer_pos, bad[i]);
 		/* at most the batch (known_cb): stale data beyond prod is
 		 * never delivered */
 		expect_badmsg(&k, "producer_pos out of range");
-		st(&v->prod->producer_pos, prod);
+		rv_store(&v->prod->producer_pos, prod);
 		expect_rest(&k);
 	}
 
 	/* consumer_pos ahead of producer_pos is the same thing. */
 	k_produce(&k, seq, five, 5);
 	seq += 5;
-	uint64_t cons = ld(v->cons), prod = ld(&v->prod->producer_pos);
-	st(v->cons, prod + 8);
+	uint64_t cons = rv_load(v->cons), prod = rv_load(&v->prod->producer_pos);
+	rv_store(v->cons, prod + 8);
 	CHECK_EQ(ringbuf_consume(v->rb, known_cb, &k), -EBADMSG);
 	CHECK_EQ(k.delivered, 0);
-	CHECK_EQ(ld(v->cons), prod + 8);
-	st(v->cons, cons);
+	CHECK_EQ(rv_load(v->cons), prod + 8);
+	rv_store(v->cons, cons);
 	expect_rest(&k);
 	printf("bad producer_pos: ok\n");
 }
@@ -344,15 +319,15 @@ static void test_bad_cons(struct view *v)
 	for (size_t i = 0; i < sizeof(deltas) / sizeof(deltas[0]); i++) {
 		k_produce(&k, seq, five, 5);
 		seq += 5;
-		uint64_t cons = ld(v->cons);
-		st(v->cons, cons + deltas[i]);
+		uint64_t cons = rv_load(v->cons);
+		rv_store(v->cons, cons + deltas[i]);
 		int r = ringbuf_consume(v->rb, known_cb, &k);
 		CHECK_EQ(r, -EBADMSG);
 		CHECK_EQ(k.delivered, 0);
-		CHECK_EQ(ld(v->cons), cons + deltas[i]); /* not "repaired" forward */
+		CHECK_EQ(rv_load(v->cons), cons + deltas[i]); /* not "repaired" forward */
 		CHECK_EQ(ringbuf_poll(v->rb, known_cb, &k, 0), -EBADMSG);
 		CHECK_EQ(k.delivered, 0);
-		st(v->cons, cons);
+		rv_store(v->cons, cons);
 		expect_rest(&k);
 	}
 	printf("bad consumer_pos: ok\n");
@@ -429,7 +404,7 @@ static void fill_canaries(struct view *v)
  * passed by pending_pos (a producer reads their headers). */
 static void fill_data(struct view *v)
 {
-	uint64_t pend = ld(&v->prod->pending_pos), prod = ld(&v->prod->producer_pos);
+	uint64_t pend = rv_load(&v->prod->pending_pos), prod = rv_load(&v->prod->producer_pos);
 	uint64_t keep = prod - pend;
 	CHECK(keep <= v->ds);
 	for (uint64_t i = 0; i < v->ds; i++)
@@ -439,12 +414,12 @@ static void fill_data(struct view *v)
 
 static bool never_fits(const struct view *v, uint64_t size)
 {
-	return size > UINT32_MAX / 4 || rec_sz(size) >= v->ds;
+	return size > UINT32_MAX / 4 || rv_rec_size(size) >= v->ds;
 }
 
 static void check_positions(const struct view *v)
 {
-	uint64_t prod = ld(&v->prod->producer_pos), pend = ld(&v->prod->pending_pos);
+	uint64_t prod = rv_load(&v->prod->producer_pos), pend = rv_load(&v->prod->pending_pos);
 	CHECK_EQ(prod % 8, 0);
 	CHECK_EQ(pend % 8, 0);
 	CHECK(prod - pend <= v->ds);
@@ -466,8 +441,8 @@ static void hostile_op(struct view *v, struct snap *s, uint64_t *rng)
 	}
 	int op = (int)((r >> 8) % 3);
 	uint64_t flags = (r >> 16) % 3;
-	uint64_t prod = ld(&v->prod->producer_pos), pend = ld(&v->prod->pending_pos);
-	uint64_t cons = ld(v->cons);
+	uint64_t prod = rv_load(&v->prod->producer_pos), pend = rv_load(&v->prod->pending_pos);
+	uint64_t cons = rv_load(v->cons);
 	static uint8_t src[1 << 16];
 
 	snap_take(v, s);
@@ -492,9 +467,9 @@ static void hostile_op(struct view *v, struct snap *s, uint64_t *rng)
 				(unsigned long long)prod, (unsigned long long)pend, ret);
 		CHECK_EQ(ret, -EAGAIN);
 	}
-	uint64_t len = ret == 0 ? rec_sz(size) : 0;
+	uint64_t len = ret == 0 ? rv_rec_size(size) : 0;
 	if (p) {
-		CHECK(in_ring(v, p, size));
+		CHECK(rv_in_ring(v->lib_data, v->ds, p, size));
 		CHECK(p == v->lib_data + (prod & v->mask) + RINGBUF_HDR_SZ);
 		memset(p, 0x5B, size);
 		if ((r >> 24) % 4 == 0)
@@ -502,8 +477,8 @@ static void hostile_op(struct view *v, struct snap *s, uint64_t *rng)
 		else
 			ringbuf_submit(p, flags);
 	}
-	CHECK_EQ(ld(&v->prod->producer_pos), prod + len);
-	CHECK_EQ(ld(v->cons), cons);
+	CHECK_EQ(rv_load(&v->prod->producer_pos), prod + len);
+	CHECK_EQ(rv_load(v->cons), cons);
 	snap_check(v, s, prod, len);
 	check_positions(v);
 	if (ret == 0) {
@@ -524,12 +499,12 @@ static void test_hostile_cons(struct view *v)
 	s.data = malloc(v->ds);
 	CHECK(s.meta && s.cpage && s.ppage && s.data);
 
-	uint64_t good_cons = ld(v->cons);
-	CHECK_EQ(good_cons, ld(&v->prod->producer_pos));
+	uint64_t good_cons = rv_load(v->cons);
+	CHECK_EQ(good_cons, rv_load(&v->prod->producer_pos));
 	fill_canaries(v);
 
 	for (int it = 0; it < 4000; it++) {
-		uint64_t prod = ld(&v->prod->producer_pos);
+		uint64_t prod = rv_load(&v->prod->producer_pos);
 		uint64_t r = t_rand(&rng), c;
 		uint64_t k = 1 + t_rand(&rng) % 3, d = t_rand(&rng) % (v->ds / 8) * 8;
 		switch (r % 9) {
@@ -543,11 +518,11 @@ static void test_hostile_cons(struct view *v)
 		case 7: c = prod - v->ds + 8; break;
 		default: c = prod; break;
 		}
-		st(v->cons, c);
+		rv_store(v->cons, c);
 		fill_data(v);
-		uint64_t before = ld(&v->prod->producer_pos);
+		uint64_t before = rv_load(&v->prod->producer_pos);
 		hostile_op(v, &s, &rng);
-		if (ld(&v->prod->producer_pos) != before)
+		if (rv_load(&v->prod->producer_pos) != before)
 			ok++;
 		else
 			again++;
@@ -557,18 +532,18 @@ static void test_hostile_cons(struct view *v)
 	/* CVE-2024-41009: an outstanding reservation, then the consumer claims
 	 * to be past it.  Nothing may be reserved over it. */
 	for (int round = 0; round < 20; round++) {
-		uint64_t prod = ld(&v->prod->producer_pos);
-		st(v->cons, prod);
+		uint64_t prod = rv_load(&v->prod->producer_pos);
+		rv_store(v->cons, prod);
 		size_t asz = 64 + (size_t)(t_rand(&rng) % 512);
 		uint8_t *a = ringbuf_reserve(v->rb, asz, 0);
 		CHECK(a != NULL);
 		memset(a, 0x77, asz);
-		uint64_t apos = prod, aend = prod + rec_sz(asz);
-		st(v->cons, aend + (uint64_t)round * 8); /* "consumed" past A */
+		uint64_t apos = prod, aend = prod + rv_rec_size(asz);
+		rv_store(v->cons, aend + (uint64_t)round * 8); /* "consumed" past A */
 		for (int j = 0; j < 200; j++) {
-			uint64_t pos = ld(&v->prod->producer_pos);
+			uint64_t pos = rv_load(&v->prod->producer_pos);
 			if (t_rand(&rng) % 4 == 0)
-				st(v->cons, pos - (t_rand(&rng) % (v->ds / 8)) * 8);
+				rv_store(v->cons, pos - (t_rand(&rng) % (v->ds / 8)) * 8);
 			size_t sz = (size_t)(t_rand(&rng) % 700);
 			uint8_t *p = ringbuf_reserve(v->rb, sz, 0);
 			if (!p) {
@@ -576,7 +551,7 @@ static void test_hostile_cons(struct view *v)
 				continue;
 			}
 			/* [pos, pos + rec) must not overlap A in the ring. */
-			CHECK(pos + rec_sz(sz) - apos <= v->ds);
+			CHECK(pos + rv_rec_size(sz) - apos <= v->ds);
 			memset(p, 0x99, sz);
 			ringbuf_submit(p, RINGBUF_NO_WAKEUP);
 		}
@@ -589,8 +564,8 @@ static void test_hostile_cons(struct view *v)
 	}
 
 	/* Back to sanity: the ring still works. */
-	uint64_t prod = ld(&v->prod->producer_pos);
-	st(v->cons, prod);
+	uint64_t prod = rv_load(&v->prod->producer_pos);
+	rv_store(v->cons, prod);
 	struct known kk = { .v = v };
 	k_produce(&kk, 3000, five, 5);
 	expect_rest(&kk);
@@ -611,7 +586,7 @@ static void test_pg_off(struct view *v)
 	struct known k = { .v = v };
 
 	for (int i = 0; i < 50; i++) {
-		uint64_t pos = ld(&v->prod->producer_pos);
+		uint64_t pos = rv_load(&v->prod->producer_pos);
 		size_t size = 8 + (size_t)(t_rand(&rng) % 300);
 		uint8_t *p = ringbuf_reserve(v->rb, size, 0);
 		CHECK(p != NULL);
@@ -622,7 +597,7 @@ static void test_pg_off(struct view *v)
 			p[j] = pat(seq, j);
 
 		/* a second, discarded reservation behind it */
-		uint64_t pos2 = ld(&v->prod->producer_pos);
+		uint64_t pos2 = rv_load(&v->prod->producer_pos);
 		uint8_t *q = ringbuf_reserve(v->rb, 24, 0);
 		CHECK(q != NULL);
 
@@ -647,8 +622,8 @@ static void test_pg_off(struct view *v)
 		k.size[0] = size;
 		CHECK_EQ(ringbuf_consume(v->rb, known_cb, &k), 1);
 		CHECK_EQ(k.delivered, 1);
-		CHECK_EQ(ld(v->cons), pos2 + rec_sz(24));
-		CHECK_EQ(ld(v->cons), ld(&v->prod->producer_pos));
+		CHECK_EQ(rv_load(v->cons), pos2 + rv_rec_size(24));
+		CHECK_EQ(rv_load(v->cons), rv_load(&v->prod->producer_pos));
 	}
 	printf("pg_off garbage: ok\n");
 }
@@ -681,7 +656,7 @@ static void test_read_once(struct view *v)
 	k_produce(&k, 6000, sizes, 12);
 	CHECK_EQ(ringbuf_consume(v->rb, tamper_cb, &k), 12);
 	CHECK_EQ(k.delivered, 12);
-	CHECK_EQ(ld(v->cons), ld(&v->prod->producer_pos));
+	CHECK_EQ(rv_load(v->cons), rv_load(&v->prod->producer_pos));
 	/* Put the headers back: producers may still walk pending_pos over
 	 * these consumed records (a BUSY one would stall them, by design). */
 	for (uint32_t i = 0; i < 12; i++)
@@ -700,7 +675,7 @@ static void test_read_once(struct view *v)
 			sizes[i] = 8 + (size_t)((i * 37 + round * 11) % 900);
 		k_produce(&k, 7000 + (uint32_t)round * 12, sizes, 12);
 		for (uint32_t i = 0; i < 12; i++)
-			CHECK(k.pos[i] + rec_sz(sizes[i]) - ld(v->cons) < v->ds);
+			CHECK(k.pos[i] + rv_rec_size(sizes[i]) - rv_load(v->cons) < v->ds);
 		expect_rest(&k);
 	}
 	v->meta->magic = saved.magic;
@@ -751,7 +726,7 @@ struct rstate {
 static int random_cb(void *ctx, void *data, size_t size)
 {
 	struct rstate *rs = ctx;
-	GCHECK(in_ring(rs->v, data, size));
+	GCHECK(rv_in_ring(rs->v->lib_data, rs->v->ds, data, size));
 	GCHECK(++rs->calls <= rs->v->ds / 8);
 	rs->sum += t_fnv1a(data, size); /* every byte must be readable */
 	if (t_rand(rs->rng) % 64 == 0) {
@@ -780,7 +755,7 @@ static void random_produce(struct view *v, uint64_t *rng, uint8_t **outstanding)
 	uint64_t r = t_rand(rng);
 	uint64_t size = r % 5 == 0 ? t_rand(rng) % (v->ds + 16) : t_rand(rng) % 200;
 	uint64_t flags = (r >> 8) % 3;
-	uint64_t prod = ld(&v->prod->producer_pos), pend = ld(&v->prod->pending_pos);
+	uint64_t prod = rv_load(&v->prod->producer_pos), pend = rv_load(&v->prod->pending_pos);
 	/* a corrupt producer page may be refused with -EBADMSG, and only it */
 	bool corrupt = (prod | pend) % 8 || prod - pend > v->ds;
 	long ret;
@@ -802,13 +777,13 @@ static void random_produce(struct view *v, uint64_t *rng, uint8_t **outstanding)
 	if (corrupt)
 		GCHECK(ret != 0);
 	if (ret != 0) {
-		GCHECK(ld(&v->prod->producer_pos) == prod);
+		GCHECK(rv_load(&v->prod->producer_pos) == prod);
 		return;
 	}
-	GCHECK(ld(&v->prod->producer_pos) == prod + rec_sz(size));
+	GCHECK(rv_load(&v->prod->producer_pos) == prod + rv_rec_size(size));
 	if (!p)
 		return;
-	GCHECK(in_ring(v, p, size));
+	GCHECK(rv_in_ring(v->lib_data, v->ds, p, size));
 	memset(p, 0x3C, size);
 	if (!*outstanding && (r >> 24) % 3 == 0) {
 		*outstanding = p; /* left BUSY across the scribbles */
@@ -822,7 +797,7 @@ static void random_produce(struct view *v, uint64_t *rng, uint8_t **outstanding)
 static void scribble(struct view *v, uint64_t *rng)
 {
 	uint64_t r = t_rand(rng);
-	uint64_t cons = ld(v->cons), prod = ld(&v->prod->producer_pos);
+	uint64_t cons = rv_load(v->cons), prod = rv_load(&v->prod->producer_pos);
 
 	switch (r % 7) {
 	case 0:
@@ -841,13 +816,13 @@ static void scribble(struct view *v, uint64_t *rng)
 		break;
 	}
 	case 2:
-		st(v->cons, rand_pos(v, rng, (r >> 8) % 2 ? cons : prod));
+		rv_store(v->cons, rand_pos(v, rng, (r >> 8) % 2 ? cons : prod));
 		break;
 	case 3:
-		st(&v->prod->producer_pos, rand_pos(v, rng, (r >> 8) % 2 ? cons : prod));
+		rv_store(&v->prod->producer_pos, rand_pos(v, rng, (r >> 8) % 2 ? cons : prod));
 		break;
 	case 4:
-		st(&v->prod->pending_pos, rand_pos(v, rng, (r >> 8) % 2 ? cons : prod));
+		rv_store(&v->prod->pending_pos, rand_pos(v, rng, (r >> 8) % 2 ? cons : prod));
 		break;
 	case 5: { /* random bytes anywhere in the data */
 		uint64_t off = t_rand(rng) % (v->ds - 8);
@@ -886,7 +861,7 @@ static void test_random(struct view *v)
 		for (int i = 0; i < nscr; i++)
 			scribble(v, &rng);
 
-		uint64_t cons0 = ld(v->cons), prod0 = ld(&v->prod->producer_pos);
+		uint64_t cons0 = rv_load(v->cons), prod0 = rv_load(&v->prod->producer_pos);
 		bool sane = cons0 % 8 == 0 && prod0 % 8 == 0 && prod0 - cons0 <= v->ds;
 		rs.calls = 0;
 		rs.cancelled = false;
@@ -903,7 +878,7 @@ static void test_random(struct view *v)
 			GCHECK((unsigned)ret == rs.calls);
 		delivered += rs.calls;
 		badmsg += ret == -EBADMSG;
-		uint64_t cons1 = ld(v->cons);
+		uint64_t cons1 = rv_load(v->cons);
 		if (sane) {
 			/* never consumed past producer_pos, never backwards */
 			GCHECK(cons1 % 8 == 0);
@@ -922,11 +897,11 @@ static void test_random(struct view *v)
 		}
 		if (!outstanding && (ret == -EBADMSG || t_rand(&rng) % 4 == 0)) {
 			/* The peer behaves again: an empty, consistent ring. */
-			uint64_t p = (ld(&v->prod->producer_pos) & ~7ULL) +
+			uint64_t p = (rv_load(&v->prod->producer_pos) & ~7ULL) +
 				     (t_rand(&rng) % 2) * 8;
-			st(&v->prod->producer_pos, p);
-			st(&v->prod->pending_pos, p);
-			st(v->cons, p);
+			rv_store(&v->prod->producer_pos, p);
+			rv_store(&v->prod->pending_pos, p);
+			rv_store(v->cons, p);
 		}
 	}
 	alarm(0);
@@ -936,10 +911,10 @@ static void test_random(struct view *v)
 	CHECK(badmsg > 0 && delivered > 0 && good > 0);
 
 	/* After all that, a repaired ring works exactly. */
-	uint64_t p = ld(&v->prod->producer_pos) & ~7ULL;
-	st(&v->prod->producer_pos, p);
-	st(&v->prod->pending_pos, p);
-	st(v->cons, p);
+	uint64_t p = rv_load(&v->prod->producer_pos) & ~7ULL;
+	rv_store(&v->prod->producer_pos, p);
+	rv_store(&v->prod->pending_pos, p);
+	rv_store(v->cons, p);
 	struct known k = { .v = v };
 	k_produce(&k, 5000, five, 5);
 	expect_rest(&k);

@@ -37,6 +37,7 @@
  */
 #include "ringbuf.h"
 #include "test.h"
+#include "ringview.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -61,17 +62,7 @@ enum phase { PH_CHAOS, PH_PAUSE, PH_VERIFY, PH_STOP };
  * (forked producers are invisible to TSan).  And producer processes sit out
  * the verified phase: they share the reservation lock (and the consumer
  * position cached under it) with the threads, a synchronisation TSan cannot
- * see across processes. */
-#if defined(__SANITIZE_THREAD__)
-#define T_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define T_TSAN 1
-#endif
-#endif
-#ifndef T_TSAN
-#define T_TSAN 0
-#endif
+ * see across processes.  (T_TSAN: test.h) */
 
 /* Per-producer counters, written by the producer only. */
 struct pstat {
@@ -161,19 +152,6 @@ static void watchdog(unsigned secs)
 	alarm(secs);
 }
 
-/* [p, p + size) inside the library's data mapping (both copies), the
- * header 8-aligned in the first copy. */
-static bool in_ring(const void *ptr, uint64_t size)
-{
-	uintptr_t p = (uintptr_t)ptr, lo = (uintptr_t)g_lib_data;
-
-	if (p < lo + RINGBUF_HDR_SZ)
-		return false;
-	uintptr_t off = p - RINGBUF_HDR_SZ - lo;
-	return off < g_ds && off % 8 == 0 && size <= g_ds - RINGBUF_HDR_SZ &&
-	       off + RINGBUF_HDR_SZ + size <= 2 * (uint64_t)g_ds;
-}
-
 static bool never_fits(uint64_t size)
 {
 	return size > UINT32_MAX / 4 || ((size + RINGBUF_HDR_SZ + 7) & ~7ULL) >= g_ds;
@@ -215,7 +193,7 @@ static void chaos_op(struct pstat *ps, uint64_t *rng)
 		p = ringbuf_reserve(g_rb, size, 0);
 		ret = p ? 0 : -errno;
 		if (p) {
-			HCHECK(in_ring(p, size));
+			HCHECK(rv_in_ring(g_lib_data, g_ds, p, size));
 			memset(p, (int)(r >> 24), (size_t)size);
 			/* The hostile may have rewritten our BUSY header:
 			 * then the commit is refused with EINVAL, harmlessly. */
@@ -284,7 +262,7 @@ static void verify_batch(uint32_t id, struct pstat *ps, uint64_t *rng)
 				p = ringbuf_reserve(g_rb, len, 0);
 				ret = p ? 0 : -errno;
 				if (p) {
-					HCHECK(in_ring(p, len));
+					HCHECK(rv_in_ring(g_lib_data, g_ds, p, len));
 					vfill(p, id, seq, len, kind == 0, rng);
 					errno = 0;
 					if (kind == 0)
@@ -375,7 +353,7 @@ static int consume_cb(void *ctx, void *data, size_t size)
 	struct cstate *cs = ctx;
 	const uint8_t *p = data;
 
-	HCHECK(in_ring(p, size));
+	HCHECK(rv_in_ring(g_lib_data, g_ds, p, size));
 	cs->delivered++;
 	if (cs->verify) {
 		struct vrec h;
@@ -698,11 +676,8 @@ int main(int argc, char **argv)
 
 	/* Locate this process's data mapping from a reservation at a known
 	 * position (forked children inherit the same addresses). */
-	uint64_t pos = ringbuf_query(g_rb, RINGBUF_PROD_POS);
-	uint8_t *p = ringbuf_reserve(g_rb, 0, 0);
-	HCHECK(p != NULL);
-	g_lib_data = p - RINGBUF_HDR_SZ - (pos & (g_ds - 1));
-	ringbuf_discard(p, 0);
+	g_lib_data = rv_lib_data(g_rb, g_ds);
+	HCHECK(g_lib_data != NULL);
 
 	/* Our own mapping, for the repair. */
 	uint8_t *map = mmap(NULL, 3 * g_page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);

@@ -41,59 +41,14 @@
 
 #include "ringbuf.h"
 #include "test.h"
-/* gcc -O2 flags kbpf.h's snprintf into a PATH_MAX buffer from a PATH_MAX
- * one (-Wformat-truncation) once kbpf_object_path() is specialised for a
- * constant name; the truncation cannot happen for our names. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-truncation"
-#endif
 #include "kbpf.h"
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+#include "proc.h"
+#include "ringview.h"
 #include "bpf/kmap.h"
-
-#ifndef BPF_FS_MAGIC
-#define BPF_FS_MAGIC 0xcafe4a11
-#endif
 
 #define MAX_RECS 1024
 
 static size_t page;
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
-static uint64_t rsz(uint64_t size)
-{
-	return (size + RINGBUF_HDR_SZ + 7) & ~7ull;
-}
-
-/* kbpf_load() without its one blind spot: after kbpf_require() has shown
- * that this process may use BPF, a load failing with EACCES is the
- * verifier rejecting the program (a test bug to fail on), not a missing
- * permission (EPERM) to skip for. */
-static struct bpf_object *load_obj(const char *name)
-{
-	struct bpf_object *obj = bpf_object__open_file(kbpf_object_path(name), NULL);
-	int err;
-
-	CHECK(obj != NULL);
-	err = bpf_object__load(obj);
-	if (err == -EPERM)
-		SKIP("loading BPF programs is not permitted here (%s)", strerror(-err));
-	if (err)
-		fprintf(stderr, "loading %s.bpf.o: %s (EACCES: the verifier refused it)\n", name,
-			strerror(-err));
-	CHECK_EQ(err, 0);
-	return obj;
-}
 
 /* ---- the loaded BPF object ---------------------------------------------- */
 
@@ -107,40 +62,19 @@ struct kobj {
 	size_t plan_len, pat_len;
 };
 
-static int map_fd(struct bpf_object *obj, const char *name)
-{
-	struct bpf_map *m = bpf_object__find_map_by_name(obj, name);
-
-	CHECK(m != NULL);
-	CHECK(bpf_map__fd(m) >= 0);
-	return bpf_map__fd(m);
-}
-
-static void *map_mmap(int fd, size_t len)
-{
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-
-	CHECK(p != MAP_FAILED);
-	return p;
-}
-
 static void kobj_load(struct kobj *k)
 {
-	struct bpf_program *prog;
 	uint64_t seed = 0x9e3779b97f4a7c15ull;
 
 	memset(k, 0, sizeof(*k));
-	k->obj = load_obj("kmap");
-	prog = bpf_object__find_program_by_name(k->obj, "produce");
-	CHECK(prog != NULL);
-	k->prog_fd = bpf_program__fd(prog);
-	CHECK(k->prog_fd >= 0);
-	k->rb_fd = map_fd(k->obj, "rb");
-	k->plan_fd = map_fd(k->obj, "plan");
+	k->obj = kbpf_load("kmap");
+	k->prog_fd = kbpf_prog_fd(k->obj, "produce");
+	k->rb_fd = kbpf_map_fd(k->obj, "rb");
+	k->plan_fd = kbpf_map_fd(k->obj, "plan");
 	k->plan_len = (sizeof(struct km_plan) + page - 1) & ~(page - 1);
 	k->pat_len = (KM_PAT_SIZE + page - 1) & ~(page - 1);
-	k->plan = map_mmap(k->plan_fd, k->plan_len);
-	k->pat = map_mmap(map_fd(k->obj, "pat"), k->pat_len);
+	k->plan = kbpf_map_mmap(k->plan_fd, k->plan_len);
+	k->pat = kbpf_map_mmap(kbpf_map_fd(k->obj, "pat"), k->pat_len);
 	for (size_t i = 0; i < KM_PAT_SIZE; i++)
 		k->pat[i] = (uint8_t)(t_rand(&seed) >> 56);
 }
@@ -182,15 +116,15 @@ static void plan_add(struct plan *p, uint32_t kind, uint32_t size, uint32_t off,
 	case KM_OUTPUT:
 	case KM_RESERVE_SUBMIT:
 	case KM_DYN_SUBMIT:
-		p->pos += rsz(size);
+		p->pos += rv_rec_size(size);
 		p->exp[p->nexp++] = (struct exp){ size, off, p->pos };
 		break;
 	case KM_RESERVE_DISCARD:
 	case KM_DYN_DISCARD:
-		p->pos += rsz(size);
+		p->pos += rv_rec_size(size);
 		break;
 	case KM_SELFTEST_ODD: /* the reservation (discarded), then the copy */
-		p->pos += 2 * rsz(size);
+		p->pos += 2 * rv_rec_size(size);
 		p->exp[p->nexp++] = (struct exp){ size, off, p->pos };
 		break;
 	default:
@@ -309,46 +243,6 @@ static void check_recs(const struct list *l, int from, const struct exp *exp, in
 
 /* ---- attaching ------------------------------------------------------------ */
 
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	CHECK(d != NULL);
-	while ((e = readdir(d)))
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n - 1; /* the directory's own fd */
-}
-
-static uint32_t map_id_of(int fd, uint32_t *type, uint32_t *max_entries)
-{
-	struct bpf_map_info info;
-	uint32_t len = sizeof(info);
-
-	memset(&info, 0, sizeof(info));
-	CHECK_EQ(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
-	if (type)
-		*type = info.type;
-	if (max_entries)
-		*max_entries = info.max_entries;
-	return info.id;
-}
-
-#define CHECK_OPEN_ERR(expr, e)                                                  \
-	do {                                                                     \
-		struct ringbuf *_rb;                                             \
-		errno = 0;                                                       \
-		_rb = (expr);                                                    \
-		if (_rb) {                                                       \
-			fprintf(stderr, "%s succeeded\n", #expr);                \
-			ringbuf_free(_rb);                                       \
-		}                                                                \
-		CHECK(_rb == NULL);                                              \
-		CHECK_EQ(errno, (e));                                            \
-	} while (0)
-
 /* Produce one record of @size bytes, then check @rb delivers exactly it. */
 static void roundtrip_one(struct kobj *k, struct ringbuf *rb, uint32_t size, uint32_t off)
 {
@@ -369,42 +263,18 @@ static void roundtrip_one(struct kobj *k, struct ringbuf *rb, uint32_t size, uin
 	free(l);
 }
 
-/* Mount namespace of our own, so that a bpffs we mount disappears with us
- * even if we are killed; without one, we mount and unmount in the current
- * namespace.  Single-threaded callers only (unshare(CLONE_NEWNS)). */
-static void private_mount_ns(void)
-{
-	if (unshare(CLONE_NEWNS) == 0)
-		(void)mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
-}
-
-static bool is_bpffs(const char *path)
-{
-	struct statfs st;
-
-	return statfs(path, &st) == 0 && (uint64_t)st.f_type == (uint64_t)BPF_FS_MAGIC;
-}
-
 static void test_pinned(struct kobj *k, int array_fd)
 {
 	char dir[64] = "/sys/fs/bpf", path[128], ppath[128], apath[128];
-	bool mounted = false;
+	int mounted;
 	struct ringbuf *rb;
-	uint32_t id = map_id_of(k->rb_fd, NULL, NULL);
+	uint32_t id = kbpf_map_id(k->rb_fd, NULL, NULL);
 
-	if (!is_bpffs(dir)) {
-		private_mount_ns();
-		snprintf(dir, sizeof(dir), "/tmp/t_kmap.XXXXXX");
-		CHECK(mkdtemp(dir) != NULL);
-		if (mount("bpf", dir, "bpf", 0, NULL)) {
-			fprintf(stderr, "note: pinned sub-case skipped: mount -t bpf: %s\n",
-				strerror(errno));
-			rmdir(dir);
-			return;
-		}
-		mounted = true;
-		CHECK(is_bpffs(dir));
-	}
+	mounted = kbpf_bpffs_get(dir, sizeof(dir), "/tmp/t_kmap.XXXXXX");
+	if (mounted < 0)
+		return;
+	if (mounted)
+		CHECK(kbpf_is_bpffs(dir));
 	snprintf(path, sizeof(path), "%s/t_kmap_rb_%d", dir, (int)getpid());
 	snprintf(ppath, sizeof(ppath), "%s/t_kmap_prog_%d", dir, (int)getpid());
 	snprintf(apath, sizeof(apath), "%s/t_kmap_array_%d", dir, (int)getpid());
@@ -414,7 +284,7 @@ static void test_pinned(struct kobj *k, int array_fd)
 
 	rb = ringbuf_map_open_pinned(path, NULL);
 	CHECK(rb != NULL);
-	CHECK_EQ(map_id_of(ringbuf_fd(rb), NULL, NULL), id);
+	CHECK_EQ(kbpf_map_id(ringbuf_fd(rb), NULL, NULL), id);
 	CHECK_EQ(ringbuf_query(rb, RINGBUF_RING_SIZE), KM_RING_SIZE);
 	roundtrip_one(k, rb, 40, 100);
 	ringbuf_free(rb);
@@ -433,10 +303,7 @@ static void test_pinned(struct kobj *k, int array_fd)
 	CHECK_EQ(unlink(path), 0);
 	CHECK_EQ(unlink(ppath), 0);
 	CHECK_EQ(unlink(apath), 0);
-	if (mounted) {
-		CHECK_EQ(umount2(dir, 0), 0);
-		CHECK_EQ(rmdir(dir), 0);
-	}
+	kbpf_bpffs_put(dir, mounted);
 }
 
 static void test_attach(void)
@@ -456,7 +323,7 @@ static void test_attach(void)
 	long r;
 
 	kobj_load(&k);
-	id = map_id_of(k.rb_fd, &type, &max);
+	id = kbpf_map_id(k.rb_fd, &type, &max);
 	CHECK_EQ(type, BPF_MAP_TYPE_RINGBUF);
 	CHECK_EQ(max, KM_RING_SIZE);
 	array_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, NULL, 4, 8, 4, NULL);
@@ -470,14 +337,14 @@ static void test_attach(void)
 	CHECK_EQ(close(closed_fd), 0);
 	user = ringbuf_new(4 * page, NULL);
 	CHECK(user != NULL);
-	fds_before = count_fds();
+	fds_before = proc_count_fds();
 
 	/* by fd: a duplicate the handle owns */
 	rb = ringbuf_map_open(k.rb_fd, NULL);
 	CHECK(rb != NULL);
 	CHECK(ringbuf_fd(rb) >= 0);
 	CHECK(ringbuf_fd(rb) != k.rb_fd);
-	CHECK_EQ(map_id_of(ringbuf_fd(rb), &type, &max), id);
+	CHECK_EQ(kbpf_map_id(ringbuf_fd(rb), &type, &max), id);
 	CHECK_EQ(type, BPF_MAP_TYPE_RINGBUF);
 	CHECK_EQ(ringbuf_query(rb, RINGBUF_RING_SIZE), max);
 	CHECK_EQ(ringbuf_query(rb, RINGBUF_CONS_POS), 0);
@@ -516,7 +383,7 @@ static void test_attach(void)
 	roundtrip_one(&k, rb, 123, 7);
 	ringbuf_free(rb);
 	/* the caller's fd is untouched */
-	CHECK_EQ(map_id_of(k.rb_fd, NULL, NULL), id);
+	CHECK_EQ(kbpf_map_id(k.rb_fd, NULL, NULL), id);
 	rb = ringbuf_map_open(k.rb_fd, &good);
 	CHECK(rb != NULL);
 	ringbuf_free(rb);
@@ -524,11 +391,11 @@ static void test_attach(void)
 	/* by id */
 	rb = ringbuf_map_open_id(id, NULL);
 	CHECK(rb != NULL);
-	CHECK_EQ(map_id_of(ringbuf_fd(rb), NULL, NULL), id);
+	CHECK_EQ(kbpf_map_id(ringbuf_fd(rb), NULL, NULL), id);
 	CHECK_EQ(ringbuf_query(rb, RINGBUF_RING_SIZE), KM_RING_SIZE);
 	roundtrip_one(&k, rb, 77, 3000);
 	ringbuf_free(rb);
-	CHECK_EQ(count_fds(), fds_before);
+	CHECK_EQ(proc_count_fds(), fds_before);
 
 	/* errors, none of which may leak a descriptor */
 	CHECK_OPEN_ERR(ringbuf_map_open(-1, NULL), EBADF);
@@ -546,13 +413,13 @@ static void test_attach(void)
 	CHECK_OPEN_ERR(ringbuf_map_open(k.rb_fd, &bad_tail.o), EINVAL);
 	CHECK_OPEN_ERR(ringbuf_map_open_id(0xfffffff0u, NULL), ENOENT);
 	CHECK_OPEN_ERR(ringbuf_map_open_id(id, &bad_flags), EINVAL);
-	CHECK_OPEN_ERR(ringbuf_map_open_id(map_id_of(array_fd, NULL, NULL), NULL), EMEDIUMTYPE);
+	CHECK_OPEN_ERR(ringbuf_map_open_id(kbpf_map_id(array_fd, NULL, NULL), NULL), EMEDIUMTYPE);
 	CHECK_OPEN_ERR(ringbuf_map_open_pinned(NULL, NULL), EINVAL);
 	CHECK_OPEN_ERR(ringbuf_map_open_pinned("/sys/fs/bpf/t_kmap_no_such_pin_xyz", NULL), ENOENT);
-	CHECK_EQ(count_fds(), fds_before);
+	CHECK_EQ(proc_count_fds(), fds_before);
 
 	test_pinned(&k, array_fd);
-	CHECK_EQ(count_fds(), fds_before);
+	CHECK_EQ(proc_count_fds(), fds_before);
 
 	ringbuf_free(user);
 	close(devnull);
@@ -692,7 +559,7 @@ static void test_records(void)
 				s = const_sizes[t_rand(&seed) % 6]; /* up to 64 */
 			else
 				s = (uint32_t)(t_rand(&seed) % 80);
-			if (p.pos + 2 * rsz(s) - ringbuf_query(rb, RINGBUF_PROD_POS) > KM_RING_SIZE - 8)
+			if (p.pos + 2 * rv_rec_size(s) - ringbuf_query(rb, RINGBUF_PROD_POS) > KM_RING_SIZE - 8)
 				break;
 			plan_add(&p, kind, s, (uint32_t)(t_rand(&seed) % KM_PAT_MASK),
 				 wflags[t_rand(&seed) % 4]);
@@ -854,7 +721,7 @@ static bool poller_wait(struct poller *p, int ms)
 	uint64_t end = t_now_ns() + (uint64_t)ms * 1000000ull;
 
 	while (!atomic_load(&p->done) && t_now_ns() < end)
-		sleep_ms(1);
+		t_sleep_ms(1);
 	if (!atomic_load(&p->done))
 		return false;
 	CHECK(pthread_join(p->thread, NULL) == 0);
@@ -893,21 +760,21 @@ static void test_blocked_poller(void)
 	plan_init(&p, 0);
 
 	poller_start(&pl, rb, l, 10000);
-	sleep_ms(50);
+	t_sleep_ms(50);
 	CHECK(!atomic_load(&pl.done));
 
 	/* NO_WAKEUP: no notification */
 	trigger(&k, &p, RINGBUF_NO_WAKEUP, 100);
-	sleep_ms(80);
+	t_sleep_ms(80);
 	CHECK(!atomic_load(&pl.done));
 	CHECK_EQ(atomic_load(&l->n), 0);
 
 	/* adaptive while the consumer is behind (at 0): none either */
 	trigger(&k, &p, 0, 200);
-	sleep_ms(80);
+	t_sleep_ms(80);
 	CHECK(!atomic_load(&pl.done));
 	trigger(&k, &p, 0, 333);
-	sleep_ms(80);
+	t_sleep_ms(80);
 	CHECK(!atomic_load(&pl.done));
 	CHECK_EQ(atomic_load(&l->n), 0);
 
@@ -928,7 +795,7 @@ static void test_blocked_poller(void)
 
 	/* a caught-up poller is woken by an adaptive record */
 	poller_start(&pl, rb, l, 10000);
-	sleep_ms(50);
+	t_sleep_ms(50);
 	CHECK(!atomic_load(&pl.done));
 	t0 = t_now_ns();
 	{
@@ -947,7 +814,7 @@ static void test_blocked_poller(void)
 
 	/* ... and also by reserve/submit and by a discard at its position */
 	poller_start(&pl, rb, l, 10000);
-	sleep_ms(30);
+	t_sleep_ms(30);
 	CHECK(!atomic_load(&pl.done));
 	trigger(&k, &p, 0, 1234);
 	CHECK(poller_wait(&pl, 2000));
@@ -960,7 +827,7 @@ static void test_blocked_poller(void)
 	/* a caught-up poller is not woken by a NO_WAKEUP record: it times out,
 	 * then consumes it */
 	poller_start(&pl, rb, l, 300);
-	sleep_ms(30);
+	t_sleep_ms(30);
 	t0 = t_now_ns();
 	{
 		struct km_ctx c;
@@ -969,7 +836,7 @@ static void test_blocked_poller(void)
 		plan_add(&p, KM_OUTPUT, 8, 901, RINGBUF_NO_WAKEUP);
 		run_ops(&k, &p, first, first + 1, &c);
 	}
-	sleep_ms(100);
+	t_sleep_ms(100);
 	CHECK(!atomic_load(&pl.done));
 	CHECK(poller_wait(&pl, 3000));
 	CHECK(t_now_ns() - t0 >= 240000000ull);

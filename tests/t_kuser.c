@@ -45,22 +45,10 @@
 
 #include "ringbuf.h"
 #include "test.h"
-/* gcc -O2 flags kbpf.h's snprintf into a PATH_MAX buffer from a PATH_MAX
- * one (-Wformat-truncation) once kbpf_object_path() is specialised for a
- * constant name; the truncation cannot happen for our names. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-truncation"
-#endif
 #include "kbpf.h"
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+#include "proc.h"
+#include "ringview.h"
 #include "bpf/kuser.h"
-
-#ifndef BPF_FS_MAGIC
-#define BPF_FS_MAGIC 0xcafe4a11
-#endif
 
 #define SZ KU_RING_SIZE
 
@@ -75,14 +63,7 @@
  * reported; that the records arrive intact and in order is what the test
  * itself checks.
  */
-#if defined(__SANITIZE_THREAD__)
-#define T_KUSER_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define T_KUSER_TSAN 1
-#endif
-#endif
-#ifdef T_KUSER_TSAN
+#if T_TSAN
 const char *__tsan_default_suppressions(void);
 const char *__tsan_default_suppressions(void)
 {
@@ -91,39 +72,6 @@ const char *__tsan_default_suppressions(void)
 #endif
 
 static size_t page;
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
-static uint64_t rsz(uint64_t size)
-{
-	return (size + RINGBUF_HDR_SZ + 7) & ~7ull;
-}
-
-/* kbpf_load() without its one blind spot: after kbpf_require() has shown
- * that this process may use BPF, a load failing with EACCES is the
- * verifier rejecting the program (a test bug to fail on), not a missing
- * permission (EPERM) to skip for. */
-static struct bpf_object *load_obj(const char *name)
-{
-	struct bpf_object *obj = bpf_object__open_file(kbpf_object_path(name), NULL);
-	int err;
-
-	CHECK(obj != NULL);
-	err = bpf_object__load(obj);
-	if (err == -EPERM)
-		SKIP("loading BPF programs is not permitted here (%s)", strerror(-err));
-	if (err)
-		fprintf(stderr, "loading %s.bpf.o: %s (EACCES: the verifier refused it)\n", name,
-			strerror(-err));
-	CHECK_EQ(err, 0);
-	return obj;
-}
 
 /* ---- the loaded BPF object ---------------------------------------------- */
 
@@ -136,31 +84,15 @@ struct kobj {
 	size_t log_len;
 };
 
-static int map_fd(struct bpf_object *obj, const char *name)
-{
-	struct bpf_map *m = bpf_object__find_map_by_name(obj, name);
-
-	CHECK(m != NULL);
-	CHECK(bpf_map__fd(m) >= 0);
-	return bpf_map__fd(m);
-}
-
 static void kobj_load(struct kobj *k)
 {
-	struct bpf_program *prog;
-
 	memset(k, 0, sizeof(*k));
-	k->obj = load_obj("kuser");
-	prog = bpf_object__find_program_by_name(k->obj, "drain");
-	CHECK(prog != NULL);
-	k->prog_fd = bpf_program__fd(prog);
-	CHECK(k->prog_fd >= 0);
-	k->urb_fd = map_fd(k->obj, "urb");
-	k->out_fd = map_fd(k->obj, "out");
+	k->obj = kbpf_load("kuser");
+	k->prog_fd = kbpf_prog_fd(k->obj, "drain");
+	k->urb_fd = kbpf_map_fd(k->obj, "urb");
+	k->out_fd = kbpf_map_fd(k->obj, "out");
 	k->log_len = (sizeof(struct ku_log) + page - 1) & ~(page - 1);
-	k->log = mmap(NULL, k->log_len, PROT_READ | PROT_WRITE, MAP_SHARED,
-		      map_fd(k->obj, "logm"), 0);
-	CHECK(k->log != MAP_FAILED);
+	k->log = kbpf_map_mmap(kbpf_map_fd(k->obj, "logm"), k->log_len);
 }
 
 static void kobj_free(struct kobj *k)
@@ -224,7 +156,7 @@ static void expect_rec(struct expect *e, const void *data, uint64_t size)
 	e->n++;
 	e->bytes += size;
 	e->sum += h;
-	e->ring_bytes += rsz(size);
+	e->ring_bytes += rv_rec_size(size);
 }
 
 static unsigned char src[SZ + 64];
@@ -249,7 +181,7 @@ static void res_rec(struct ringbuf *rb, struct expect *e, uint64_t size, uint32_
 	fill(p, size, seed);
 	if (discard) {
 		ringbuf_discard(p, flags);
-		e->ring_bytes += rsz(size);
+		e->ring_bytes += rv_rec_size(size);
 	} else {
 		expect_rec(e, p, size);
 		ringbuf_submit(p, flags);
@@ -285,41 +217,6 @@ static void drain_check(struct kobj *k, struct ringbuf *rb, struct expect *e)
 
 /* ---- attaching ------------------------------------------------------------ */
 
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	CHECK(d != NULL);
-	while ((e = readdir(d)))
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n - 1;
-}
-
-static uint32_t map_id_of(int fd)
-{
-	struct bpf_map_info info;
-	uint32_t len = sizeof(info);
-
-	memset(&info, 0, sizeof(info));
-	CHECK_EQ(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
-	return info.id;
-}
-
-#define CHECK_OPEN_ERR(expr, e)                                                  \
-	do {                                                                     \
-		struct ringbuf *_rb;                                             \
-		errno = 0;                                                       \
-		_rb = (expr);                                                    \
-		if (_rb) {                                                       \
-			fprintf(stderr, "%s succeeded\n", #expr);                \
-			ringbuf_free(_rb);                                       \
-		}                                                                \
-		CHECK(_rb == NULL);                                              \
-		CHECK_EQ(errno, (e));                                            \
-	} while (0)
 
 static int nop_cb(void *ctx, void *data, size_t size)
 {
@@ -339,54 +236,26 @@ static void roundtrip(struct kobj *k, struct ringbuf *rb, uint32_t seed)
 	drain_check(k, rb, &e);
 }
 
-/* Mount namespace of our own, so that a bpffs we mount disappears with us
- * even if we are killed; without one, we mount and unmount in the current
- * namespace.  Single-threaded callers only (unshare(CLONE_NEWNS)). */
-static void private_mount_ns(void)
-{
-	if (unshare(CLONE_NEWNS) == 0)
-		(void)mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
-}
-
-static bool is_bpffs(const char *path)
-{
-	struct statfs st;
-
-	return statfs(path, &st) == 0 && (uint64_t)st.f_type == (uint64_t)BPF_FS_MAGIC;
-}
-
 static void test_pinned(struct kobj *k)
 {
 	char dir[64] = "/sys/fs/bpf", path[128], missing[128];
-	bool mounted = false;
+	int mounted;
 	struct ringbuf *rb;
 
-	if (!is_bpffs(dir)) {
-		private_mount_ns();
-		snprintf(dir, sizeof(dir), "/tmp/t_kuser.XXXXXX");
-		CHECK(mkdtemp(dir) != NULL);
-		if (mount("bpf", dir, "bpf", 0, NULL)) {
-			fprintf(stderr, "note: pinned sub-case skipped: mount -t bpf: %s\n",
-				strerror(errno));
-			rmdir(dir);
-			return;
-		}
-		mounted = true;
-	}
+	mounted = kbpf_bpffs_get(dir, sizeof(dir), "/tmp/t_kuser.XXXXXX");
+	if (mounted < 0)
+		return;
 	snprintf(path, sizeof(path), "%s/t_kuser_urb_%d", dir, (int)getpid());
 	snprintf(missing, sizeof(missing), "%s/t_kuser_missing_%d", dir, (int)getpid());
 	CHECK_EQ(bpf_obj_pin(k->urb_fd, path), 0);
 	rb = ringbuf_map_open_pinned(path, NULL);
 	CHECK(rb != NULL);
-	CHECK_EQ(map_id_of(ringbuf_fd(rb)), map_id_of(k->urb_fd));
+	CHECK_EQ(kbpf_map_id(ringbuf_fd(rb), NULL, NULL), kbpf_map_id(k->urb_fd, NULL, NULL));
 	roundtrip(k, rb, 3);
 	ringbuf_free(rb);
 	CHECK_OPEN_ERR(ringbuf_map_open_pinned(missing, NULL), ENOENT);
 	CHECK_EQ(unlink(path), 0);
-	if (mounted) {
-		CHECK_EQ(umount2(dir, 0), 0);
-		CHECK_EQ(rmdir(dir), 0);
-	}
+	kbpf_bpffs_put(dir, mounted);
 }
 
 static void test_attach(void)
@@ -401,12 +270,12 @@ static void test_attach(void)
 	array_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, NULL, 4, 8, 1, NULL);
 	CHECK(array_fd >= 0);
 	CHECK_EQ(pipe(pipefd), 0);
-	fds = count_fds();
+	fds = proc_count_fds();
 
 	rb = ringbuf_map_open(k.urb_fd, NULL);
 	CHECK(rb != NULL);
 	CHECK(ringbuf_fd(rb) >= 0 && ringbuf_fd(rb) != k.urb_fd);
-	CHECK_EQ(map_id_of(ringbuf_fd(rb)), map_id_of(k.urb_fd));
+	CHECK_EQ(kbpf_map_id(ringbuf_fd(rb), NULL, NULL), kbpf_map_id(k.urb_fd, NULL, NULL));
 	CHECK_EQ(ringbuf_query(rb, RINGBUF_RING_SIZE), SZ);
 	CHECK_EQ(ringbuf_query(rb, RINGBUF_CONS_POS), 0);
 	CHECK_EQ(ringbuf_query(rb, RINGBUF_PROD_POS), 0);
@@ -442,27 +311,27 @@ static void test_attach(void)
 	}
 	roundtrip(&k, rb, 1);
 	ringbuf_free(rb);
-	CHECK_EQ(map_id_of(k.urb_fd), map_id_of(k.urb_fd)); /* caller's fd still open */
+	CHECK_EQ(kbpf_map_id(k.urb_fd, NULL, NULL), kbpf_map_id(k.urb_fd, NULL, NULL)); /* caller's fd still open */
 
-	rb = ringbuf_map_open_id(map_id_of(k.urb_fd), NULL);
+	rb = ringbuf_map_open_id(kbpf_map_id(k.urb_fd, NULL, NULL), NULL);
 	CHECK(rb != NULL);
 	CHECK_EQ(ringbuf_query(rb, RINGBUF_RING_SIZE), SZ);
 	roundtrip(&k, rb, 2);
 	ringbuf_free(rb);
-	CHECK_EQ(count_fds(), fds);
+	CHECK_EQ(proc_count_fds(), fds);
 
 	CHECK_OPEN_ERR(ringbuf_map_open(-1, NULL), EBADF);
 	CHECK_OPEN_ERR(ringbuf_map_open(pipefd[1], NULL), EMEDIUMTYPE);
 	CHECK_OPEN_ERR(ringbuf_map_open(k.prog_fd, NULL), EMEDIUMTYPE);
 	CHECK_OPEN_ERR(ringbuf_map_open(array_fd, NULL), EMEDIUMTYPE);
 	CHECK_OPEN_ERR(ringbuf_map_open(k.urb_fd, &bad), EINVAL);
-	CHECK_OPEN_ERR(ringbuf_map_open_id(map_id_of(k.urb_fd), &bad), EINVAL);
+	CHECK_OPEN_ERR(ringbuf_map_open_id(kbpf_map_id(k.urb_fd, NULL, NULL), &bad), EINVAL);
 	CHECK_OPEN_ERR(ringbuf_map_open_id(0xfffffff0u, NULL), ENOENT);
 	CHECK_OPEN_ERR(ringbuf_map_open_pinned(NULL, NULL), EINVAL);
-	CHECK_EQ(count_fds(), fds);
+	CHECK_EQ(proc_count_fds(), fds);
 
 	test_pinned(&k);
-	CHECK_EQ(count_fds(), fds);
+	CHECK_EQ(proc_count_fds(), fds);
 
 	close(pipefd[0]);
 	close(pipefd[1]);
@@ -511,7 +380,7 @@ static void test_records(void)
 		for (;;) {
 			uint64_t s = t_rand(&seed) % (round & 1 ? 2000 : 120);
 
-			if (e.ring_bytes + rsz(s) > SZ)
+			if (e.ring_bytes + rv_rec_size(s) > SZ)
 				break;
 			switch (t_rand(&seed) % 3) {
 			case 0:
@@ -562,7 +431,7 @@ static void test_records(void)
 	CHECK_EQ(c.ret, 0);
 	CHECK_EQ(c.cnt, 0);
 	CHECK_EQ(ringbuf_query(rb, RINGBUF_CONS_POS), at);
-	CHECK_EQ(ringbuf_query(rb, RINGBUF_PROD_POS), at + rsz(16) + rsz(24) + rsz(5));
+	CHECK_EQ(ringbuf_query(rb, RINGBUF_PROD_POS), at + rv_rec_size(16) + rv_rec_size(24) + rv_rec_size(5));
 	expect_rec(&e, p, 16);
 	expect_rec(&e, q, 24);
 	expect_rec(&e, src, 5);
@@ -577,7 +446,7 @@ static void test_records(void)
 	CHECK(p != NULL);
 	out_rec(rb, &e, 10, 4, 0);
 	ringbuf_discard(p, 0);
-	e.ring_bytes += rsz(100);
+	e.ring_bytes += rv_rec_size(100);
 	drain_check(&k, rb, &e);
 
 	/* the callback stopping the drain early (returns 1 after 2) */
@@ -586,13 +455,13 @@ static void test_records(void)
 	c = drain_ex(&k, 0, false, 2);
 	CHECK_EQ(c.ret, 2);
 	CHECK_EQ(c.cnt, 2);
-	CHECK_EQ(ringbuf_query(rb, RINGBUF_AVAIL_DATA), rsz(10) + rsz(11) + rsz(12));
+	CHECK_EQ(ringbuf_query(rb, RINGBUF_AVAIL_DATA), rv_rec_size(10) + rv_rec_size(11) + rv_rec_size(12));
 	memmove(e.len, e.len + 2, 3 * sizeof(e.len[0]));
 	memmove(e.fnv, e.fnv + 2, 3 * sizeof(e.fnv[0]));
 	e.n = 3;
 	e.bytes = 10 + 11 + 12;
 	e.sum = (uint64_t)e.fnv[0] + e.fnv[1] + e.fnv[2];
-	e.ring_bytes = rsz(10) + rsz(11) + rsz(12);
+	e.ring_bytes = rv_rec_size(10) + rv_rec_size(11) + rv_rec_size(12);
 	drain_check(&k, rb, &e);
 
 	/* argument errors: nothing written */
@@ -859,7 +728,7 @@ static void *delayed_drain(void *arg)
 {
 	struct delayed *d = arg;
 
-	sleep_ms(d->delay_ms);
+	t_sleep_ms(d->delay_ms);
 	d->c = drain(d->k);
 	d->drained_at = t_now_ns();
 	return NULL;

@@ -26,6 +26,7 @@
  */
 #include "ringbuf.h"
 #include "test.h"
+#include "proc.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -223,65 +224,19 @@ static void consume_expect(struct ringbuf *rb, uint32_t tag, uint32_t first, uin
  * Processes
  * ------------------------------------------------------------------------ */
 
-static void child_init(void)
-{
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != g_parent)
-		_exit(3);
-	alarm(30);
-}
-
 static pid_t fork_child(void)
 {
-	fflush(stdout);
-	fflush(stderr);
-	pid_t pid = fork();
-	CHECK(pid >= 0);
-	if (pid == 0)
-		child_init();
-	return pid;
+	return proc_fork_child(g_parent, 30);
 }
 
 /* Wait for @pid to exit with @code (5 s at most). */
 static void wait_exit(pid_t pid, int code)
 {
-	uint64_t t0 = t_now_ns();
-	int status;
+	int status = proc_wait_status(pid, 5, 500);
 
-	for (;;) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-		CHECK(r >= 0);
-		if (r == pid)
-			break;
-		if (t_now_ns() - t0 > 5000000000ull) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			CHECK(!"child finished in time");
-		}
-		usleep(500);
-	}
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != code)
-		fprintf(stderr, "child %d: %s %d\n", (int)pid,
-			WIFEXITED(status) ? "exit" : "signal",
-			WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	proc_exited_with(pid, status, code);
 	CHECK(WIFEXITED(status));
 	CHECK_EQ(WEXITSTATUS(status), code);
-}
-
-static char proc_state(pid_t pid)
-{
-	char path[64], buf[512];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	char *p = strrchr(buf, ')');
-	return (p && p[1] == ' ') ? p[2] : 0;
 }
 
 /* ------------------------------------------------------------------------
@@ -315,13 +270,7 @@ static void write_all(int fd, const void *p, size_t n)
 /* Read one reply within @ms, or return false. */
 static bool read_reply(int fd, struct reply *r, int ms)
 {
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	int n = poll(&p, 1, ms);
-	CHECK(n >= 0);
-	if (n == 0)
-		return false;
-	CHECK_EQ(read(fd, r, sizeof(*r)), sizeof(*r));
-	return true;
+	return proc_read_msg(fd, r, sizeof(*r), ms);
 }
 
 /* Produce seqs 0..n-1 of @tag, mixing output and reserve+submit, retrying
@@ -1053,19 +1002,7 @@ static void test_never_half_made(void)
 
 static void wait_asleep(pid_t pid, const struct ringbuf_shm_meta *meta)
 {
-	uint64_t t0 = t_now_ns();
-	int streak = 0;
-
-	while (streak < 10) {
-		uint32_t waiting = __atomic_load_n(&meta->consumer_waiting, __ATOMIC_ACQUIRE);
-		streak = (proc_state(pid) == 'S' && waiting == 1) ? streak + 1 : 0;
-		if (t_now_ns() - t0 > 5000000000ull) {
-			fprintf(stderr, "consumer %d: state %c, consumer_waiting %u\n", (int)pid,
-				proc_state(pid), waiting);
-			CHECK(!"consumer goes to sleep in ringbuf_poll");
-		}
-		usleep(1000);
-	}
+	proc_wait_asleep(pid, meta, 1000);
 }
 
 static void expect_woken(struct peer *c, uint32_t first, uint32_t n, const char *what)

@@ -17,6 +17,7 @@
  */
 #include "ringbuf.h"
 #include "test.h"
+#include "proc.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -152,49 +153,16 @@ static void consume_exact(struct ringbuf *rb, uint32_t tag, uint32_t n)
 static pid_t g_parent;
 
 /* In a child: die with the parent, and never outlive a hung test. */
-static void child_init(void)
-{
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != g_parent)
-		_exit(3);
-	alarm(60);
-}
-
 static pid_t fork_child(void)
 {
-	fflush(stdout);
-	fflush(stderr);
-	pid_t pid = fork();
-	CHECK(pid >= 0);
-	if (pid == 0)
-		child_init();
-	return pid;
+	return proc_fork_child(g_parent, 60);
 }
 
 /* Wait for @pid to exit 0, killing it after @secs. */
 static void wait_ok(pid_t pid, int secs)
 {
-	uint64_t t0 = t_now_ns();
-	int status;
-
-	for (;;) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-		CHECK(r >= 0);
-		if (r == pid)
-			break;
-		if (t_now_ns() - t0 > (uint64_t)secs * 1000000000ull) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			CHECK(!"child finished in time");
-		}
-		usleep(1000);
-	}
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		fprintf(stderr, "child %d: %s %d\n", (int)pid,
-			WIFEXITED(status) ? "exit" : "signal",
-			WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	if (!proc_exited_with(pid, proc_wait_status(pid, secs, 1000), 0))
 		CHECK(!"child succeeded");
-	}
 }
 
 static void send_fd(int sock, int fd)
@@ -364,52 +332,16 @@ struct wmsg {
 	uint32_t total; /* records received so far */
 };
 
-/* Process state letter from /proc/PID/stat, or 0. */
-static char proc_state(pid_t pid)
-{
-	char path[64], buf[512];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	char *p = strrchr(buf, ')');
-	return (p && p[1] == ' ') ? p[2] : 0;
-}
-
-/* Wait until the consumer @pid is asleep: interruptibly sleeping for 20 ms
- * in a row with consumer_waiting set in the shared meta page. */
+/* Wait until the consumer @pid is asleep in ringbuf_poll(). */
 static void wait_asleep(pid_t pid, const struct ringbuf_shm_meta *meta)
 {
-	uint64_t t0 = t_now_ns();
-	int streak = 0;
-
-	while (streak < 10) {
-		uint32_t waiting = __atomic_load_n(&meta->consumer_waiting, __ATOMIC_ACQUIRE);
-		streak = (proc_state(pid) == 'S' && waiting == 1) ? streak + 1 : 0;
-		if (t_now_ns() - t0 > 5000000000ull) {
-			fprintf(stderr, "consumer %d: state %c, consumer_waiting %u\n", (int)pid,
-				proc_state(pid), waiting);
-			CHECK(!"consumer goes to sleep in ringbuf_poll");
-		}
-		usleep(2000);
-	}
+	proc_wait_asleep(pid, meta, 2000);
 }
 
 /* Read one message within @ms, or return false. */
 static bool read_msg(int fd, struct wmsg *m, int ms)
 {
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	int r = poll(&p, 1, ms);
-	CHECK(r >= 0);
-	if (r == 0)
-		return false;
-	CHECK_EQ(read(fd, m, sizeof(*m)), sizeof(*m));
-	return true;
+	return proc_read_msg(fd, m, sizeof(*m), ms);
 }
 
 static void expect_wake(int fd, int ret, uint32_t total, const char *what)

@@ -20,17 +20,11 @@
 
 #include "ringbuf.h"
 #include "test.h"
+#include "ringview.h"
 
 #define EDONE 7777 /* the kernel test's "we are done" callback return */
 
 static size_t page;
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
 
 /* ---- the "BPF program" (progs/test_ringbuf.c) ---------------------------- */
 
@@ -207,53 +201,10 @@ static void poller_join(struct poller *p, int within_ms)
 	}
 }
 
-/* Our own view of the ring's shared memory: consumer page writable (as a
- * kernel ring's is), producer page and data read-only. */
-struct view {
-	uint64_t *cons_pos;
-	const uint64_t *prod_pos, *pend_pos;
-	const unsigned char *data;
-	uint64_t data_size;
-};
-
-static void view_map(struct view *v, struct ringbuf *rb)
-{
-	int fd = ringbuf_fd(rb);
-	CHECK(fd >= 0);
-	v->data_size = ringbuf_query(rb, RINGBUF_RING_SIZE);
-	void *c = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-		       (off_t)(RINGBUF_SHM_CONSUMER_PAGE * page));
-	CHECK(c != MAP_FAILED);
-	void *p = mmap(NULL, page, PROT_READ, MAP_SHARED, fd,
-		       (off_t)(RINGBUF_SHM_PRODUCER_PAGE * page));
-	CHECK(p != MAP_FAILED);
-	void *d = mmap(NULL, v->data_size, PROT_READ, MAP_SHARED, fd,
-		       (off_t)(RINGBUF_SHM_DATA_PAGE * page));
-	CHECK(d != MAP_FAILED);
-	v->cons_pos = &((struct ringbuf_shm_consumer *)c)->consumer_pos;
-	v->prod_pos = &((struct ringbuf_shm_producer *)p)->producer_pos;
-	v->pend_pos = &((struct ringbuf_shm_producer *)p)->pending_pos;
-	v->data = d;
-}
-
-static void view_unmap(struct view *v)
-{
-	munmap(v->cons_pos, page);
-	munmap((void *)v->prod_pos, page);
-	munmap((void *)v->data, v->data_size);
-}
-
-static uint32_t view_len(const struct view *v, uint64_t pos)
-{
-	uint32_t len;
-	memcpy(&len, v->data + (pos & (v->data_size - 1)), sizeof(len));
-	return len;
-}
-
-static void set_cons(struct view *v, uint64_t pos)
-{
-	__atomic_store_n(v->cons_pos, pos, __ATOMIC_RELEASE);
-}
+/* Our own view of the ring's shared memory (ringview.h) is mapped with the
+ * consumer page writable (as a kernel ring's is), producer page and data
+ * read-only. */
+#define SELFTEST_VIEW_PROTS RV_UNMAPPED, PROT_READ | PROT_WRITE, PROT_READ
 
 static struct ringbuf *fresh_ring(size_t size)
 {
@@ -269,8 +220,8 @@ static struct ringbuf *fresh_ring(size_t size)
 static void test_ringbuf_basic(void)
 {
 	struct ringbuf *rb = fresh_ring(page);
-	struct view v;
-	view_map(&v, rb);
+	struct ringview v;
+	rv_map(&v, rb, SELFTEST_VIEW_PROTS);
 
 	/* trigger simple "one-by-one" writes */
 	trigger_samples();
@@ -284,11 +235,11 @@ static void test_ringbuf_basic(void)
 	CHECK_EQ(bss.prod_pos, 3 * rec_sz);
 
 	/* verify the same through the shared memory directly */
-	CHECK_EQ(*v.cons_pos, 0);
-	CHECK_EQ(*v.prod_pos, 3 * rec_sz);
-	CHECK_EQ(view_len(&v, 0), sizeof(struct sample));
-	CHECK_EQ(view_len(&v, rec_sz), sizeof(struct sample) | RINGBUF_DISCARD_BIT);
-	CHECK_EQ(view_len(&v, 2 * rec_sz), sizeof(struct sample));
+	CHECK_EQ(*v.cons, 0);
+	CHECK_EQ(*v.prod, 3 * rec_sz);
+	CHECK_EQ(rv_hdr(&v, 0).len, sizeof(struct sample));
+	CHECK_EQ(rv_hdr(&v, rec_sz).len, sizeof(struct sample) | RINGBUF_DISCARD_BIT);
+	CHECK_EQ(rv_hdr(&v, 2 * rec_sz).len, sizeof(struct sample));
 	CHECK_EQ(ringbuf_query(rb, RINGBUF_AVAIL_DATA), 3 * rec_sz);
 
 	/* poll for samples; -EDONE from the second one is returned */
@@ -298,7 +249,7 @@ static void test_ringbuf_basic(void)
 	/* the consumer position is past the record that returned -EDONE */
 	CHECK_EQ(ringbuf_query(rb, RINGBUF_AVAIL_DATA), 0);
 	CHECK_EQ(ringbuf_query(rb, RINGBUF_CONS_POS), 3 * rec_sz);
-	CHECK_EQ(*v.cons_pos, 3 * rec_sz);
+	CHECK_EQ(*v.cons, 3 * rec_sz);
 
 	/* we expect extra polling to return nothing */
 	err = ringbuf_poll(rb, process_sample, NULL, 0);
@@ -318,7 +269,7 @@ static void test_ringbuf_basic(void)
 	CHECK_EQ(ringbuf_query(rb, RINGBUF_AVAIL_DATA), 0);
 	CHECK_EQ(ringbuf_query(rb, RINGBUF_CONS_POS), 6 * rec_sz);
 
-	view_unmap(&v);
+	rv_unmap(&v);
 	ringbuf_free(rb);
 }
 
@@ -441,11 +392,11 @@ static void blocked_poller_rounds(bool reorder_last)
 	/* turn off notifications now */
 	bss.flags = RINGBUF_NO_WAKEUP;
 	/* give background thread a bit of a time */
-	sleep_ms(80);
+	t_sleep_ms(80);
 	trigger_samples();
 	/* sleeping arbitrarily is bad, but no better way to know that the
 	 * poller DID NOT unblock */
-	sleep_ms(80);
+	t_sleep_ms(80);
 	/* background poll should still be blocked */
 	CHECK(poller_blocked(&p));
 	/* the producer side did everything right */
@@ -461,7 +412,7 @@ static void blocked_poller_rounds(bool reorder_last)
 	/* produce new samples, no notification should be triggered, because
 	 * the consumer is now behind */
 	trigger_samples();
-	sleep_ms(80);
+	t_sleep_ms(80);
 	/* background poll should still be blocked */
 	CHECK(poller_blocked(&p));
 	/* still no samples, because the consumer is behind */
@@ -479,7 +430,7 @@ static void blocked_poller_rounds(bool reorder_last)
 	CHECK_EQ(bss.total, 2);
 	CHECK_EQ(bss.discarded, 1);
 	/* now we should get a pending notification */
-	sleep_ms(50);
+	t_sleep_ms(50);
 	poller_join(&p, 5000);
 	if (reorder_last) {
 		/* the forced commit was the last one: one poll return
@@ -524,7 +475,7 @@ static void test_adaptive_caught_up(void)
 	for (int round = 0; round < 3; round++) {
 		struct poller p;
 		poller_start(&p, 10000);
-		sleep_ms(80);
+		t_sleep_ms(80);
 		CHECK(poller_blocked(&p));
 		s.seq = 4 + round;
 		s.value = (s.seq & 1) ? 777 : 333;
@@ -550,7 +501,7 @@ static void test_adaptive_caught_up(void)
 static void *late_producer(void *arg)
 {
 	(void)arg;
-	sleep_ms(50);
+	t_sleep_ms(50);
 	struct sample s = { .pid = getpid(), .seq = 2, .value = 333 };
 	strcpy(s.comm, "t_selftest");
 	CHECK_EQ(ringbuf_output(bss.rb, &s, sizeof(s), RINGBUF_NO_WAKEUP), 0);
@@ -630,10 +581,10 @@ static void test_ringbuf_write(void)
 	const uint64_t D = 64 * page;
 	const uint64_t big = D / 4 * 3;
 	struct ringbuf *rb = fresh_ring(D);
-	struct view v;
-	view_map(&v, rb);
+	struct ringview v;
+	rv_map(&v, rb, SELFTEST_VIEW_PROTS);
 
-	set_cons(&v, big);
+	rv_store(v.cons, big);
 	void *a = ringbuf_reserve(rb, big, 0);
 	CHECK(a != NULL); /* the first one can pass */
 	fill(a, big, 1);
@@ -654,14 +605,14 @@ static void test_ringbuf_write(void)
 	fill(b, lim, 2);
 	CHECK_EQ(ringbuf_query(rb, RINGBUF_PROD_POS), D - 8);
 	/* A is untouched */
-	CHECK_EQ(view_len(&v, 0), (uint32_t)big | RINGBUF_BUSY_BIT);
+	CHECK_EQ(rv_hdr(&v, 0).len, (uint32_t)big | RINGBUF_BUSY_BIT);
 	CHECK(filled(a, big, 1));
 	expect_reserve_eagain(rb, 0);
 
 	/* the program discards A; the consumer comes back to its senses */
 	ringbuf_discard(a, 0);
 	ringbuf_submit(b, 0);
-	set_cons(&v, 0);
+	rv_store(v.cons, 0);
 	struct blob want[2] = { { .size = lim, .seed = 2 } };
 	CHECK_EQ(ringbuf_consume(rb, blob_cb, want), 1);
 	CHECK_EQ(want[0].got, 1);
@@ -673,20 +624,20 @@ static void test_ringbuf_write(void)
 	ringbuf_submit(a, 0);
 	struct blob want2[1] = { { .size = big, .seed = 3 } };
 	CHECK_EQ(ringbuf_consume(rb, blob_cb, want2), 1);
-	view_unmap(&v);
+	rv_unmap(&v);
 	ringbuf_free(rb);
 
 	/* the same attack after the fact: A outstanding, then the consumer
 	 * claims to have consumed it */
 	const uint64_t half = 16 * page / 2;
 	rb = fresh_ring(16 * page);
-	view_map(&v, rb);
+	rv_map(&v, rb, SELFTEST_VIEW_PROTS);
 	a = ringbuf_reserve(rb, half - 8, 0); /* occupies [0, half) */
 	CHECK(a != NULL);
 	fill(a, half - 8, 4);
 	prod = ringbuf_query(rb, RINGBUF_PROD_POS);
 	CHECK_EQ(prod, half);
-	set_cons(&v, prod);
+	rv_store(v.cons, prod);
 	CHECK_EQ(ringbuf_query(rb, RINGBUF_AVAIL_DATA), 0);
 	expect_reserve_eagain(rb, half);     /* would overwrite A's header */
 	expect_reserve_eagain(rb, half - 8); /* would fill the ring completely */
@@ -699,14 +650,14 @@ static void test_ringbuf_write(void)
 	CHECK(b != NULL);
 	fill(b, half - 16, 5);
 	CHECK(filled(a, half - 8, 4));
-	CHECK_EQ(view_len(&v, 0), (uint32_t)(half - 8) | RINGBUF_BUSY_BIT);
+	CHECK_EQ(rv_hdr(&v, 0).len, (uint32_t)(half - 8) | RINGBUF_BUSY_BIT);
 	/* consumer_pos far ahead of producer_pos: nothing fits */
-	set_cons(&v, ringbuf_query(rb, RINGBUF_PROD_POS) + half);
+	rv_store(v.cons, ringbuf_query(rb, RINGBUF_PROD_POS) + half);
 	expect_reserve_eagain(rb, 0);
 	/* submit A, restore the consumer: everything is delivered intact */
 	ringbuf_submit(a, 0);
 	ringbuf_submit(b, 0);
-	set_cons(&v, 0);
+	rv_store(v.cons, 0);
 	struct blob want3[2] = { { .size = half - 8, .seed = 4 }, { .size = half - 16, .seed = 5 } };
 	CHECK_EQ(ringbuf_consume(rb, blob_cb, want3), 2);
 	CHECK_EQ(want3[0].got, 2);
@@ -715,7 +666,7 @@ static void test_ringbuf_write(void)
 	ringbuf_discard(a, 0);
 	CHECK_EQ(ringbuf_consume(rb, blob_cb, want3), 0);
 	CHECK_EQ(ringbuf_query(rb, RINGBUF_AVAIL_DATA), 0);
-	view_unmap(&v);
+	rv_unmap(&v);
 	ringbuf_free(rb);
 }
 

@@ -23,6 +23,7 @@
  */
 #include "ringbuf.h"
 #include "test.h"
+#include "ringview.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -75,16 +76,6 @@ static int g_nprod = 4;
 static uint64_t g_seed;
 
 enum mode { M_THREADS, M_PROCS, M_WAKEUP };
-#if defined(__SANITIZE_THREAD__)
-#define T_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define T_TSAN 1
-#endif
-#endif
-#ifndef T_TSAN
-#define T_TSAN 0
-#endif
 
 static const char *const mode_name[] = { "threads", "procs", "wakeup" };
 
@@ -102,16 +93,6 @@ static bool should_stop(void)
 static uint32_t canary_of(uint32_t id, uint32_t seq)
 {
 	return (id * 0x9E3779B1u) ^ (seq * 0x85EBCA77u) ^ 0xC0FFEE11u;
-}
-
-/* [p, p + size) inside the data mapping, the header in its first copy. */
-static bool in_ring(const uint8_t *p, size_t size)
-{
-	if (p < g_lib_data + RINGBUF_HDR_SZ)
-		return false;
-	size_t off = (size_t)(p - RINGBUF_HDR_SZ - g_lib_data);
-	return off < g_ds && off % 8 == 0 && size <= g_ds - RINGBUF_HDR_SZ &&
-	       off + RINGBUF_HDR_SZ + size <= 2 * g_ds;
 }
 
 /* ------------------------------------------------------------------------
@@ -167,7 +148,7 @@ static void produce(uint32_t id)
 			} else {
 				uint8_t *p = ringbuf_reserve(g_rb, len, 0);
 				if (p) {
-					CHECK(in_ring(p, len));
+					CHECK(rv_in_ring(g_lib_data, g_ds, p, len));
 					CHECK_EQ((uintptr_t)p % 8, 0);
 					fill(p, id, seq, len, kind == 0, &rng);
 					if (kind == 0)
@@ -249,7 +230,7 @@ static int consume_cb(void *ctx, void *data, size_t size)
 	struct rec h;
 	uint32_t canary;
 
-	CHECK(in_ring(p, size));
+	CHECK(rv_in_ring(g_lib_data, g_ds, p, size));
 	CHECK(size >= REC_MIN);
 	memcpy(&h, p, sizeof(h));
 	if (h.id & DISCARD_TAG) {
@@ -328,11 +309,8 @@ static void run_mode(enum mode mode, double secs)
 
 	/* Locate this process's data mapping from a reservation at a known
 	 * position (forked children inherit the same addresses). */
-	uint64_t pos = ringbuf_query(g_rb, RINGBUF_PROD_POS);
-	uint8_t *p = ringbuf_reserve(g_rb, 0, 0);
-	CHECK(p != NULL);
-	g_lib_data = p - RINGBUF_HDR_SZ - (pos & (g_ds - 1));
-	ringbuf_discard(p, 0);
+	g_lib_data = rv_lib_data(g_rb, g_ds);
+	CHECK(g_lib_data != NULL);
 	CHECK_EQ(ringbuf_consume(g_rb, consume_cb, cs), 0);
 
 	memset(g_sh, 0, sizeof(*g_sh));

@@ -27,13 +27,9 @@
 
 #include "ringbuf.h"
 #include "test.h"
+#include "ringview.h"
 
 static size_t page;
-
-static uint64_t rec_total(uint64_t size)
-{
-	return (size + RINGBUF_HDR_SZ + 7) & ~7ULL;
-}
 
 static unsigned char pat(uint32_t seq, size_t i)
 {
@@ -56,71 +52,32 @@ static bool matches(const void *p, size_t n, uint32_t seq)
 	return true;
 }
 
-/* ---- our own mapping of the ring ----------------------------------------- */
-
-struct view {
-	uint64_t D;
-	uint64_t *cons, *prod, *pend;
-	const unsigned char *data; /* mapped once: index modulo D */
-};
-
-static void view_map(struct view *v, struct ringbuf *rb)
-{
-	int fd = ringbuf_fd(rb);
-	CHECK(fd >= 0);
-	v->D = ringbuf_query(rb, RINGBUF_RING_SIZE);
-	void *c = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-		       (off_t)(RINGBUF_SHM_CONSUMER_PAGE * page));
-	CHECK(c != MAP_FAILED);
-	void *p = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-		       (off_t)(RINGBUF_SHM_PRODUCER_PAGE * page));
-	CHECK(p != MAP_FAILED);
-	void *d = mmap(NULL, v->D, PROT_READ, MAP_SHARED, fd, (off_t)(RINGBUF_SHM_DATA_PAGE * page));
-	CHECK(d != MAP_FAILED);
-	v->cons = &((struct ringbuf_shm_consumer *)c)->consumer_pos;
-	v->prod = &((struct ringbuf_shm_producer *)p)->producer_pos;
-	v->pend = &((struct ringbuf_shm_producer *)p)->pending_pos;
-	v->data = d;
-}
-
-static void view_unmap(struct view *v)
-{
-	munmap(v->cons, page);
-	munmap(v->prod, page);
-	munmap((void *)v->data, v->D);
-}
+/* ---- our own mapping of the ring (ringview.h) ----------------------------- */
 
 /* Only for a quiescent ring: no reservation outstanding, all consumed. */
-static void set_positions(struct view *v, uint64_t x)
+static void set_positions(struct ringview *v, uint64_t x)
 {
 	__atomic_store_n(v->pend, x, __ATOMIC_RELEASE);
 	__atomic_store_n(v->prod, x, __ATOMIC_RELEASE);
 	__atomic_store_n(v->cons, x, __ATOMIC_RELEASE);
 }
 
-static struct ringbuf_hdr view_hdr(const struct view *v, uint64_t pos)
-{
-	struct ringbuf_hdr h;
-	memcpy(&h, v->data + (pos & (v->D - 1)), sizeof(h));
-	return h;
-}
-
 /* The payload of the record at @pos, read with explicit wrap-around. */
-static bool view_matches(const struct view *v, uint64_t pos, size_t size, uint32_t seq)
+static bool view_matches(const struct ringview *v, uint64_t pos, size_t size, uint32_t seq)
 {
 	for (size_t i = 0; i < size; i++)
-		if (v->data[(pos + RINGBUF_HDR_SZ + i) & (v->D - 1)] != pat(seq, i))
+		if (v->data[(pos + RINGBUF_HDR_SZ + i) & (v->size - 1)] != pat(seq, i))
 			return false;
 	return true;
 }
 
-static void check_placed(const struct view *v, uint64_t pos, uint32_t len)
+static void check_placed(const struct ringview *v, uint64_t pos, uint32_t len)
 {
-	struct ringbuf_hdr h = view_hdr(v, pos);
-	if (h.len != len || h.pg_off != RINGBUF_SHM_DATA_PAGE + (pos & (v->D - 1)) / page) {
+	struct ringbuf_hdr h = rv_hdr(v, pos);
+	if (h.len != len || h.pg_off != RINGBUF_SHM_DATA_PAGE + (pos & (v->size - 1)) / page) {
 		fprintf(stderr, "record at pos %#llx: header {len %#x, pg_off %u}, want {%#x, %zu}\n",
 			(unsigned long long)pos, h.len, h.pg_off, len,
-			(size_t)(RINGBUF_SHM_DATA_PAGE + (pos & (v->D - 1)) / page));
+			(size_t)(RINGBUF_SHM_DATA_PAGE + (pos & (v->size - 1)) / page));
 		exit(T_FAIL);
 	}
 }
@@ -163,8 +120,8 @@ static void test_end_offsets(void)
 	const uint64_t D = 4 * page;
 	struct ringbuf *rb = ringbuf_new(D, NULL);
 	CHECK(rb != NULL);
-	struct view v;
-	view_map(&v, rb);
+	struct ringview v;
+	rv_map(&v, rb, RV_UNMAPPED, PROT_READ | PROT_WRITE, PROT_READ | PROT_WRITE); /* data read-only */
 	static unsigned char buf[1 << 20];
 	const uint64_t sizes[] = { 0, 1, 7, 8, 9, 100, 504, 505, D / 4, D / 2 + 3, D - 16 };
 	uint32_t seq = 0;
@@ -195,12 +152,12 @@ static void test_end_offsets(void)
 			CHECK(view_matches(&v, x, size, seq));
 			if ((x & (D - 1)) + RINGBUF_HDR_SZ + size > D)
 				n_split++;
-			check_positions(rb, x + rec_total(size), x);
+			check_positions(rb, x + rv_rec_size(size), x);
 
 			CHECK_EQ(ringbuf_consume(rb, one_cb, &want), 1);
 			CHECK_EQ(want.got, 1);
-			check_positions(rb, x + rec_total(size), x + rec_total(size));
-			CHECK_EQ(*v.cons, x + rec_total(size));
+			check_positions(rb, x + rv_rec_size(size), x + rv_rec_size(size));
+			CHECK_EQ(*v.cons, x + rv_rec_size(size));
 			seq++;
 		}
 	}
@@ -222,7 +179,7 @@ static void test_end_offsets(void)
 		CHECK_EQ(ringbuf_consume(rb, one_cb, &want), 1);
 		check_positions(rb, x + 48 + 48, x + 48 + 48);
 	}
-	view_unmap(&v);
+	rv_unmap(&v);
 	ringbuf_free(rb);
 }
 
@@ -260,7 +217,7 @@ static void test_stream(void)
 		int batch = 1 + (int)(t_rand(&rng) % 6), made = 0;
 		for (int i = 0; i < batch; i++) {
 			uint64_t size = t_rand(&rng) % 700;
-			if (prod + rec_total(size) - ringbuf_query(rb, RINGBUF_CONS_POS) > D - 1)
+			if (prod + rv_rec_size(size) - ringbuf_query(rb, RINGBUF_CONS_POS) > D - 1)
 				break;
 			if ((prod & (D - 1)) + RINGBUF_HDR_SZ + size > D)
 				n_split++;
@@ -276,7 +233,7 @@ static void test_stream(void)
 			}
 			seq++;
 			made++;
-			prod += rec_total(size);
+			prod += rv_rec_size(size);
 		}
 		CHECK_EQ(ringbuf_query(rb, RINGBUF_PROD_POS), prod);
 		int r = ringbuf_consume(rb, stream_cb, s);
@@ -318,7 +275,7 @@ static struct mrec *m_front(struct model *m)
 static void m_pop(struct model *m)
 {
 	struct mrec *r = m_front(m);
-	m->cons += rec_total(r->size);
+	m->cons += rv_rec_size(r->size);
 	m->head++;
 }
 
@@ -364,7 +321,7 @@ static bool m_has_discard(const struct model *m)
 	return false;
 }
 
-static void m_check(struct model *m, struct ringbuf *rb, const struct view *v)
+static void m_check(struct model *m, struct ringbuf *rb, const struct ringview *v)
 {
 	check_positions(rb, m->prod, m->cons);
 	CHECK_EQ(*v->prod, m->prod);
@@ -373,11 +330,11 @@ static void m_check(struct model *m, struct ringbuf *rb, const struct view *v)
 
 /* One record of @size by a random method; checks success/-EAGAIN against the
  * model.  Returns true if it was produced. */
-static bool m_produce(struct model *m, struct ringbuf *rb, const struct view *v, uint64_t size,
+static bool m_produce(struct model *m, struct ringbuf *rb, const struct ringview *v, uint64_t size,
 		      int method, int *n_full)
 {
 	static unsigned char buf[1 << 16];
-	uint64_t t = rec_total(size);
+	uint64_t t = rv_rec_size(size);
 	bool fits = m->prod + t - m->cons <= m->D - 1;
 	uint32_t seq = m->seq;
 
@@ -445,7 +402,7 @@ static bool m_produce(struct model *m, struct ringbuf *rb, const struct view *v,
 	return true;
 }
 
-static void m_commit(struct model *m, const struct view *v, struct mrec *r, bool discard)
+static void m_commit(struct model *m, const struct ringview *v, struct mrec *r, bool discard)
 {
 	(void)m;
 	CHECK_EQ(r->state, ST_BUSY);
@@ -492,8 +449,8 @@ static void random_workload(uint64_t x, uint64_t seed)
 	const uint64_t D = 4 * page;
 	struct ringbuf *rb = ringbuf_new(D, NULL);
 	CHECK(rb != NULL);
-	struct view v;
-	view_map(&v, rb);
+	struct ringview v;
+	rv_map(&v, rb, RV_UNMAPPED, PROT_READ | PROT_WRITE, PROT_READ | PROT_WRITE); /* data read-only */
 	set_positions(&v, x);
 	struct model *m = calloc(1, sizeof(*m));
 	CHECK(m);
@@ -546,7 +503,7 @@ static void random_workload(uint64_t x, uint64_t seed)
 			(unsigned long long)x, n_full, (unsigned long long)(m->prod - x));
 	CHECK(n_full > 10);
 	free(m);
-	view_unmap(&v);
+	rv_unmap(&v);
 	ringbuf_free(rb);
 }
 
@@ -573,11 +530,11 @@ static void fill_across(uint64_t x, uint64_t size)
 	const uint64_t D = 4 * page;
 	struct ringbuf *rb = ringbuf_new(D, NULL);
 	CHECK(rb != NULL);
-	struct view v;
-	view_map(&v, rb);
+	struct ringview v;
+	rv_map(&v, rb, RV_UNMAPPED, PROT_READ | PROT_WRITE, PROT_READ | PROT_WRITE); /* data read-only */
 	set_positions(&v, x);
 	static unsigned char buf[1 << 16];
-	const uint64_t per = rec_total(size);
+	const uint64_t per = rv_rec_size(size);
 	const uint64_t fit = (D - 1) / per;
 	uint32_t seq = 0;
 
@@ -636,7 +593,7 @@ static void fill_across(uint64_t x, uint64_t size)
 		CHECK_EQ(ringbuf_consume(rb, counter_cb, &c), 1);
 	}
 	CHECK_EQ(ringbuf_query(rb, RINGBUF_AVAIL_DATA), 0);
-	view_unmap(&v);
+	rv_unmap(&v);
 	ringbuf_free(rb);
 }
 

@@ -47,11 +47,32 @@
 		exit(T_SKIP);                                                    \
 	} while (0)
 
+/* T_TSAN: 1 in ThreadSanitizer builds (gcc or clang), else 0. */
+#if defined(__SANITIZE_THREAD__)
+#define T_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define T_TSAN 1
+#endif
+#endif
+#ifndef T_TSAN
+#define T_TSAN 0
+#endif
+
 static inline uint64_t t_now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Sleep @ms milliseconds, resumed after a signal. */
+static inline void t_sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
 }
 
 /* xorshift64*: a per-thread PRNG; seed must be nonzero. */
