@@ -19,6 +19,7 @@ cd "$(dirname "$0")"
 # those only the deeper checks (verify) need.
 PACKAGES=(make gcc g++ clang libc6-dev linux-libc-dev libbpf-dev pkgconf coreutils libasan8 libtsan2 libubsan1)
 VERIFY_PACKAGES=(spin gcc-multilib libclang-rt-14-dev)
+BENCH_PACKAGES=(gnuplot-nox)
 
 deps() {
 	local missing=()
@@ -39,7 +40,7 @@ cmd=${1:-}
 case "$cmd" in
 deps)  deps ;;
 demo)  deps; make -s -j"$jobs" all; exec ./build/ringbuf-demo "$@" ;;
-bench) deps; make -s -j"$jobs" all; exec ./build/bench/ringbuf_bench "$@" ;;
+bench) deps "${BENCH_PACKAGES[@]}"; make -s -j"$jobs" all; exec ./build/bench/ringbuf_bench "$@" ;;
 test)  deps; make -s -j"$jobs" all; BUILD=build tests/run.sh "$@"; scripts/check-install.sh ;;
 verify) deps "${VERIFY_PACKAGES[@]}"; make -s asan; make -s tsan; make -s models; make -s fuzz; make -s m32 ;;
 *)     sed -n '2,16p' "$0"; exit 2 ;;
