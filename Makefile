@@ -77,7 +77,7 @@ $(BUILD)/tests/%: tests/%.c $(TEST_COMMON) $(wildcard tests/common/*.h tests/bpf
 $(BUILD)/tests/bpf/%.bpf.o: tests/bpf/%.bpf.c $(HEADERS) $(wildcard tests/bpf/*.h) | $(BUILD)/tests/bpf
 	$(BPF_CC) $(BPF_CFLAGS) -c $< -o $@
 $(BUILD)/bench/%: bench/%.c $(STATIC) | $(BUILD)/bench
-	$(CC) $(CFLAGS) $< $(STATIC) $(LDFLAGS) $(LDLIBS) -lm -o $@
+	$(CC) $(CFLAGS) $< $(STATIC) $(LDFLAGS) $(LDLIBS) -lm -lbpf -o $@
 $(DEMO): examples/demo.c $(STATIC)
 	$(CC) $(CFLAGS) $< $(STATIC) $(LDFLAGS) $(LDLIBS) -o $@
 
