@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -251,18 +252,28 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+/* How many times this (single-threaded) consumer has slept and been woken:
+ * its voluntary context switches. */
+static uint64_t consumer_wakeups(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (uint64_t)ru.ru_nvcsw;
+}
+
 static void print_second(int sec, const struct stats *st, const struct stats *prev,
-			 double dt, struct ringbuf *rb, uint64_t empty_polls)
+			 double dt, struct ringbuf *rb, uint64_t empty_polls, uint64_t wakeups)
 {
 	uint64_t n = st->records - prev->records;
 
 	printf("[%2ds] %5.2f M rec/s %6.1f MB/s  p0/p1/p2 %" PRIu64 "/%" PRIu64 "/%" PRIu64
-	       "  avail %6" PRIu64 " B  lat %5.1f us  polls->0 %" PRIu64 "\n",
+	       "  avail %6" PRIu64 " B  lat %5.1f us  wakeups %" PRIu64 "  polls->0 %" PRIu64 "\n",
 	       sec, (double)n / dt / 1e6, (double)(st->bytes - prev->bytes) / dt / 1e6,
 	       st->got[0] - prev->got[0], st->got[1] - prev->got[1], st->got[2] - prev->got[2],
 	       ringbuf_query(rb, RINGBUF_AVAIL_DATA),
 	       n ? (double)(st->latency_ns - prev->latency_ns) / (double)n / 1e3 : 0.0,
-	       empty_polls);
+	       wakeups, empty_polls);
 	fflush(stdout);
 }
 
@@ -293,6 +304,7 @@ int main(int argc, char **argv)
 	struct report rep[NPROD];
 	pid_t pids[NPROD];
 	int fds[NPROD][2], alive = NPROD, sec = 0, n, failed = 0;
+	uint64_t last_wakeups = consumer_wakeups();
 	uint64_t t0, deadline, next_tick, last_tick, empty_polls = 0, sent = 0, full = 0,
 							     discarded = 0;
 
@@ -342,8 +354,11 @@ int main(int argc, char **argv)
 			empty_polls++;
 		now = now_ns();
 		if (now >= next_tick && sec < seconds) {
+			uint64_t w = consumer_wakeups();
+
 			print_second(++sec, &st, &prev, (double)(now - last_tick) / 1e9, rb,
-				     empty_polls);
+				     empty_polls, w - last_wakeups);
+			last_wakeups = w;
 			prev = st;
 			last_tick = now;
 			next_tick += 1000000000ULL;
