@@ -217,10 +217,18 @@ static inline void fz_check_meta(const struct fz_ring *r)
 		 (unsigned long long)r->meta->data_size);
 	FZ_CHECK(r->meta->flags == 0, "flags %llx", (unsigned long long)r->meta->flags);
 	static const unsigned char zero[65536];
-	/* everything but the lock, cons_cache and notification words */
-	static const size_t ranges[][2] = { { 32, 128 }, { 152, 256 }, { 268, 65536 } };
+	/* everything but the lock, cons_cache, the counters, the notification
+	 * words and the consumer claim */
+	static const size_t ranges[][2] = {
+		{ 32, offsetof(struct ringbuf_shm_meta, lock_owner) },
+		{ offsetof(struct ringbuf_shm_meta, reserved_bytes) + 8,
+		  offsetof(struct ringbuf_shm_meta, consumer_waiting) },
+		{ offsetof(struct ringbuf_shm_meta, consumer_owner) + 4,
+		  offsetof(struct ringbuf_shm_meta, discarded) },
+		{ offsetof(struct ringbuf_shm_meta, _reserved), 65536 },
+	};
 
-	for (size_t k = 0; k < 3; k++) {
+	for (size_t k = 0; k < sizeof(ranges) / sizeof(ranges[0]); k++) {
 		size_t lo = ranges[k][0], hi = ranges[k][1] < r->page ? ranges[k][1] : r->page;
 
 		if (memcmp(m + lo, zero, hi - lo))

@@ -110,7 +110,9 @@ struct ringbuf_shm_meta {
 	uint32_t _lock_pad;
 	ringbuf_u64 lock_steals;  /* locks taken over from dead holders */
 	ringbuf_u64 cons_cache;   /* a consumer_pos seen by a lock holder */
-	uint8_t  _pad1[128 - 24];
+	ringbuf_u64 reserved;     /* reservations made (counted under the lock) */
+	ringbuf_u64 reserved_bytes; /* their payload bytes */
+	uint8_t  _pad1[128 - 40];
 
 	/* notification state: the consumer writes it when it goes to sleep
 	 * and wakes; a producer writes it only when it wakes the consumer */
@@ -121,9 +123,14 @@ struct ringbuf_shm_meta {
 				    * consumer role (RINGBUF_ROLE_CONSUMER), 0 if none */
 	uint8_t  _pad2[128 - 16];
 
-	/* reserved for counters and producer liveness (later layout
-	 * versions may use it; zero today) */
-	uint8_t  _reserved[128];
+	/* counters of rarer events, atomically incremented by any producer
+	 * (or by the consumer for wakeups it receives) */
+	ringbuf_u64 discarded;      /* records committed as discarded */
+	ringbuf_u64 refused_full;   /* reservations refused: no room (-EAGAIN) */
+	ringbuf_u64 refused_too_big;/* reservations refused: can never fit (-E2BIG) */
+	ringbuf_u64 refused_flags;  /* calls refused for bad flags (-EINVAL) */
+	ringbuf_u64 wakeups;        /* wakeup system calls made by producers */
+	uint8_t  _reserved[128 - 40];
 };
 
 /* Page P: written by the consumer only. */
@@ -158,11 +165,15 @@ RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, flags) == 24, "meta.flag
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, lock_owner) == 128, "meta.lock");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, lock_steals) == 136, "meta.steals");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, cons_cache) == 144, "meta.cons_cache");
+RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, reserved) == 152, "meta.reserved");
+RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, reserved_bytes) == 160, "meta.rbytes");
+RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, discarded) == 384, "meta.discarded");
+RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, wakeups) == 416, "meta.wakeups");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, consumer_waiting) == 256, "meta.waiting");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, notify_seq) == 260, "meta.seq");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, notify_pending) == 264, "meta.pending");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, consumer_owner) == 268, "meta.owner");
-RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, _reserved) == 384, "meta.reserved");
+RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, _reserved) == 424, "meta._reserved");
 RINGBUF_STATIC_ASSERT(sizeof(struct ringbuf_shm_meta) == 512, "meta fits any page");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_consumer, consumer_pos) == 0, "consumer_pos");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_producer, producer_pos) == 0, "producer_pos");
@@ -386,6 +397,42 @@ RINGBUF_API void *ringbuf_reserve(struct ringbuf *rb, uint64_t size, uint64_t fl
  */
 RINGBUF_API void ringbuf_submit(void *sample, uint64_t flags);
 RINGBUF_API void ringbuf_discard(void *sample, uint64_t flags);
+
+/*
+ * Counters of a ringbuf ring, kept in its shared memory, so they cover every
+ * process using the ring.  Set sz to sizeof(struct ringbuf_stats); fields
+ * past sz are not written, so the struct can grow.
+ */
+struct ringbuf_stats {
+	size_t sz;
+	uint64_t reserved;        /* reservations made (output and reserve) */
+	uint64_t reserved_bytes;  /* their payload bytes */
+	uint64_t discarded;       /* records committed as discarded */
+	uint64_t refused_full;    /* reservations refused for lack of room (-EAGAIN) */
+	uint64_t refused_too_big; /* reservations that could never fit (-E2BIG) */
+	uint64_t refused_flags;   /* calls refused for bad flags (-EINVAL) */
+	uint64_t wakeups;         /* wakeup system calls made by producers */
+	uint64_t lock_steals;     /* reservation locks taken over from exited holders */
+	uint64_t ring_size;       /* data bytes */
+	uint64_t avail_data;      /* producer_pos - consumer_pos now */
+	uint64_t consumer_pos;
+	uint64_t producer_pos;
+	uint32_t consumer_pid;    /* process holding the consumer role, 0 if none */
+	uint32_t _pad;
+};
+
+/*
+ * ringbuf_stats - read the counters and positions of @rb into @out.
+ * Committed-but-not-discarded records are reserved - discarded minus those
+ * still BUSY.  The reservation counters are updated under the reservation
+ * lock (no extra cost per record), the others atomically; a reading is a
+ * snapshot, not a transaction.  For a kernel map handle, only the sizes and
+ * positions are filled (the kernel keeps no such counters).
+ *
+ * Returns 0, or -EINVAL (NULL @rb or @out, or out->sz smaller than the
+ * first field).  Any role, any thread, any process.
+ */
+RINGBUF_API int ringbuf_stats(struct ringbuf *rb, struct ringbuf_stats *out);
 
 /*
  * ringbuf_query - an unsynchronised snapshot (bpf_ringbuf_query).

@@ -29,6 +29,9 @@
  *   notify_pending    producers sending a FORCE_WAKEUP; cleared by the
  *                     consumer when it takes the notification
  *   notify_seq        the futex word: bumped by the producer that wakes
+ *   reserved, reserved_bytes   the lock holder (plain adds on the lock's line)
+ *   discarded, refused_*, wakeups   any producer (atomic adds, rare events)
+ *   consumer_owner    the process claiming the consumer role (src/shm.c)
  *
  * Nothing here trusts a peer: every field read from shared memory is read
  * once into a local, checked (alignment, distance between positions, record
@@ -372,6 +375,35 @@ uint64_t ringbuf_query(struct ringbuf *rb, uint64_t what)
 	}
 }
 
+int ringbuf_stats(struct ringbuf *rb, struct ringbuf_stats *out)
+{
+	struct ringbuf_stats st = { .sz = sizeof(st) };
+	struct ringbuf_shm_meta *m;
+
+	if (!rb || !out || out->sz < sizeof(out->sz))
+		return (int)rb_err(EINVAL);
+	m = rb->meta;
+	if (m) {
+		st.reserved = READ_ONCE(m->reserved);
+		st.reserved_bytes = READ_ONCE(m->reserved_bytes);
+		st.discarded = READ_ONCE(m->discarded);
+		st.refused_full = READ_ONCE(m->refused_full);
+		st.refused_too_big = READ_ONCE(m->refused_too_big);
+		st.refused_flags = READ_ONCE(m->refused_flags);
+		st.wakeups = READ_ONCE(m->wakeups);
+		st.lock_steals = READ_ONCE(m->lock_steals);
+		st.consumer_pid = READ_ONCE(m->consumer_owner);
+	}
+	st.ring_size = rb->size;
+	st.consumer_pos = smp_load_acquire(rb->consumer_pos);
+	st.producer_pos = smp_load_acquire(&rb->prod->producer_pos);
+	st.avail_data = st.producer_pos - st.consumer_pos;
+	/* Copy only what the caller's struct holds; keep its sz. */
+	memcpy((char *)out + sizeof(out->sz), (char *)&st + sizeof(st.sz),
+	       (out->sz < sizeof(st) ? out->sz : sizeof(st)) - sizeof(st.sz));
+	return 0;
+}
+
 /* ------------------------------------------------------------------------
  * Producer: the reservation lock
  * ------------------------------------------------------------------------ */
@@ -439,6 +471,15 @@ static inline void rb_unlock(struct ringbuf *rb)
 	smp_store_release(&rb->meta->lock_owner, 0);
 }
 
+/* Count a rare event in shared memory (any producer, any process).  Kernel
+ * maps have no metadata page: nothing to count. */
+#define RB_COUNT(rb, field)                                                          \
+	do {                                                                         \
+		if ((rb)->meta)                                                      \
+			atomic_fetch_add_explicit(RB_ATOMIC(&(rb)->meta->field), 1,  \
+						  memory_order_relaxed);             \
+	} while (0)
+
 /* ------------------------------------------------------------------------
  * Producer: reserve
  * ------------------------------------------------------------------------ */
@@ -485,19 +526,17 @@ rb_reserve(struct ringbuf *rb, uint64_t size, long *err)
 	struct ringbuf_hdr *hdr;
 
 	/* I5: sizes before positions. */
-	if (size > UINT32_MAX / 4) {
-		*err = -E2BIG;
-		return NULL;
-	}
 	len = (size + RINGBUF_HDR_SZ + 7) & ~7ull;
 	/* The kernel refuses len > size before its lock; len == size can
 	 * never fit either (I2), but the kernel finds that only after its
 	 * pending_pos walk, which must happen here too. */
-	if (len > rb->size) {
+	if (size > UINT32_MAX / 4 || len > rb->size) {
+		RB_COUNT(rb, refused_too_big);
 		*err = -E2BIG;
 		return NULL;
 	}
 	if (!rb_lock(rb)) {
+		RB_COUNT(rb, refused_full);
 		*err = -EAGAIN; /* held for over a second by a live process */
 		return NULL;
 	}
@@ -505,7 +544,9 @@ rb_reserve(struct ringbuf *rb, uint64_t size, long *err)
 	pend = READ_ONCE(rb->prod->pending_pos);
 	if ((prod | pend) & 7 || prod - pend > rb->size) {
 		rb_unlock(rb);
-		*err = len == rb->size ? -E2BIG : -EBADMSG; /* "never" wins */
+		if (len == rb->size) /* "never" wins */
+			RB_COUNT(rb, refused_too_big);
+		*err = len == rb->size ? -E2BIG : -EBADMSG;
 		return NULL;
 	}
 	new_prod = prod + len;
@@ -515,6 +556,7 @@ rb_reserve(struct ringbuf *rb, uint64_t size, long *err)
 		WRITE_ONCE(rb->prod->pending_pos, pend);
 	if (len == rb->size) {
 		rb_unlock(rb);
+		RB_COUNT(rb, refused_too_big);
 		*err = -E2BIG;
 		return NULL;
 	}
@@ -541,10 +583,15 @@ rb_reserve(struct ringbuf *rb, uint64_t size, long *err)
 	WRITE_ONCE(hdr->pg_off, (uint32_t)(RINGBUF_SHM_DATA_PAGE + ((prod & rb->mask) >> rb->page_shift)));
 	/* R2: pairs with A2 in the consumer; I4. */
 	smp_store_release(&rb->prod->producer_pos, new_prod);
+	/* Counted under the lock, on the lock's own cache line: no atomic,
+	 * no extra line per record.  Relaxed: ringbuf_stats is a snapshot. */
+	WRITE_ONCE(rb->meta->reserved, READ_ONCE(rb->meta->reserved) + 1);
+	WRITE_ONCE(rb->meta->reserved_bytes, READ_ONCE(rb->meta->reserved_bytes) + size);
 	rb_unlock(rb);
 	return hdr;
 full:
 	rb_unlock(rb);
+	RB_COUNT(rb, refused_full);
 	*err = -EAGAIN;
 	return NULL;
 }
@@ -565,6 +612,7 @@ static void rb_wake_sleeper(struct ringbuf *rb)
 	/* R5: pairs with A5 in rb_sleep(). */
 	atomic_fetch_add_explicit(RB_ATOMIC(&m->notify_seq), 1, memory_order_release);
 	rb_futex_wake(&m->notify_seq);
+	RB_COUNT(rb, wakeups);
 }
 
 static void rb_notify(struct ringbuf *rb, uint64_t rec_off, uint64_t flags)
@@ -620,8 +668,10 @@ static void rb_commit_hdr(struct ringbuf *rb, uint64_t off, uint64_t flags, bool
 		return;
 	}
 	len &= ~RINGBUF_BUSY_BIT;
-	if (discard)
+	if (discard) {
 		len |= RINGBUF_DISCARD_BIT;
+		RB_COUNT(rb, discarded);
+	}
 	rb_commit_len(rb, off, len, flags);
 }
 
@@ -655,6 +705,8 @@ void *ringbuf_reserve(struct ringbuf *rb, uint64_t size, uint64_t flags)
 	long err = 0;
 
 	if (!rb || flags) {
+		if (rb)
+			RB_COUNT(rb, refused_flags);
 		errno = EINVAL;
 		return NULL;
 	}
@@ -724,8 +776,12 @@ long ringbuf_output(struct ringbuf *rb, const void *data, uint64_t size, uint64_
 	struct ringbuf_hdr *hdr;
 	long err = 0;
 
-	if (!rb || (!data && size) || (flags & ~(RINGBUF_NO_WAKEUP | RINGBUF_FORCE_WAKEUP)))
+	if (!rb || (!data && size))
 		return rb_err(EINVAL);
+	if (flags & ~(RINGBUF_NO_WAKEUP | RINGBUF_FORCE_WAKEUP)) {
+		RB_COUNT(rb, refused_flags);
+		return rb_err(EINVAL);
+	}
 	hdr = rb_reserve(rb, size, &err);
 	if (!hdr)
 		return rb_err((int)-err);
