@@ -37,6 +37,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -426,7 +427,16 @@ static void peer_kill(struct peer *p, bool reap)
 		CHECK_EQ(waitpid(p->pid, &status, 0), p->pid);
 		CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 	} else {
+		/* Exited means every thread has (a pidfd turns readable then,
+		 * as the library checks); the leader alone can show 'Z' while a
+		 * sanitizer runtime's thread is still on its way out. */
+		struct pollfd pfd = { .fd = (int)syscall(SYS_pidfd_open, p->pid, 0),
+				      .events = POLLIN };
 		uint64_t t0 = t_now_ns();
+
+		CHECK(pfd.fd >= 0);
+		CHECK_EQ(poll(&pfd, 1, 5000), 1);
+		close(pfd.fd);
 		while (proc_state(p->pid) != 'Z') {
 			CHECK(t_now_ns() - t0 < 5000000000ull);
 			usleep(500);
