@@ -104,11 +104,14 @@ TSAN_NOWARN := $(shell $(CC) -Werror -Wno-tsan -E -x c /dev/null >/dev/null 2>&1
 tsan:
 	$(MAKE) BUILD=build-tsan OPT="-O1 -g $(TSAN_NOWARN)" SANITIZE="-fsanitize=thread" test
 
-install: lib
+install: lib $(BUILD)/ringbuf
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(PKGDIR)
 	install -m 644 include/ringbuf.h include/ringbuf_bpf.h $(DESTDIR)$(INCDIR)/
 	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(BUILD)/ringbuf $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 docs/ringbuf.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	ln -sf libringbuf.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libringbuf.so.$(SOVER)
 	ln -sf libringbuf.so.$(SOVER) $(DESTDIR)$(LIBDIR)/libringbuf.so
 	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCDIR@|$(INCDIR)|; s|@VERSION@|$(VERSION)|' \
@@ -118,6 +121,7 @@ install: lib
 -include $(wildcard mk/*.mk)
 
 uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/ringbuf $(DESTDIR)$(PREFIX)/share/man/man1/ringbuf.1
 	rm -f $(DESTDIR)$(INCDIR)/ringbuf.h $(DESTDIR)$(INCDIR)/ringbuf_bpf.h $(DESTDIR)$(LIBDIR)/libringbuf.* $(DESTDIR)$(PKGDIR)/libringbuf.pc
 
 clean:

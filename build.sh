@@ -39,7 +39,7 @@ cmd=${1:-}
 [ $# -gt 0 ] && shift
 case "$cmd" in
 deps)  deps ;;
-demo)  deps; make -s -j"$jobs" all; exec ./build/ringbuf-demo "$@" ;;
+demo)  deps; make -s -j"$jobs" all; exec ./build/ringbuf demo "$@" ;;
 bench) deps "${BENCH_PACKAGES[@]}"; make -s -j"$jobs" all; exec ./build/bench/ringbuf_bench "$@" ;;
 test)  deps; make -s -j"$jobs" all; BUILD=build tests/run.sh "$@"; scripts/check-install.sh ;;
 verify) deps "${VERIFY_PACKAGES[@]}"; make -s asan; make -s tsan; make -s models; make -s fuzz; make -s m32 ;;

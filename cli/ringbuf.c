@@ -1,0 +1,1360 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ringbuf -- the command-line tool: create, list, inspect, tail and write
+ * ringbuf rings, and tail kernel BPF ring buffer maps.
+ *
+ *   ringbuf create NAME --size SIZE [--mode MODE]
+ *   ringbuf rm NAME
+ *   ringbuf ls
+ *   ringbuf stat TARGET [--watch [SECS]]
+ *   ringbuf tail TARGET [--format hex|raw|jsonl|text] [--count N] [--timeout S]
+ *   ringbuf write TARGET [--lines | --raw] [--no-wakeup | --force-wakeup]
+ *   ringbuf demo [ARGS...]   /   ringbuf bench [ARGS...]
+ *
+ * TARGET is a ring name (/dev/shm/ringbuf.NAME), a path to a map pinned in
+ * bpffs (anything containing a '/'), or id:N for a kernel map id.  Uses
+ * only the public API of include/ringbuf.h and libc.  The exit codes are
+ * listed in usage_main() and in docs/ringbuf.1.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "ringbuf.h"
+
+#ifndef RINGBUF_CLI_VERSION
+#define RINGBUF_CLI_VERSION "unknown"
+#endif
+
+/* Exit codes: distinct per kind of failure (documented in --help and the
+ * man page). */
+enum {
+	EX_OK = 0,
+	EX_FAIL = 1,        /* runtime failure (anything not below) */
+	EX_USAGE = 2,       /* bad usage, malformed argument or input */
+	EX_NOENT = 3,       /* no such ring / pinned path / map id */
+	EX_NOTRING = 4,     /* not a ring, or a kernel map of the wrong type */
+	EX_PERM = 5,        /* permission denied (file modes) */
+	EX_BPFPERM = 6,     /* BPF not permitted (EPERM from bpf(2)) */
+	EX_VERSION = 7,     /* a ring of another layout version */
+	EX_BUSY = 8,        /* another process is the ring's consumer */
+	EX_EXIST = 9,       /* the ring name exists */
+	EX_UNSUPPORTED = 10,/* an unsupported feature or operation */
+	EX_TIMEOUT = 11,    /* tail --count N --timeout S: fewer than N records */
+};
+
+#define SHM_DIR    "/dev/shm"
+#define SHM_PREFIX "ringbuf."
+
+static const char *g_cmd = "ringbuf"; /* "ringbuf SUB" in messages */
+static volatile sig_atomic_t g_stop;
+
+/* ---- messages -------------------------------------------------------------- */
+
+static void msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void msg(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", g_cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+#define die(code, ...)             \
+	do {                       \
+		msg(__VA_ARGS__);  \
+		exit(code);        \
+	} while (0)
+
+/* A usage error: one line, with a pointer to --help. */
+static void usage_err(const char *sub, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
+static void usage_err(const char *sub, const char *fmt, ...)
+{
+	va_list ap;
+	char line[512];
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s: %s (try 'ringbuf %s--help')\n", g_cmd, line, sub ? sub : "");
+	exit(EX_USAGE);
+}
+
+/* ---- help -------------------------------------------------------------------- */
+
+static const char exit_codes_text[] =
+	"exit status:\n"
+	"   0  success\n"
+	"   1  runtime failure (I/O error, out of memory, corrupt ring, record too big, ...)\n"
+	"   2  usage error: unknown subcommand or option, malformed argument (size, mode,\n"
+	"      count, seconds, id, name) or malformed input for write --raw\n"
+	"   3  no such ring, pinned path or map id (ENOENT)\n"
+	"   4  not a ring: a file that is not a ringbuf ring (EPROTO), or a kernel map\n"
+	"      that is not a ring buffer map (EMEDIUMTYPE)\n"
+	"   5  permission denied (EACCES; EPERM for named rings)\n"
+	"   6  BPF not permitted: EPERM from the bpf(2) system call (kernel targets)\n"
+	"   7  a ring of another layout version (EPROTONOSUPPORT)\n"
+	"   8  busy: another live process is the ring's consumer (EBUSY)\n"
+	"   9  the ring name exists (EEXIST)\n"
+	"  10  unsupported (--overwrite; the wrong direction for a kernel map)\n"
+	"  11  tail --count N --timeout S ended before N records arrived\n";
+
+static void usage_main(FILE *f)
+{
+	fprintf(f,
+		"usage: ringbuf COMMAND [ARGS...]\n"
+		"\n"
+		"The BPF ring buffer in user space: named rings live in " SHM_DIR "/" SHM_PREFIX "NAME.\n"
+		"\n"
+		"commands:\n"
+		"  create NAME --size SIZE [--mode MODE]      create a named ring\n"
+		"  rm NAME                                    remove a ring's name\n"
+		"  ls                                         list the rings on this machine\n"
+		"  stat TARGET [--watch [SECS]]               positions, counters, rates\n"
+		"  tail TARGET [--format F] [--count N] [--timeout S]\n"
+		"                                             consume and print records\n"
+		"  write TARGET [--lines|--raw] [--no-wakeup|--force-wakeup]\n"
+		"                                             records from standard input\n"
+		"  demo [ARGS...]                             run ringbuf-demo\n"
+		"  bench [ARGS...]                            run the benchmark\n"
+		"  help [COMMAND]                             this text, or a command's\n"
+		"\n"
+		"TARGET: a ring NAME, a bpffs PATH (anything with a '/') of a pinned kernel\n"
+		"map, or id:N for the kernel map with id N.\n"
+		"'ringbuf COMMAND --help' describes a command; see also ringbuf(1).\n"
+		"\n%s",
+		exit_codes_text);
+}
+
+static void usage_sub(const char *sub, FILE *f)
+{
+	if (!strcmp(sub, "create")) {
+		fprintf(f,
+			"usage: ringbuf create NAME --size SIZE [--mode MODE] [--overwrite]\n"
+			"\n"
+			"Create the ring NAME (1-200 characters of [A-Za-z0-9._-], not starting\n"
+			"with '.') as " SHM_DIR "/" SHM_PREFIX "NAME.\n"
+			"\n"
+			"  --size SIZE   data bytes: a power of two, a multiple of the page size,\n"
+			"                at most 2G; a number with an optional suffix K, M or G\n"
+			"                (KiB, MiB, GiB also accepted; powers of 1024): 4096, 64K, 1M\n"
+			"  --mode MODE   permissions of the ring file, octal (default 0600; the\n"
+			"                umask does not apply)\n"
+			"  --overwrite   overwrite mode: not implemented by the library; refused\n"
+			"                with exit status 10\n"
+			"\n"
+			"Exit status: 0, 1, 2 (bad name, size or mode), 5, 9 (exists), 10.\n");
+	} else if (!strcmp(sub, "rm")) {
+		fprintf(f,
+			"usage: ringbuf rm NAME\n"
+			"\n"
+			"Remove the name of ring NAME.  Processes that have it open keep using it.\n"
+			"\n"
+			"Exit status: 0, 1, 2 (bad name), 3 (no such ring), 5.\n");
+	} else if (!strcmp(sub, "ls")) {
+		fprintf(f,
+			"usage: ringbuf ls\n"
+			"\n"
+			"List the rings in " SHM_DIR " (files named " SHM_PREFIX "*), one per line:\n"
+			"  NAME       the ring's name\n"
+			"  SIZE       data bytes (K, M, G: powers of 1024)\n"
+			"  FILL       data not yet consumed, percent of SIZE\n"
+			"  CONSUMER   pid of the process holding the consumer role, '-' if none\n"
+			"  RESERVED   reservations made (records written, discarded ones included)\n"
+			"  DISCARDED  records committed as discarded\n"
+			"  REFUSED    reservations refused (ring full, too big, bad flags)\n"
+			"A file that cannot be opened as a ring is listed with '-' and the reason.\n"
+			"\n"
+			"Exit status: 0, 1 (" SHM_DIR " unreadable), 2.\n");
+	} else if (!strcmp(sub, "stat")) {
+		fprintf(f,
+			"usage: ringbuf stat TARGET [--watch [SECS]]\n"
+			"\n"
+			"Print a ring's positions, available data and counters, one 'key: value'\n"
+			"per line (ring_size, consumer_pos, producer_pos, avail_data, fill,\n"
+			"consumer_pid, reserved, reserved_bytes, discarded, refused_full,\n"
+			"refused_too_big, refused_flags, wakeups, lock_steals).  Kernel maps keep\n"
+			"no counters: only sizes and positions are shown for them.\n"
+			"\n"
+			"  --watch [SECS]  refresh every SECS seconds (default 1; fractions allowed;\n"
+			"                  --watch=SECS is unambiguous) until interrupted, adding\n"
+			"                  per-second rates since the previous refresh.  The screen\n"
+			"                  is cleared between refreshes when the output is a\n"
+			"                  terminal; otherwise blocks are separated by a blank line.\n"
+			"\n"
+			"TARGET: NAME, a bpffs PATH, or id:N.\n"
+			"Exit status: 0, 1, 2, 3, 4, 5, 6, 7.\n");
+	} else if (!strcmp(sub, "tail")) {
+		fprintf(f,
+			"usage: ringbuf tail TARGET [--format hex|raw|jsonl|text] [--count N]\n"
+			"                    [--timeout S]\n"
+			"\n"
+			"Consume the ring's records and print them as they arrive.  A named ring\n"
+			"is opened in the consumer role: while this runs, no other process may\n"
+			"consume it (a second tail fails with exit status 8).  Consumed records are\n"
+			"gone from the ring.  Runs until interrupted (SIGINT/SIGTERM: exit 0),\n"
+			"unless --count or --timeout ends it.\n"
+			"\n"
+			"  --format F    hex (default): 'record SEQ: SIZE bytes', then an offset,\n"
+			"                16 bytes in hex and their ASCII per line\n"
+			"                raw: per record a 4-byte little-endian length, then the\n"
+			"                bytes (what 'ringbuf write --raw' reads)\n"
+			"                jsonl: one JSON object per line,\n"
+			"                {\"seq\":N,\"size\":N,\"data\":\"BASE64\"}, data in standard\n"
+			"                base64 (RFC 4648, with padding)\n"
+			"                text: the payload, one record per line; \\\\ \\n \\r \\t and\n"
+			"                \\xHH escape backslashes and non-printable bytes; one\n"
+			"                trailing NUL byte (a C string's end) is dropped\n"
+			"                SEQ counts records from 0 in this invocation.\n"
+			"  --count N     stop after exactly N records (N >= 1); the records after\n"
+			"                them stay in the ring\n"
+			"  --timeout S   stop S seconds (fractions allowed) after starting, in total,\n"
+			"                whether or not records arrived: exit 0, or 11 when --count N\n"
+			"                was given and fewer than N records arrived\n"
+			"\n"
+			"TARGET: NAME, a bpffs PATH or id:N of a BPF_MAP_TYPE_RINGBUF map.\n"
+			"Exit status: 0, 1, 2, 3, 4, 5, 6, 7, 8 (busy), 10 (a USER_RINGBUF map), 11.\n");
+	} else if (!strcmp(sub, "write")) {
+		fprintf(f,
+			"usage: ringbuf write TARGET [--lines | --raw] [--no-wakeup | --force-wakeup]\n"
+			"\n"
+			"Write records read from standard input until its end.  When the ring is\n"
+			"full, wait for room (no record is ever dropped).\n"
+			"\n"
+			"  --lines          one record per line, without its newline (default); an\n"
+			"                   empty line is an empty record, a last line without a\n"
+			"                   newline is a record too\n"
+			"  --raw            records as a 4-byte little-endian length, then the bytes\n"
+			"                   (what 'ringbuf tail --format raw' writes)\n"
+			"  --no-wakeup      commit with RINGBUF_NO_WAKEUP: never wake the consumer\n"
+			"  --force-wakeup   commit with RINGBUF_FORCE_WAKEUP: wake it every record\n"
+			"                   (default: adaptive wakeups, as the kernel's flags 0)\n"
+			"\n"
+			"TARGET: NAME, or a bpffs PATH or id:N of a BPF_MAP_TYPE_USER_RINGBUF map.\n"
+			"Exit status: 0, 1 (also: a record larger than the ring), 2 (also: truncated\n"
+			"--raw input), 3, 4, 5, 6, 7, 10 (a BPF_MAP_TYPE_RINGBUF map).\n");
+	} else if (!strcmp(sub, "demo")) {
+		fprintf(f,
+			"usage: ringbuf demo [--seconds N]\n"
+			"\n"
+			"Run ringbuf-demo (found next to this program) with the given arguments:\n"
+			"three processes send events through one ring, the parent consumes and\n"
+			"accounts for every one.  Exit status: the demo's, or 1 if not found.\n");
+	} else if (!strcmp(sub, "bench")) {
+		fprintf(f,
+			"usage: ringbuf bench [--quick] [--reps N] [--seconds S] [--json FILE] ...\n"
+			"\n"
+			"Run the benchmark (bench/ringbuf_bench, found next to this program) with\n"
+			"the given arguments ('ringbuf bench --help' for its own).  Exit status:\n"
+			"the benchmark's, or 1 if not found.\n");
+	} else {
+		usage_main(f);
+	}
+}
+
+static bool is_help(const char *a)
+{
+	return !strcmp(a, "--help") || !strcmp(a, "-h");
+}
+
+/* ---- parsing ------------------------------------------------------------------ */
+
+/* A decimal number with an optional K/M/G (KiB/MiB/GiB) suffix. */
+static int parse_size(const char *s, uint64_t *out)
+{
+	uint64_t v = 0, mul = 1;
+	const char *p = s;
+
+	if (!isdigit((unsigned char)*p))
+		return -1;
+	for (; isdigit((unsigned char)*p); p++) {
+		if (v > (UINT64_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	if (*p) {
+		switch (*p) {
+		case 'k': case 'K': mul = 1ULL << 10; break;
+		case 'm': case 'M': mul = 1ULL << 20; break;
+		case 'g': case 'G': mul = 1ULL << 30; break;
+		default: return -1;
+		}
+		p++;
+		if (!strcmp(p, "iB"))
+			p += 2;
+		if (*p)
+			return -1;
+	}
+	if (v > UINT64_MAX / mul)
+		return -1;
+	*out = v * mul;
+	return 0;
+}
+
+/* A decimal unsigned integer, no sign, no suffix. */
+static int parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || *end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Seconds: a positive finite decimal number, fractions allowed. */
+static int parse_secs(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	if (!isdigit((unsigned char)*s) && *s != '.')
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || *end || !isfinite(v) || v <= 0 || v > 1e9)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static bool valid_name(const char *n)
+{
+	size_t len = strlen(n);
+
+	if (len < 1 || len > 200 || n[0] == '.')
+		return false;
+	for (const char *p = n; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '.' && *p != '_' && *p != '-')
+			return false;
+	return true;
+}
+
+/* "--opt VALUE" or "--opt=VALUE": the value, advancing *i; NULL if @a is
+ * not @opt. */
+static const char *opt_value(const char *sub, int argc, char **argv, int *i, const char *opt)
+{
+	const char *a = argv[*i];
+	size_t n = strlen(opt);
+
+	if (strncmp(a, opt, n))
+		return NULL;
+	if (a[n] == '=')
+		return a + n + 1;
+	if (a[n])
+		return NULL;
+	if (*i + 1 >= argc)
+		usage_err(sub, "%s needs a value", opt);
+	return argv[++*i];
+}
+
+/* ---- targets -------------------------------------------------------------------- */
+
+enum tkind { T_NAME, T_PATH, T_ID };
+
+struct target {
+	const char *arg;
+	enum tkind kind;
+	uint32_t id;
+};
+
+static void parse_target(const char *sub, const char *arg, struct target *t)
+{
+	t->arg = arg;
+	t->id = 0;
+	if (!strncmp(arg, "id:", 3)) {
+		uint64_t v;
+
+		if (parse_u64(arg + 3, &v) || v == 0 || v > UINT32_MAX)
+			usage_err(sub, "malformed map id '%s' (expected id:N, N from 1 to %u)", arg,
+				  UINT32_MAX);
+		t->kind = T_ID;
+		t->id = (uint32_t)v;
+	} else if (strchr(arg, '/')) {
+		t->kind = T_PATH;
+	} else {
+		if (!valid_name(arg))
+			usage_err(sub, "invalid ring name '%s' (1-200 of [A-Za-z0-9._-], not "
+				  "starting with '.')", arg);
+		t->kind = T_NAME;
+	}
+}
+
+/* The exit code and message for errno @e from opening @t; exits. */
+static void open_fail(const struct target *t, int e) __attribute__((noreturn));
+static void open_fail(const struct target *t, int e)
+{
+	bool kernel = t->kind != T_NAME;
+	const char *a = t->arg;
+
+	switch (e) {
+	case ENOENT:
+		if (t->kind == T_NAME)
+			die(EX_NOENT, "%s: no such ring (no " SHM_DIR "/" SHM_PREFIX "%s)", a, a);
+		if (t->kind == T_PATH)
+			die(EX_NOENT, "%s: no such pinned object", a);
+		die(EX_NOENT, "%s: no BPF map with id %u", a, t->id);
+	case EPROTO:
+		if (kernel)
+			die(EX_NOTRING, "%s: not a usable ring buffer map (a size the kernel "
+			    "would not create)", a);
+		die(EX_NOTRING, "%s: not a ringbuf ring (" SHM_DIR "/" SHM_PREFIX "%s has the "
+		    "wrong size, magic or geometry)", a, a);
+	case EMEDIUMTYPE:
+		die(EX_NOTRING, "%s: not a BPF ring buffer map (another map type, or not a "
+		    "map)", a);
+	case EACCES:
+		die(EX_PERM, "%s: permission denied", a);
+	case EPERM:
+		if (kernel)
+			die(EX_BPFPERM, "%s: BPF not permitted (the bpf(2) system call "
+			    "refused: needs CAP_BPF or CAP_SYS_ADMIN)", a);
+		die(EX_PERM, "%s: permission denied (operation not permitted)", a);
+	case EPROTONOSUPPORT:
+		die(EX_VERSION, "%s: a ring of another layout version (this ringbuf reads "
+		    "version %u)", a, RINGBUF_LAYOUT_VERSION);
+	case EBUSY: {
+		struct ringbuf_opts o = { .sz = sizeof(o), .role = RINGBUF_ROLE_PRODUCER };
+		struct ringbuf_stats st = { .sz = sizeof(st) };
+		struct ringbuf *rb = t->kind == T_NAME ? ringbuf_open(a, &o) : NULL;
+
+		if (rb) {
+			ringbuf_stats(rb, &st);
+			ringbuf_free(rb);
+		}
+		if (st.consumer_pid)
+			die(EX_BUSY, "%s: busy: process %u is the ring's consumer", a,
+			    st.consumer_pid);
+		die(EX_BUSY, "%s: busy: another live process holds the consumer role", a);
+	}
+	case EEXIST:
+		die(EX_EXIST, "%s: a ring of that name exists", a);
+	case EOPNOTSUPP:
+		die(EX_UNSUPPORTED, "%s: not supported (an overwrite-mode map?)", a);
+	case EINVAL:
+		die(EX_USAGE, "%s: invalid ring name or options", a);
+	default:
+		die(EX_FAIL, "%s: %s", a, strerror(e));
+	}
+}
+
+/* Open @t with @role (named rings only; kernel maps have the role their
+ * type gives).  Exits on failure. */
+static struct ringbuf *open_target(const struct target *t, uint32_t role)
+{
+	struct ringbuf_opts o = { .sz = sizeof(o) };
+	struct ringbuf *rb = NULL;
+
+	errno = 0;
+	switch (t->kind) {
+	case T_NAME:
+		o.role = role;
+		rb = ringbuf_open(t->arg, &o);
+		break;
+	case T_PATH:
+		rb = ringbuf_map_open_pinned(t->arg, &o);
+		break;
+	case T_ID:
+		rb = ringbuf_map_open_id(t->id, &o);
+		break;
+	}
+	if (!rb)
+		open_fail(t, errno ? errno : EIO);
+	return rb;
+}
+
+/* ---- signals and time ------------------------------------------------------- */
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	g_stop = 1;
+}
+
+static void catch_stop_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0; /* no SA_RESTART: sleeps end early */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- create / rm ----------------------------------------------------------------- */
+
+static int cmd_create(int argc, char **argv)
+{
+	const char *name = NULL, *size_s = NULL, *mode_s = NULL, *v;
+	bool overwrite = false;
+	uint64_t size;
+	unsigned long mode = 0600;
+	long page = sysconf(_SC_PAGESIZE);
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (is_help(a)) {
+			usage_sub("create", stdout);
+			return EX_OK;
+		} else if ((v = opt_value("create ", argc, argv, &i, "--size"))) {
+			size_s = v;
+		} else if ((v = opt_value("create ", argc, argv, &i, "--mode"))) {
+			mode_s = v;
+		} else if (!strcmp(a, "--overwrite")) {
+			overwrite = true;
+		} else if (a[0] == '-' && a[1]) {
+			usage_err("create ", "unknown option '%s'", a);
+		} else if (!name) {
+			name = a;
+		} else {
+			usage_err("create ", "unexpected argument '%s'", a);
+		}
+	}
+	if (!name)
+		usage_err("create ", "missing NAME");
+	if (!valid_name(name))
+		usage_err("create ", "invalid ring name '%s' (1-200 of [A-Za-z0-9._-], not "
+			  "starting with '.')", name);
+	if (!size_s)
+		usage_err("create ", "missing --size");
+	if (parse_size(size_s, &size))
+		usage_err("create ", "malformed size '%s' (expected a number with an optional "
+			  "K, M or G suffix)", size_s);
+	if (size == 0 || (size & (size - 1)) || size % (uint64_t)page ||
+	    size > RINGBUF_MAX_DATA_SIZE || size > SIZE_MAX)
+		usage_err("create ", "bad size '%s': must be a power of two, a multiple of the "
+			  "page size (%ld) and at most 2G", size_s, page);
+	if (mode_s) {
+		char *end;
+
+		errno = 0;
+		mode = strtoul(mode_s, &end, 8);
+		if (!*mode_s || *end || errno || mode > 0777 || !isdigit((unsigned char)*mode_s))
+			usage_err("create ", "malformed mode '%s' (expected octal, e.g. 0600)",
+				  mode_s);
+	}
+	if (overwrite)
+		die(EX_UNSUPPORTED, "%s: --overwrite: overwrite mode is not supported by this "
+		    "version of the library", name);
+
+	struct ringbuf_opts o = { .sz = sizeof(o), .mode = (uint32_t)mode };
+	struct target t = { .arg = name, .kind = T_NAME };
+	struct ringbuf *rb;
+
+	if (mode == 0) {
+		/* opts.mode 0 means the default (0600); a mode of 0 is asked
+		 * for explicitly: the library cannot make it, say so */
+		die(EX_USAGE, "%s: --mode 0 is not supported (0 selects the default 0600)",
+		    name);
+	}
+	errno = 0;
+	rb = ringbuf_create(name, (size_t)size, &o);
+	if (!rb)
+		open_fail(&t, errno ? errno : EIO);
+	ringbuf_free(rb);
+	return EX_OK;
+}
+
+static int cmd_rm(int argc, char **argv)
+{
+	const char *name = NULL;
+	struct target t;
+	int r;
+
+	for (int i = 1; i < argc; i++) {
+		if (is_help(argv[i])) {
+			usage_sub("rm", stdout);
+			return EX_OK;
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			usage_err("rm ", "unknown option '%s'", argv[i]);
+		} else if (!name) {
+			name = argv[i];
+		} else {
+			usage_err("rm ", "unexpected argument '%s'", argv[i]);
+		}
+	}
+	if (!name)
+		usage_err("rm ", "missing NAME");
+	if (!valid_name(name))
+		usage_err("rm ", "invalid ring name '%s'", name);
+	t = (struct target){ .arg = name, .kind = T_NAME };
+	r = ringbuf_unlink(name);
+	if (r < 0)
+		open_fail(&t, -r);
+	return EX_OK;
+}
+
+/* ---- ls ------------------------------------------------------------------------- */
+
+static void fmt_size(char *buf, size_t len, uint64_t v)
+{
+	if (v && v % (1ULL << 30) == 0)
+		snprintf(buf, len, "%" PRIu64 "G", v >> 30);
+	else if (v && v % (1ULL << 20) == 0)
+		snprintf(buf, len, "%" PRIu64 "M", v >> 20);
+	else if (v && v % (1ULL << 10) == 0)
+		snprintf(buf, len, "%" PRIu64 "K", v >> 10);
+	else
+		snprintf(buf, len, "%" PRIu64, v);
+}
+
+static double fill_pct(const struct ringbuf_stats *st)
+{
+	return st->ring_size ? 100.0 * (double)st->avail_data / (double)st->ring_size : 0;
+}
+
+static const char *open_reason(int e)
+{
+	switch (e) {
+	case ENOENT: return "removed";
+	case EPROTO: return "not a ring";
+	case EACCES: case EPERM: return "permission denied";
+	case EPROTONOSUPPORT: return "another layout version";
+	case EINVAL: return "invalid name";
+	default: return strerror(e);
+	}
+}
+
+static int name_filter(const struct dirent *d)
+{
+	return !strncmp(d->d_name, SHM_PREFIX, strlen(SHM_PREFIX)) &&
+	       d->d_name[strlen(SHM_PREFIX)] != '\0';
+}
+
+/* How many processes other than this one and @consumer map the file at
+ * @path: the ring's producers, as /proc/PID/maps shows them (by device and
+ * inode, since a ring's creator maps it from before it had its name).
+ * -1 if the file cannot be looked at. */
+static int count_producers(const char *path, uint32_t consumer)
+{
+	struct dirent *de;
+	struct stat st;
+	int count = 0;
+	DIR *proc;
+
+	if (stat(path, &st) || !(proc = opendir("/proc")))
+		return -1;
+	while ((de = readdir(proc)) != NULL) {
+		char maps[64], line[512];
+		long pid = strtol(de->d_name, NULL, 10);
+		FILE *f;
+
+		if (pid <= 0 || pid == getpid() || (uint32_t)pid == consumer)
+			continue;
+		snprintf(maps, sizeof(maps), "/proc/%ld/maps", pid);
+		f = fopen(maps, "re");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f)) {
+			unsigned int maj, min;
+			unsigned long long ino;
+
+			if (sscanf(line, "%*s %*s %*s %x:%x %llu", &maj, &min, &ino) == 3 &&
+			    maj == major(st.st_dev) && min == minor(st.st_dev) &&
+			    ino == (unsigned long long)st.st_ino) {
+				count++;
+				break;
+			}
+		}
+		fclose(f);
+	}
+	closedir(proc);
+	return count;
+}
+
+static int cmd_ls(int argc, char **argv)
+{
+	struct dirent **ents;
+	int n;
+
+	for (int i = 1; i < argc; i++) {
+		if (is_help(argv[i])) {
+			usage_sub("ls", stdout);
+			return EX_OK;
+		}
+		usage_err("ls ", "unexpected argument '%s'", argv[i]);
+	}
+	n = scandir(SHM_DIR, &ents, name_filter, alphasort);
+	if (n < 0)
+		die(EX_FAIL, SHM_DIR ": %s", strerror(errno));
+	printf("%-24s %6s %6s %8s %9s %12s %10s %10s\n", "NAME", "SIZE", "FILL", "CONSUMER",
+	       "PRODUCERS", "RESERVED", "DISCARDED", "REFUSED");
+	for (int i = 0; i < n; i++) {
+		const char *name = ents[i]->d_name + strlen(SHM_PREFIX);
+		struct ringbuf_opts o = { .sz = sizeof(o), .role = RINGBUF_ROLE_PRODUCER };
+		struct ringbuf_stats st = { .sz = sizeof(st) };
+		struct ringbuf *rb;
+		char size[32], pid[16], nprod[16];
+		int producers;
+
+		errno = 0;
+		rb = valid_name(name) ? ringbuf_open(name, &o) : (errno = EINVAL, NULL);
+		if (!rb) {
+			int e = errno ? errno : EIO;
+
+			if (e == ENOENT) /* removed since readdir */
+				goto next;
+			printf("%-24s %6s %6s %8s %9s %12s %10s %10s  (%s)\n", name, "-", "-",
+			       "-", "-", "-", "-", "-", open_reason(e));
+			goto next;
+		}
+		ringbuf_stats(rb, &st);
+		ringbuf_free(rb);
+		{
+			char path[PATH_MAX];
+
+			snprintf(path, sizeof(path), "%s/%s", SHM_DIR, ents[i]->d_name);
+			producers = count_producers(path, st.consumer_pid);
+		}
+		if (producers >= 0)
+			snprintf(nprod, sizeof(nprod), "%d", producers);
+		else
+			snprintf(nprod, sizeof(nprod), "-");
+		fmt_size(size, sizeof(size), st.ring_size);
+		if (st.consumer_pid)
+			snprintf(pid, sizeof(pid), "%u", st.consumer_pid);
+		else
+			snprintf(pid, sizeof(pid), "-");
+		printf("%-24s %6s %5.1f%% %8s %9s %12" PRIu64 " %10" PRIu64 " %10" PRIu64 "\n",
+		       name, size, fill_pct(&st), pid, nprod, st.reserved, st.discarded,
+		       st.refused_full + st.refused_too_big + st.refused_flags);
+next:
+		free(ents[i]);
+	}
+	free(ents);
+	if (fflush(stdout))
+		die(EX_FAIL, "standard output: %s", strerror(errno));
+	return EX_OK;
+}
+
+/* ---- stat ------------------------------------------------------------------------ */
+
+static int noop_sample(void *ctx, void *data, size_t size)
+{
+	(void)ctx;
+	(void)data;
+	(void)size;
+	return 0;
+}
+
+static const char *target_kind(const struct target *t, struct ringbuf *rb)
+{
+	if (t->kind == T_NAME)
+		return "ringbuf ring";
+	/* consume_n(0) delivers nothing; a USER_RINGBUF refuses it */
+	if (ringbuf_consume_n(rb, noop_sample, NULL, 0) == -EOPNOTSUPP)
+		return "kernel BPF_MAP_TYPE_USER_RINGBUF map";
+	return "kernel BPF_MAP_TYPE_RINGBUF map";
+}
+
+#define KV(k, fmt, ...) printf("%-16s " fmt "\n", k ":", __VA_ARGS__)
+
+static void print_stats(const struct target *t, const char *kind, const struct ringbuf_stats *st,
+			const struct ringbuf_stats *prev, double dt)
+{
+	bool kernel = t->kind != T_NAME;
+
+	KV("target", "%s", t->arg);
+	KV("kind", "%s", kind);
+	KV("ring_size", "%" PRIu64, st->ring_size);
+	KV("consumer_pos", "%" PRIu64, st->consumer_pos);
+	KV("producer_pos", "%" PRIu64, st->producer_pos);
+	KV("avail_data", "%" PRIu64, st->avail_data);
+	KV("fill", "%.1f%%", fill_pct(st));
+	if (!kernel) {
+		KV("consumer_pid", "%u", st->consumer_pid);
+		KV("reserved", "%" PRIu64, st->reserved);
+		KV("reserved_bytes", "%" PRIu64, st->reserved_bytes);
+		KV("discarded", "%" PRIu64, st->discarded);
+		KV("refused_full", "%" PRIu64, st->refused_full);
+		KV("refused_too_big", "%" PRIu64, st->refused_too_big);
+		KV("refused_flags", "%" PRIu64, st->refused_flags);
+		KV("wakeups", "%" PRIu64, st->wakeups);
+		KV("lock_steals", "%" PRIu64, st->lock_steals);
+	}
+	if (prev && dt > 0) {
+#define RATE(f) ((double)(st->f - prev->f) / dt)
+		KV("produced_rate", "%.0f bytes/s", RATE(producer_pos));
+		KV("consumed_rate", "%.0f bytes/s", RATE(consumer_pos));
+		if (!kernel) {
+			KV("reserved_rate", "%.0f records/s", RATE(reserved));
+			KV("discarded_rate", "%.0f records/s", RATE(discarded));
+			KV("refused_rate", "%.0f records/s",
+			   RATE(refused_full) + RATE(refused_too_big) + RATE(refused_flags));
+			KV("wakeups_rate", "%.0f /s", RATE(wakeups));
+		}
+#undef RATE
+	}
+}
+
+static void sleep_s(double s)
+{
+	struct timespec ts = { (time_t)s, (long)((s - (double)(time_t)s) * 1e9) };
+
+	nanosleep(&ts, NULL); /* a signal ends it early: g_stop is checked */
+}
+
+static int cmd_stat(int argc, char **argv)
+{
+	const char *arg = NULL;
+	bool watch = false;
+	double every = 1.0;
+	struct target t;
+	struct ringbuf *rb;
+	struct ringbuf_stats st = { .sz = sizeof(st) }, prev;
+	const char *kind;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (is_help(a)) {
+			usage_sub("stat", stdout);
+			return EX_OK;
+		} else if (!strncmp(a, "--watch=", 8)) {
+			watch = true;
+			if (parse_secs(a + 8, &every))
+				usage_err("stat ", "malformed --watch seconds '%s'", a + 8);
+		} else if (!strcmp(a, "--watch")) {
+			watch = true;
+			if (i + 1 < argc && !parse_secs(argv[i + 1], &every))
+				i++;
+		} else if (a[0] == '-' && a[1]) {
+			usage_err("stat ", "unknown option '%s'", a);
+		} else if (!arg) {
+			arg = a;
+		} else {
+			usage_err("stat ", "unexpected argument '%s'", a);
+		}
+	}
+	if (!arg)
+		usage_err("stat ", "missing TARGET");
+	parse_target("stat ", arg, &t);
+	/* The producer role claims nothing: a consumer may be running. */
+	rb = open_target(&t, RINGBUF_ROLE_PRODUCER);
+	kind = target_kind(&t, rb);
+	ringbuf_stats(rb, &st);
+	if (!watch) {
+		print_stats(&t, kind, &st, NULL, 0);
+	} else {
+		bool tty = isatty(STDOUT_FILENO), first = true;
+		double t0 = now_s(), t1, dt = 0;
+
+		catch_stop_signals();
+		for (;;) {
+			if (tty)
+				fputs("\033[H\033[J", stdout);
+			else if (!first)
+				fputc('\n', stdout);
+			/* rates appear from the second refresh on */
+			print_stats(&t, kind, &st, first ? NULL : &prev, dt);
+			if (fflush(stdout))
+				break;
+			first = false;
+			sleep_s(every);
+			if (g_stop)
+				break;
+			prev = st;
+			ringbuf_stats(rb, &st);
+			t1 = now_s();
+			dt = t1 - t0;
+			t0 = t1;
+		}
+	}
+	ringbuf_free(rb);
+	if (fflush(stdout))
+		die(EX_FAIL, "standard output: %s", strerror(errno));
+	return EX_OK;
+}
+
+/* ---- tail ------------------------------------------------------------------------ */
+
+enum fmt { F_HEX, F_RAW, F_JSONL, F_TEXT };
+
+struct tail {
+	enum fmt fmt;
+	uint64_t seq;   /* records printed */
+	uint64_t count; /* stop after this many (0: no limit) */
+	bool done;      /* count reached */
+	bool werr;      /* writing standard output failed */
+};
+
+static void put_base64(const unsigned char *p, size_t n)
+{
+	static const char b64[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char out[4];
+	size_t i;
+
+	for (i = 0; i + 3 <= n; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+
+		out[0] = b64[v >> 18];
+		out[1] = b64[(v >> 12) & 63];
+		out[2] = b64[(v >> 6) & 63];
+		out[3] = b64[v & 63];
+		fwrite(out, 1, 4, stdout);
+	}
+	if (n - i == 1) {
+		uint32_t v = (uint32_t)p[i] << 16;
+
+		out[0] = b64[v >> 18];
+		out[1] = b64[(v >> 12) & 63];
+		out[2] = out[3] = '=';
+		fwrite(out, 1, 4, stdout);
+	} else if (n - i == 2) {
+		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8;
+
+		out[0] = b64[v >> 18];
+		out[1] = b64[(v >> 12) & 63];
+		out[2] = b64[(v >> 6) & 63];
+		out[3] = '=';
+		fwrite(out, 1, 4, stdout);
+	}
+}
+
+static void put_hexdump(const unsigned char *p, size_t n)
+{
+	for (size_t off = 0; off < n; off += 16) {
+		size_t m = n - off < 16 ? n - off : 16;
+
+		printf("  %08zx ", off);
+		for (size_t j = 0; j < 16; j++) {
+			if (j == 8)
+				putchar(' ');
+			if (j < m)
+				printf(" %02x", p[off + j]);
+			else
+				fputs("   ", stdout);
+		}
+		fputs("  |", stdout);
+		for (size_t j = 0; j < m; j++)
+			putchar(p[off + j] >= 0x20 && p[off + j] < 0x7f ? p[off + j] : '.');
+		fputs("|\n", stdout);
+	}
+}
+
+static void put_text(const unsigned char *p, size_t n)
+{
+	if (n && p[n - 1] == '\0')
+		n--; /* a C string's terminator */
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = p[i];
+
+		switch (c) {
+		case '\\': fputs("\\\\", stdout); break;
+		case '\n': fputs("\\n", stdout); break;
+		case '\r': fputs("\\r", stdout); break;
+		case '\t': fputs("\\t", stdout); break;
+		default:
+			if (c >= 0x20 && c < 0x7f)
+				putchar(c);
+			else
+				printf("\\x%02x", c);
+		}
+	}
+	putchar('\n');
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct tail *t = ctx;
+	const unsigned char *p = data;
+
+	switch (t->fmt) {
+	case F_RAW: {
+		unsigned char len[4] = { (unsigned char)size, (unsigned char)(size >> 8),
+					 (unsigned char)(size >> 16), (unsigned char)(size >> 24) };
+
+		fwrite(len, 1, 4, stdout);
+		fwrite(p, 1, size, stdout);
+		break;
+	}
+	case F_JSONL:
+		printf("{\"seq\":%" PRIu64 ",\"size\":%zu,\"data\":\"", t->seq, size);
+		put_base64(p, size);
+		fputs("\"}\n", stdout);
+		break;
+	case F_TEXT:
+		put_text(p, size);
+		break;
+	case F_HEX:
+		printf("record %" PRIu64 ": %zu bytes\n", t->seq, size);
+		put_hexdump(p, size);
+		break;
+	}
+	t->seq++;
+	if (ferror(stdout)) {
+		t->werr = true;
+		return -1;
+	}
+	if (t->count && t->seq >= t->count) {
+		t->done = true;
+		return -1; /* stop: the consumer position is past this record */
+	}
+	return 0;
+}
+
+static int cmd_tail(int argc, char **argv)
+{
+	const char *arg = NULL, *v;
+	struct tail tl = { .fmt = F_HEX };
+	double timeout = 0, deadline = 0;
+	struct target t;
+	struct ringbuf *rb;
+	int rc = EX_OK;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (is_help(a)) {
+			usage_sub("tail", stdout);
+			return EX_OK;
+		} else if ((v = opt_value("tail ", argc, argv, &i, "--format"))) {
+			if (!strcmp(v, "hex"))
+				tl.fmt = F_HEX;
+			else if (!strcmp(v, "raw"))
+				tl.fmt = F_RAW;
+			else if (!strcmp(v, "jsonl"))
+				tl.fmt = F_JSONL;
+			else if (!strcmp(v, "text"))
+				tl.fmt = F_TEXT;
+			else
+				usage_err("tail ", "unknown format '%s' (hex, raw, jsonl or text)", v);
+		} else if ((v = opt_value("tail ", argc, argv, &i, "--count"))) {
+			if (parse_u64(v, &tl.count) || tl.count == 0)
+				usage_err("tail ", "malformed count '%s' (a whole number, at least 1)",
+					  v);
+		} else if ((v = opt_value("tail ", argc, argv, &i, "--timeout"))) {
+			if (parse_secs(v, &timeout))
+				usage_err("tail ", "malformed timeout '%s' (seconds, above 0)", v);
+		} else if (a[0] == '-' && a[1]) {
+			usage_err("tail ", "unknown option '%s'", a);
+		} else if (!arg) {
+			arg = a;
+		} else {
+			usage_err("tail ", "unexpected argument '%s'", a);
+		}
+	}
+	if (!arg)
+		usage_err("tail ", "missing TARGET");
+	parse_target("tail ", arg, &t);
+	if (timeout > 0)
+		deadline = now_s() + timeout;
+	rb = open_target(&t, RINGBUF_ROLE_CONSUMER);
+	catch_stop_signals();
+	while (!g_stop) {
+		int ms = 100, r;
+
+		if (deadline) {
+			double left = deadline - now_s();
+
+			if (left <= 0)
+				break;
+			if (left * 1000 < ms)
+				ms = (int)(left * 1000) + 1;
+		}
+		r = ringbuf_poll(rb, on_record, &tl, ms);
+		if (fflush(stdout))
+			tl.werr = true;
+		if (tl.werr) {
+			msg("standard output: %s", strerror(errno));
+			rc = EX_FAIL;
+			break;
+		}
+		if (tl.done)
+			break;
+		if (r < 0) {
+			if (r == -EOPNOTSUPP) {
+				msg("%s: cannot consume: a user ring buffer map (the kernel consumes "
+				    "it)", t.arg);
+				rc = EX_UNSUPPORTED;
+			} else if (r == -EBUSY) {
+				msg("%s: busy: another live process holds the consumer role", t.arg);
+				rc = EX_BUSY;
+			} else if (r == -EBADMSG) {
+				msg("%s: the ring's shared state is corrupt", t.arg);
+				rc = EX_FAIL;
+			} else {
+				msg("%s: %s", t.arg, strerror(-r));
+				rc = EX_FAIL;
+			}
+			break;
+		}
+	}
+	ringbuf_free(rb);
+	if (rc == EX_OK && tl.count && !tl.done && !g_stop) {
+		msg("%s: timed out after %g s with %" PRIu64 " of %" PRIu64 " records", t.arg,
+		    timeout, tl.seq, tl.count);
+		rc = EX_TIMEOUT;
+	}
+	return rc;
+}
+
+/* ---- write ----------------------------------------------------------------------- */
+
+/* Write one record, waiting for room as long as it takes. */
+static void put_record(struct ringbuf *rb, const struct target *t, const void *p, size_t n,
+		       uint64_t flags)
+{
+	void *s;
+
+	for (;;) {
+		errno = 0;
+		s = ringbuf_reserve_wait(rb, n, 1000);
+		if (s)
+			break;
+		if (errno == EAGAIN)
+			continue; /* still full: keep waiting, never drop */
+		if (errno == E2BIG)
+			die(EX_FAIL, "%s: a record of %zu bytes can never fit in a ring of %" PRIu64
+			    " bytes", t->arg, n, ringbuf_query(rb, RINGBUF_RING_SIZE));
+		if (errno == EOPNOTSUPP)
+			die(EX_UNSUPPORTED, "%s: cannot write: a kernel BPF_MAP_TYPE_RINGBUF map "
+			    "(BPF programs produce into it)", t->arg);
+		if (errno == EBADMSG)
+			die(EX_FAIL, "%s: the ring's shared state is corrupt", t->arg);
+		die(EX_FAIL, "%s: %s", t->arg, strerror(errno ? errno : EIO));
+	}
+	if (n)
+		memcpy(s, p, n);
+	ringbuf_submit(s, flags);
+}
+
+static int cmd_write(int argc, char **argv)
+{
+	const char *arg = NULL;
+	bool lines = false, raw = false, nowake = false, force = false;
+	uint64_t flags = 0, ring_size;
+	struct target t;
+	struct ringbuf *rb;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (is_help(a)) {
+			usage_sub("write", stdout);
+			return EX_OK;
+		} else if (!strcmp(a, "--lines")) {
+			lines = true;
+		} else if (!strcmp(a, "--raw")) {
+			raw = true;
+		} else if (!strcmp(a, "--no-wakeup")) {
+			nowake = true;
+		} else if (!strcmp(a, "--force-wakeup")) {
+			force = true;
+		} else if (a[0] == '-' && a[1]) {
+			usage_err("write ", "unknown option '%s'", a);
+		} else if (!arg) {
+			arg = a;
+		} else {
+			usage_err("write ", "unexpected argument '%s'", a);
+		}
+	}
+	if (!arg)
+		usage_err("write ", "missing TARGET");
+	if (lines && raw)
+		usage_err("write ", "--lines and --raw exclude each other");
+	if (nowake && force)
+		usage_err("write ", "--no-wakeup and --force-wakeup exclude each other");
+	flags = nowake ? RINGBUF_NO_WAKEUP : force ? RINGBUF_FORCE_WAKEUP : 0;
+	parse_target("write ", arg, &t);
+	rb = open_target(&t, RINGBUF_ROLE_PRODUCER);
+	ring_size = ringbuf_query(rb, RINGBUF_RING_SIZE);
+	/* consume_n(0) delivers nothing: it succeeds on a kernel RINGBUF map,
+	 * which only BPF programs produce into */
+	if (t.kind != T_NAME && ringbuf_consume_n(rb, noop_sample, NULL, 0) >= 0)
+		die(EX_UNSUPPORTED, "%s: cannot write: a kernel BPF_MAP_TYPE_RINGBUF map (BPF "
+		    "programs produce into it; use a USER_RINGBUF map)", t.arg);
+
+	if (!raw) {
+		char *line = NULL;
+		size_t cap = 0;
+		ssize_t n;
+
+		while ((n = getline(&line, &cap, stdin)) >= 0) {
+			if (n > 0 && line[n - 1] == '\n')
+				n--;
+			put_record(rb, &t, line, (size_t)n, flags);
+		}
+		free(line);
+	} else {
+		unsigned char hdr[4];
+		unsigned char *buf = NULL;
+		size_t cap = 0;
+
+		for (;;) {
+			size_t got = fread(hdr, 1, 4, stdin);
+			uint32_t len;
+
+			if (got == 0 && feof(stdin))
+				break;
+			if (got < 4) {
+				if (ferror(stdin))
+					break;
+				die(EX_USAGE, "%s: malformed --raw input: truncated length prefix",
+				    t.arg);
+			}
+			len = (uint32_t)hdr[0] | (uint32_t)hdr[1] << 8 | (uint32_t)hdr[2] << 16 |
+			      (uint32_t)hdr[3] << 24;
+			if (len >= ring_size)
+				die(EX_FAIL, "%s: a record of %" PRIu32 " bytes can never fit in a "
+				    "ring of %" PRIu64 " bytes", t.arg, len, ring_size);
+			if (len > cap) {
+				unsigned char *nb = realloc(buf, len);
+
+				if (!nb)
+					die(EX_FAIL, "out of memory");
+				buf = nb;
+				cap = len;
+			}
+			if (fread(buf, 1, len, stdin) != len) {
+				if (ferror(stdin))
+					break;
+				die(EX_USAGE, "%s: malformed --raw input: a record of %" PRIu32
+				    " bytes is truncated", t.arg, len);
+			}
+			put_record(rb, &t, buf, len, flags);
+		}
+		free(buf);
+	}
+	if (ferror(stdin))
+		die(EX_FAIL, "standard input: %s", strerror(errno ? errno : EIO));
+	ringbuf_free(rb);
+	return EX_OK;
+}
+
+/* ---- demo / bench ------------------------------------------------------------------ */
+
+/* @rel, relative to the directory of this program, into @path. */
+static void sibling_path(char *path, size_t len, const char *rel)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+
+	if (n <= 0)
+		die(EX_FAIL, "/proc/self/exe: %s", strerror(errno));
+	exe[n] = '\0';
+	slash = strrchr(exe, '/');
+	if (!slash)
+		die(EX_FAIL, "/proc/self/exe: not a path");
+	*slash = '\0';
+	snprintf(path, len, "%s/%s", exe, rel);
+}
+
+static bool sibling_exists(const char *rel)
+{
+	char path[PATH_MAX + 64];
+
+	sibling_path(path, sizeof(path), rel);
+	return access(path, X_OK) == 0;
+}
+
+static int run_sibling(const char *rel, int argc, char **argv)
+{
+	char path[PATH_MAX + 64];
+	char **args;
+
+	sibling_path(path, sizeof(path), rel);
+	args = calloc((size_t)argc + 1, sizeof(*args));
+	if (!args)
+		die(EX_FAIL, "out of memory");
+	args[0] = path;
+	for (int i = 1; i < argc; i++)
+		args[i] = argv[i];
+	execv(path, args);
+	die(EX_FAIL, "%s: %s (build it with 'make')", path, strerror(errno));
+}
+
+/* ---- main ---------------------------------------------------------------------------- */
+
+int main(int argc, char **argv)
+{
+	static char cmd[64];
+	const char *sub;
+
+	if (argc < 2)
+		usage_err(NULL, "missing COMMAND");
+	sub = argv[1];
+	if (is_help(sub)) {
+		usage_main(stdout);
+		return EX_OK;
+	}
+	if (!strcmp(sub, "--version")) {
+		printf("ringbuf %s (ring layout version %u)\n", RINGBUF_CLI_VERSION,
+		       RINGBUF_LAYOUT_VERSION);
+		return EX_OK;
+	}
+	if (!strcmp(sub, "help")) {
+		if (argc > 3)
+			usage_err(NULL, "help takes at most one COMMAND");
+		usage_sub(argc == 3 ? argv[2] : "", stdout);
+		return EX_OK;
+	}
+	snprintf(cmd, sizeof(cmd), "ringbuf %.32s", sub);
+	g_cmd = cmd;
+	argc--;
+	argv++;
+	if (!strcmp(sub, "create"))
+		return cmd_create(argc, argv);
+	if (!strcmp(sub, "rm"))
+		return cmd_rm(argc, argv);
+	if (!strcmp(sub, "ls"))
+		return cmd_ls(argc, argv);
+	if (!strcmp(sub, "stat"))
+		return cmd_stat(argc, argv);
+	if (!strcmp(sub, "tail"))
+		return cmd_tail(argc, argv);
+	if (!strcmp(sub, "write"))
+		return cmd_write(argc, argv);
+	if (!strcmp(sub, "demo") || !strcmp(sub, "bench")) {
+		bool demo = !strcmp(sub, "demo");
+
+		for (int i = 1; i < argc; i++) {
+			if (!is_help(argv[i]))
+				continue;
+			usage_sub(sub, stdout);
+			if (demo || !sibling_exists("bench/ringbuf_bench"))
+				return EX_OK;
+			/* then the benchmark's own list of options */
+			fputs("\n", stdout);
+			fflush(stdout);
+			break;
+		}
+		return run_sibling(demo ? "ringbuf-demo" : "bench/ringbuf_bench", argc, argv);
+	}
+	g_cmd = "ringbuf";
+	usage_err(NULL, "unknown command '%s'", sub);
+}
