@@ -30,7 +30,6 @@ MODEL_CHECKS := \
 	notify-C-force-delivered:notify.pml:info:-DPROP_C \
 	reserve-no-overlap:reserve.pml:0:-DRES0=3,-DRES1=2 \
 	reserve-no-overlap-64:reserve.pml:0:-DSIZE=64,-DRES0=2,-DRES1=2 \
-	reserve-no-overlap-batch0:reserve.pml:0:-DPENDING_BATCH=0,-DRES0=2,-DRES1=2 \
 	reserve-NO_PENDING_CHECK:reserve.pml:1:-DNO_PENDING_CHECK
 
 .PHONY: models models-clean

@@ -43,9 +43,9 @@
  *     acquire (R1 -> the walk's A1), or consumer_pos (R3/A3, whose value is
  *     arbitrary anyway).  Payload bytes are not modelled: the overlap is
  *     caught when the reservation is made, before any payload is written.
- *   - PENDING_BATCH is the code's 256 by default (with a 32-byte ring the
- *     walk always runs to producer_pos); -DPENDING_BATCH=0 exercises the
- *     early stop once the reservation fits.
+ *   - The pending walk runs at every reservation attempt, before the space
+ *     checks, to the first BUSY record or producer_pos, as rb_reserve and
+ *     the kernel do.
  */
 
 #ifndef SIZE
@@ -58,9 +58,6 @@
 #endif
 #ifndef RES1
 #define RES1 2      /* reservation attempts of producer 1 */
-#endif
-#ifndef PENDING_BATCH
-#define PENDING_BATCH 256
 #endif
 
 #define BUSY 128
@@ -127,7 +124,7 @@ proctype producer(byte me; byte res) {
 	byte att;                 /* reservation attempts made */
 	byte n;                   /* reservations held (0..2) */
 	byte apos, arec, bpos, brec;  /* the held reservations (a first) */
-	byte sz, rec, prod, pend, cons, newp, h, extra, j;
+	byte sz, rec, prod, pend, cons, newp, h, j;
 
 	do
 	:: att < res && n < 2 ->
@@ -151,6 +148,23 @@ proctype producer(byte me; byte res) {
 		:: else -> skip
 		fi;
 		newp = (prod + rec) & 255;
+		/* rb_advance_pending, at every attempt */
+		do
+		:: pend == prod -> break
+		:: else ->
+			h = hdr[(pend & MASK) / 8];              /* A1 */
+			if
+			:: h & BUSY -> break
+			:: else -> skip
+			fi;
+			h = (h & LENM) + 8;                      /* rec (len is a multiple of 8) */
+			if
+			:: h > DIFF(prod, pend) -> break
+			:: else -> pend = (pend + h) & 255
+			fi
+		od;
+		h = 0;
+		pend_pos = pend;
 		if
 		:: DIFF(newp, cons) > MASK || DIFF(prod, cons) > SIZE ->
 			atomic { read_consumer_pos(cons); cons_cache = cons }   /* A3 */
@@ -162,34 +176,7 @@ proctype producer(byte me; byte res) {
 		fi;
 #ifndef NO_PENDING_CHECK
 		if
-		:: DIFF(newp, pend) > MASK ->
-			/* rb_advance_pending */
-			extra = 0;
-			do
-			:: pend == prod -> break
-			:: else ->
-				if
-				:: DIFF(newp, pend) <= MASK && extra >= PENDING_BATCH -> break
-				:: DIFF(newp, pend) <= MASK && extra < PENDING_BATCH -> extra++
-				:: else -> skip
-				fi;
-				h = hdr[(pend & MASK) / 8];              /* A1 */
-				if
-				:: h & BUSY -> break
-				:: else -> skip
-				fi;
-				h = (h & LENM) + 8;                      /* rec (len is a multiple of 8) */
-				if
-				:: h > DIFF(prod, pend) -> break
-				:: else -> pend = (pend + h) & 255
-				fi
-			od;
-			h = 0; extra = 0;
-			pend_pos = pend;
-			if
-			:: DIFF(newp, pend) > MASK -> goto unlock   /* full */
-			:: else -> skip
-			fi
+		:: DIFF(newp, pend) > MASK -> goto unlock   /* full */
 		:: else -> skip
 		fi;
 #endif
