@@ -57,6 +57,14 @@ static inline uint32_t rb_self(void)
 	return (uint32_t)rb_cached_pid;
 }
 
+/* Does a ring of @size data bytes fit this address space once mapped (its
+ * pages before the data, then the data twice)?  Not a 2 GiB ring on 32-bit;
+ * without this check the mapping length would wrap. */
+static inline bool rb_fits_address_space(uint64_t size, uint32_t page_shift)
+{
+	return ((uint64_t)RINGBUF_SHM_DATA_PAGE << page_shift) + 2 * size <= SIZE_MAX;
+}
+
 RB_INTERNAL void rb_init_once(void);
 RB_INTERNAL bool rb_process_alive(uint32_t pid);
 RB_INTERNAL uint64_t rb_now_ns(void);
@@ -76,6 +84,6 @@ RB_INTERNAL void rb_release_claim(struct ringbuf *rb);
 /* kmap.c: kernel maps */
 RB_INTERNAL struct ringbuf_hdr *rb_kuser_reserve(struct ringbuf *rb, uint64_t size, long *err);
 RB_INTERNAL int rb_kmap_poll(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, int timeout_ms);
-RB_INTERNAL int rb_kmap_wait_space(struct ringbuf *rb, uint64_t deadline);
+RB_INTERNAL int rb_kmap_wait(struct ringbuf *rb, uint64_t deadline);
 
 #endif

@@ -54,11 +54,6 @@
 #define BPF_F_RB_OVERWRITE (1U << 19)
 #endif
 
-static inline size_t page_of(uint32_t shift)
-{
-	return (size_t)1 << shift;
-}
-
 static long sys_bpf(int cmd, union bpf_attr *attr)
 {
 	return syscall(__NR_bpf, cmd, attr, sizeof(*attr));
@@ -168,7 +163,7 @@ static struct ringbuf *rb_kmap_attach(int fd, const struct ringbuf_opts *opts)
 		err = -EPROTO;
 		goto fail;
 	}
-	if ((uint64_t)page_of(shift) + 2 * (uint64_t)info.max_entries > SIZE_MAX) {
+	if (!rb_fits_address_space(info.max_entries, shift)) {
 		err = -ENOMEM;
 		goto fail;
 	}
@@ -321,7 +316,7 @@ static int rb_ms_left(uint64_t deadline)
 
 /* Wait for the kernel's next notification on the map fd, or @deadline.
  * Returns 1 if notified, 0 on timeout, or a negative errno. */
-static int rb_kmap_wait(struct ringbuf *rb, uint64_t deadline)
+int rb_kmap_wait(struct ringbuf *rb, uint64_t deadline)
 {
 	struct epoll_event ev;
 
@@ -336,11 +331,6 @@ static int rb_kmap_wait(struct ringbuf *rb, uint64_t deadline)
 		if (errno != EINTR)
 			return -errno;
 	}
-}
-
-int rb_kmap_wait_space(struct ringbuf *rb, uint64_t deadline)
-{
-	return rb_kmap_wait(rb, deadline);
 }
 
 int rb_kmap_poll(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, int timeout_ms)

@@ -755,7 +755,7 @@ void *ringbuf_reserve_wait(struct ringbuf *rb, uint64_t size, int timeout_ms)
 		if (err != -EAGAIN || timeout_ms == 0 || (deadline && rb_now_ns() >= deadline))
 			break;
 		if (rb->kind == RB_KERNEL_USER_RINGBUF) {
-			r = rb_kmap_wait_space(rb, deadline);
+			r = rb_kmap_wait(rb, deadline); /* EPOLLOUT after a drain */
 		} else {
 			struct timespec ts = { 0, (long)nap_ns };
 

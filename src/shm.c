@@ -124,10 +124,9 @@ static int rb_map(struct ringbuf *rb)
 	int ro_fd = -1, err = 0;
 	unsigned char *base;
 
-	/* On 32-bit, a 2 GiB ring mapped twice does not fit the address space:
-	 * the length must not wrap (MAP_FIXED would then map over whatever lies
-	 * past a too-small reservation). */
-	if ((uint64_t)head + 2 * rb->size > SIZE_MAX)
+	/* The length must not wrap: MAP_FIXED would then map over whatever
+	 * lies past a too-small reservation. */
+	if (!rb_fits_address_space(rb->size, rb->page_shift))
 		return -ENOMEM;
 	len = head + 2 * (size_t)rb->size;
 	if (!producer || !consumer) {
@@ -292,9 +291,8 @@ static int rb_check_new(size_t data_size, const struct ringbuf_opts *opts)
 	rb_init_once();
 	if (!rb_opts_valid(opts) || !rb_size_valid(data_size, shift))
 		return -EINVAL;
-	if ((uint64_t)RINGBUF_SHM_DATA_PAGE * ((size_t)1 << shift) + 2 * (uint64_t)data_size >
-	    SIZE_MAX)
-		return -ENOMEM; /* cannot be mapped twice in this address space */
+	if (!rb_fits_address_space(data_size, shift))
+		return -ENOMEM;
 	return 0;
 }
 
@@ -344,7 +342,7 @@ static int64_t rb_check_file(int fd, bool need_seal)
 		if (seals < 0 || !(seals & F_SEAL_SHRINK))
 			return -EPROTO;
 	}
-	if ((uint64_t)RINGBUF_SHM_DATA_PAGE * page + 2 * m.data_size > SIZE_MAX)
+	if (!rb_fits_address_space(m.data_size, rb_page_shift()))
 		return -ENOMEM;
 	return (int64_t)m.data_size;
 }
