@@ -95,21 +95,14 @@ bench: bench-bin
 
 # AddressSanitizer + UndefinedBehaviorSanitizer, then ThreadSanitizer: the
 # whole suite, built apart.  Forked stress children inherit the sanitizers.
-# t_diff judges wakeups by timing against the kernel; under a sanitizer's
-# slowdown, after other BPF tests, it has reported the kernel side's poll
-# returning at once on an empty ring (not yet explained; see
-# docs/reliability.md), so the sanitizer runs leave it to the normal suite.
-SAN_TESTS = $(filter-out t_diff,$(notdir $(TEST_BINS)))
 asan:
 	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
-		SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=all" \
-		TESTFLAGS="$(SAN_TESTS)" test
+		SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=all" test
 # gcc notes (-Wtsan) that TSan does not model standalone fences; every field
 # those fences order is accessed atomically, so TSan misses no race there.
 TSAN_NOWARN := $(shell $(CC) -Werror -Wno-tsan -E -x c /dev/null >/dev/null 2>&1 && echo -Wno-tsan)
 tsan:
-	$(MAKE) BUILD=build-tsan OPT="-O1 -g $(TSAN_NOWARN)" SANITIZE="-fsanitize=thread" \
-		TESTFLAGS="$(SAN_TESTS)" test
+	$(MAKE) BUILD=build-tsan OPT="-O1 -g $(TSAN_NOWARN)" SANITIZE="-fsanitize=thread" test
 
 install: lib $(BUILD)/ringbuf
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(PKGDIR)

@@ -37,6 +37,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -174,9 +175,39 @@ static struct step *run1(struct script_def *d)
  * The two sides
  * ------------------------------------------------------------------------ */
 
+/* One side's record stream, appended to by its poller thread (and by the
+ * main thread's drains) and read by the main thread.  Its storage is
+ * mapped up front, so the poller never calls malloc() inside
+ * ringbuf_poll(): under a sanitizer, an allocator lock taken there could
+ * put the thread to sleep in a futex, which must not be mistaken for the
+ * ring's own sleep (see poller_blocked). */
 struct rec {
 	uint32_t size;
-	unsigned char *bytes;
+	size_t off; /* into bytes */
+};
+
+#define STREAM_RECS  (1u << 20)
+#define STREAM_BYTES (64u << 20)
+
+struct stream {
+	pthread_mutex_t mu; /* only the main thread contends with the poller */
+	struct rec *recs;   /* STREAM_RECS entries, mapped lazily */
+	unsigned char *bytes; /* STREAM_BYTES, mapped lazily */
+	size_t nrecs, used;
+};
+
+/* The poller thread of one side.  It is heap-allocated per side
+ * generation: after a divergence a poller may stay blocked for ever, and
+ * is then abandoned with its state and its stream while the side starts
+ * over with new ones -- never reinitialised under a thread still using it. */
+struct poller {
+	pthread_t thr;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int go_gen, done_gen, quit, poll_ret, tid;
+	atomic_int in_poll;
+	struct ringbuf *h;
+	struct stream *st;
 };
 
 struct side {
@@ -189,19 +220,11 @@ struct side {
 	size_t len_a, len_b;
 	const volatile uint64_t *cons_pos, *prod_pos, *pend_pos;
 	const volatile unsigned char *data;
+	uintptr_t sleep_word;   /* ringbuf side: the futex word its poll sleeps on */
 
-	/* the poller thread */
-	pthread_t thr;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int go_gen, done_gen, quit, poll_ret, tid;
-	atomic_int in_poll;
-	bool thread_up;
+	struct poller *p;
 	bool armed; /* the poller is in ringbuf_poll() */
-
-	/* the record stream */
-	struct rec *recs;
-	size_t nrecs, cap;
+	struct stream *st;
 };
 
 static struct side K = { .name = "kernel", .kernel = true };
@@ -209,84 +232,106 @@ static struct side N = { .name = "ringbuf", .kernel = false };
 static long page_sz;
 static bool verbose;
 
-/* The poller threads append to the record streams while the main thread
- * compares them; "the poller is asleep" (seen through /proc) orders them in
- * practice but is no happens-before edge, so the streams take a lock. */
-static pthread_mutex_t stream_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct stream *stream_new(void)
+{
+	struct stream *st = calloc(1, sizeof(*st));
+
+	CHECK(st != NULL);
+	pthread_mutex_init(&st->mu, NULL);
+	st->recs = mmap(NULL, STREAM_RECS * sizeof(*st->recs), PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	st->bytes = mmap(NULL, STREAM_BYTES, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	CHECK(st->recs != MAP_FAILED && st->bytes != MAP_FAILED);
+	return st;
+}
 
 static int on_rec(void *ctx, void *data, size_t size)
 {
-	struct side *sd = ctx;
+	struct stream *st = ctx;
 	struct rec *r;
 
-	pthread_mutex_lock(&stream_mu);
-	if (sd->nrecs == sd->cap) {
-		sd->cap = sd->cap ? sd->cap * 2 : 256;
-		sd->recs = realloc(sd->recs, sd->cap * sizeof(*sd->recs));
-		CHECK(sd->recs != NULL);
-	}
-	r = &sd->recs[sd->nrecs++];
+	pthread_mutex_lock(&st->mu);
+	CHECK(st->nrecs < STREAM_RECS && size <= STREAM_BYTES - st->used);
+	r = &st->recs[st->nrecs++];
 	r->size = (uint32_t)size;
-	r->bytes = malloc(size ? size : 1);
-	CHECK(r->bytes != NULL);
-	memcpy(r->bytes, data, size);
-	pthread_mutex_unlock(&stream_mu);
+	r->off = st->used;
+	memcpy(st->bytes + st->used, data, size);
+	st->used += size;
+	pthread_mutex_unlock(&st->mu);
 	return 0;
 }
 
 static void *poller_main(void *arg)
 {
-	struct side *sd = arg;
+	struct poller *p = arg;
 
-	pthread_mutex_lock(&sd->mu);
-	sd->tid = (int)gettid();
-	pthread_cond_broadcast(&sd->cv);
+	pthread_mutex_lock(&p->mu);
+	p->tid = (int)gettid();
+	pthread_cond_broadcast(&p->cv);
 	for (;;) {
-		int r;
+		int r, gen;
 
-		while (sd->go_gen == sd->done_gen && !sd->quit)
-			pthread_cond_wait(&sd->cv, &sd->mu);
-		if (sd->quit)
+		while (p->go_gen == p->done_gen && !p->quit)
+			pthread_cond_wait(&p->cv, &p->mu);
+		if (p->quit)
 			break;
-		atomic_store(&sd->in_poll, 1);
-		pthread_mutex_unlock(&sd->mu);
-		r = ringbuf_poll(sd->h, on_rec, sd, -1);
-		pthread_mutex_lock(&sd->mu);
-		atomic_store(&sd->in_poll, 0);
-		sd->poll_ret = r;
-		sd->done_gen = sd->go_gen;
-		pthread_cond_broadcast(&sd->cv);
+		gen = p->go_gen; /* the poll this call answers */
+		atomic_store(&p->in_poll, 1);
+		pthread_mutex_unlock(&p->mu);
+		r = ringbuf_poll(p->h, on_rec, p->st, -1);
+		pthread_mutex_lock(&p->mu);
+		atomic_store(&p->in_poll, 0);
+		p->poll_ret = r;
+		p->done_gen = gen;
+		pthread_cond_broadcast(&p->cv);
 	}
-	pthread_mutex_unlock(&sd->mu);
+	pthread_mutex_unlock(&p->mu);
 	return NULL;
 }
 
-/* Is the poller asleep (state S) in the system call ringbuf_poll() sleeps
- * in?  A woken poller still waiting for a CPU is in that call too, but
- * runnable (R). */
-static bool poller_blocked(struct side *sd)
+/* Reads /proc/self/task/TID/@what into @buf; false if it could not. */
+static bool read_task_file(int tid, const char *what, char *buf, size_t cap)
 {
-	char path[64], buf[512];
+	char path[64];
 	ssize_t n;
-	long nr;
-	char *end, *paren;
 	int fd;
 
-	if (!atomic_load(&sd->in_poll))
-		return false;
-	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", sd->tid);
+	snprintf(path, sizeof(path), "/proc/self/task/%d/%s", tid, what);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	CHECK(fd >= 0);
-	n = read(fd, buf, sizeof(buf) - 1);
+	n = read(fd, buf, cap - 1);
 	close(fd);
 	if (n <= 0)
 		return false;
 	buf[n] = '\0';
+	return true;
+}
+
+/* Is the poller asleep (state S) in the system call ringbuf_poll() sleeps
+ * in?  A woken poller still waiting for a CPU is in that call too, but
+ * runnable (R).  On the ringbuf side the call must be a futex wait on the
+ * ring's own notify word, so a sleep on any other futex (a lock taken by a
+ * sanitizer's runtime, say) is not mistaken for it; the kernel side's
+ * poller makes no epoll call but the ring's. */
+static bool poller_blocked(struct side *sd)
+{
+	struct poller *p = sd->p;
+	char buf[512];
+	unsigned long long uaddr = 0;
+	long nr;
+	char *end, *paren;
+
+	if (!atomic_load(&p->in_poll))
+		return false;
+	if (!read_task_file(p->tid, "syscall", buf, sizeof(buf)))
+		return false;
 	nr = strtol(buf, &end, 10);
 	if (end == buf)
 		return false; /* "running" */
 	if (!sd->kernel) {
-		if (nr != SYS_futex)
+		if (nr != SYS_futex || sscanf(end, " %llx", &uaddr) != 1 ||
+		    uaddr != sd->sleep_word)
 			return false;
 	} else {
 		bool ok = nr == SYS_epoll_pwait;
@@ -299,14 +344,8 @@ static bool poller_blocked(struct side *sd)
 		if (!ok)
 			return false;
 	}
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", sd->tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	CHECK(fd >= 0);
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
+	if (!read_task_file(p->tid, "stat", buf, sizeof(buf)))
 		return false;
-	buf[n] = '\0';
 	paren = strrchr(buf, ')');
 	return paren && paren[1] == ' ' && paren[2] == 'S';
 }
@@ -325,18 +364,19 @@ static void timespec_after_ms(struct timespec *ts, int ms)
 /* Has the armed poller returned?  Waits until @deadline at most. */
 static bool poller_wait(struct side *sd, const struct timespec *deadline)
 {
+	struct poller *p = sd->p;
 	bool done;
 
-	pthread_mutex_lock(&sd->mu);
-	while (sd->done_gen != sd->go_gen &&
-	       pthread_cond_timedwait(&sd->cv, &sd->mu, deadline) == 0)
+	pthread_mutex_lock(&p->mu);
+	while (p->done_gen != p->go_gen &&
+	       pthread_cond_timedwait(&p->cv, &p->mu, deadline) == 0)
 		;
-	done = sd->done_gen == sd->go_gen;
-	if (done && sd->poll_ret < 0) {
-		fprintf(stderr, "%s side: ringbuf_poll() returned %d\n", sd->name, sd->poll_ret);
+	done = p->done_gen == p->go_gen;
+	if (done && p->poll_ret < 0) {
+		fprintf(stderr, "%s side: ringbuf_poll() returned %d\n", sd->name, p->poll_ret);
 		exit(T_FAIL);
 	}
-	pthread_mutex_unlock(&sd->mu);
+	pthread_mutex_unlock(&p->mu);
 	if (done)
 		sd->armed = false;
 	return done;
@@ -345,31 +385,34 @@ static bool poller_wait(struct side *sd, const struct timespec *deadline)
 static void poller_start(struct side *sd)
 {
 	pthread_condattr_t ca;
+	struct poller *p = calloc(1, sizeof(*p));
 
-	pthread_mutex_init(&sd->mu, NULL);
+	CHECK(p != NULL);
+	pthread_mutex_init(&p->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&sd->cv, &ca);
+	pthread_cond_init(&p->cv, &ca);
 	pthread_condattr_destroy(&ca);
-	sd->go_gen = sd->done_gen = sd->quit = 0;
-	sd->tid = 0;
-	atomic_store(&sd->in_poll, 0);
-	CHECK(pthread_create(&sd->thr, NULL, poller_main, sd) == 0);
-	pthread_mutex_lock(&sd->mu);
-	while (!sd->tid)
-		pthread_cond_wait(&sd->cv, &sd->mu);
-	pthread_mutex_unlock(&sd->mu);
-	sd->thread_up = true;
+	p->h = sd->h;
+	p->st = sd->st;
+	CHECK(pthread_create(&p->thr, NULL, poller_main, p) == 0);
+	pthread_mutex_lock(&p->mu);
+	while (!p->tid)
+		pthread_cond_wait(&p->cv, &p->mu);
+	pthread_mutex_unlock(&p->mu);
+	sd->p = p;
 	sd->armed = false;
 }
 
 /* Start a poll; the caller then watches it with poller_blocked/poller_wait. */
 static void poller_go(struct side *sd)
 {
-	pthread_mutex_lock(&sd->mu);
-	sd->go_gen++;
-	pthread_cond_broadcast(&sd->cv);
-	pthread_mutex_unlock(&sd->mu);
+	struct poller *p = sd->p;
+
+	pthread_mutex_lock(&p->mu);
+	p->go_gen++;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
 	sd->armed = true;
 }
 
@@ -391,6 +434,38 @@ static void side_map_kernel(struct side *sd, int map_fd)
 	sd->data = (const unsigned char *)sd->map_b + page_sz;
 }
 
+/* The address of meta.notify_seq, the futex word ringbuf_poll() sleeps on,
+ * in the handle's own mapping of the ring file: the mapping of file offset
+ * 0 of the ring's inode that is not this test's view. */
+static uintptr_t find_sleep_word(const struct side *sd)
+{
+	char line[512];
+	struct stat sb;
+	uintptr_t found = 0;
+	int n = 0;
+	FILE *f;
+
+	CHECK(fstat(ringbuf_fd(sd->h), &sb) == 0);
+	f = fopen("/proc/self/maps", "re");
+	CHECK(f != NULL);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long start, end, off, ino;
+		char perms[8], dev[16];
+
+		if (sscanf(line, "%llx-%llx %7s %llx %15s %llu", &start, &end, perms, &off, dev,
+			   &ino) != 6)
+			continue;
+		if (ino != (unsigned long long)sb.st_ino || off != 0 ||
+		    start == (uintptr_t)sd->map_a)
+			continue;
+		found = (uintptr_t)start + offsetof(struct ringbuf_shm_meta, notify_seq);
+		n++;
+	}
+	fclose(f);
+	CHECK_EQ(n, 1);
+	return found;
+}
+
 static void side_map_native(struct side *sd)
 {
 	unsigned char *base;
@@ -404,6 +479,7 @@ static void side_map_native(struct side *sd)
 	sd->prod_pos = (const volatile uint64_t *)(base + RINGBUF_SHM_PRODUCER_PAGE * page_sz);
 	sd->pend_pos = sd->prod_pos + 1;
 	sd->data = base + RINGBUF_SHM_DATA_PAGE * page_sz;
+	sd->sleep_word = find_sleep_word(sd);
 }
 
 static void side_open(struct side *sd)
@@ -429,41 +505,48 @@ static void side_open(struct side *sd)
 		side_map_native(sd);
 	}
 	CHECK_EQ(ringbuf_query(sd->h, RINGBUF_RING_SIZE), RING);
+	if (!sd->st)
+		sd->st = stream_new();
 	poller_start(sd);
 }
 
 static void side_clear_stream(struct side *sd)
 {
-	pthread_mutex_lock(&stream_mu);
-	for (size_t i = 0; i < sd->nrecs; i++)
-		free(sd->recs[i].bytes);
-	sd->nrecs = 0;
-	pthread_mutex_unlock(&stream_mu);
+	pthread_mutex_lock(&sd->st->mu);
+	sd->st->nrecs = 0;
+	sd->st->used = 0;
+	pthread_mutex_unlock(&sd->st->mu);
 }
 
 /* Tear a side down.  A poller that is still blocked (after a divergence)
- * cannot be woken for sure: it is left behind, with its ring, to exit with
- * the process. */
+ * cannot be woken for sure: it is abandoned with its state, its stream and
+ * its ring, to exit with the process; the side starts over without them. */
 static void side_close(struct side *sd)
 {
+	struct poller *p = sd->p;
 	bool stuck = sd->armed;
 
-	if (sd->thread_up && !stuck) {
-		pthread_mutex_lock(&sd->mu);
-		sd->quit = 1;
-		pthread_cond_broadcast(&sd->cv);
-		pthread_mutex_unlock(&sd->mu);
-		pthread_join(sd->thr, NULL);
-		pthread_mutex_destroy(&sd->mu);
-		pthread_cond_destroy(&sd->cv);
-	} else if (sd->thread_up) {
-		pthread_detach(sd->thr);
-	}
-	sd->thread_up = false;
+	sd->p = NULL;
 	sd->armed = false;
-	side_clear_stream(sd);
-	if (stuck)
+	if (p && !stuck) {
+		pthread_mutex_lock(&p->mu);
+		p->quit = 1;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+		pthread_join(p->thr, NULL);
+		pthread_mutex_destroy(&p->mu);
+		pthread_cond_destroy(&p->cv);
+		free(p);
+	} else if (p) {
+		pthread_detach(p->thr);
+	}
+	if (stuck) {
+		sd->st = NULL; /* the abandoned poller may still append to it */
+		sd->h = NULL;
 		return;
+	}
+	if (sd->st)
+		side_clear_stream(sd);
 	munmap(sd->map_a, sd->len_a);
 	if (sd->map_b)
 		munmap(sd->map_b, sd->len_b);
@@ -634,7 +717,7 @@ static void run_both(struct ctx *c, const struct script_op *ops, int nops,
 static void drain_side(struct side *sd, int *ret)
 {
 	CHECK(!sd->armed);
-	*ret = ringbuf_consume(sd->h, on_rec, sd);
+	*ret = ringbuf_consume(sd->h, on_rec, sd->st);
 }
 
 static void drain_both(struct ctx *c)
@@ -745,22 +828,26 @@ static void compare_stream_locked(struct ctx *c, bool drained);
 
 static void compare_stream(struct ctx *c, bool drained)
 {
-	pthread_mutex_lock(&stream_mu);
+	pthread_mutex_lock(&K.st->mu);
+	pthread_mutex_lock(&N.st->mu);
 	compare_stream_locked(c, drained);
-	pthread_mutex_unlock(&stream_mu);
+	pthread_mutex_unlock(&N.st->mu);
+	pthread_mutex_unlock(&K.st->mu);
 }
 
 static void compare_stream_locked(struct ctx *c, bool drained)
 {
-	size_t n = K.nrecs < N.nrecs ? K.nrecs : N.nrecs;
+	const struct stream *ks = K.st, *ns = N.st;
+	size_t n = ks->nrecs < ns->nrecs ? ks->nrecs : ns->nrecs;
 
 	for (size_t i = 0; i < n; i++) {
-		const struct rec *a = &K.recs[i], *b = &N.recs[i];
+		const struct rec *a = &ks->recs[i], *b = &ns->recs[i];
+		const unsigned char *ab = ks->bytes + a->off, *bb = ns->bytes + b->off;
 
-		if (a->size != b->size || memcmp(a->bytes, b->bytes, a->size)) {
+		if (a->size != b->size || memcmp(ab, bb, a->size)) {
 			size_t j = 0;
 
-			while (j < a->size && j < b->size && a->bytes[j] == b->bytes[j])
+			while (j < a->size && j < b->size && ab[j] == bb[j])
 				j++;
 			diverge(c, "DIVERGENCE",
 				"record %zu: kernel %u bytes, ringbuf %u bytes, first difference at byte %zu",
@@ -768,9 +855,9 @@ static void compare_stream_locked(struct ctx *c, bool drained)
 			return;
 		}
 	}
-	if (drained && K.nrecs != N.nrecs)
-		diverge(c, "DIVERGENCE", "records delivered: kernel %zu, ringbuf %zu", K.nrecs,
-			N.nrecs);
+	if (drained && ks->nrecs != ns->nrecs)
+		diverge(c, "DIVERGENCE", "records delivered: kernel %zu, ringbuf %zu", ks->nrecs,
+			ns->nrecs);
 }
 
 /* pending_pos: both advance it over committed records at every reservation
