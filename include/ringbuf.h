@@ -51,6 +51,19 @@ extern "C" {
 #define RINGBUF_RING_SIZE  1ULL
 #define RINGBUF_CONS_POS   2ULL
 #define RINGBUF_PROD_POS   3ULL
+#define RINGBUF_OVERWRITE_POS 4ULL /* BPF_RB_OVERWRITE_POS (kernel 6.19) */
+
+/*
+ * Creation flag (struct ringbuf_opts.flags; the kernel's BPF_F_RB_OVERWRITE,
+ * 6.19): overwrite mode.  Producers never fail for lack of room: when the
+ * ring is full, a reservation moves overwrite_pos over the oldest committed
+ * records until the new one fits, and the consumer reads from
+ * max(consumer_pos, overwrite_pos).  A BUSY (reserved, not yet committed)
+ * record is never overwritten: a reservation that would have to pass one
+ * fails with -EAGAIN, as the kernel's does.  The flag is recorded in the
+ * ring (meta.flags), so every process that attaches gets the mode.
+ */
+#define RINGBUF_F_OVERWRITE (1U << 19)
 
 /* Record header bits (BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT). */
 #define RINGBUF_BUSY_BIT    (1U << 31)
@@ -102,7 +115,7 @@ struct ringbuf_shm_meta {
 	uint32_t version;      /* RINGBUF_LAYOUT_VERSION */
 	uint32_t page_size;    /* P used for this layout */
 	ringbuf_u64 data_size;    /* power of two, multiple of P */
-	ringbuf_u64 flags;        /* creation flags, 0 for now */
+	ringbuf_u64 flags;        /* creation flags: 0 or RINGBUF_F_OVERWRITE */
 	uint8_t  _pad0[128 - 32];
 
 	/* reservation lock: written by producers only */
@@ -133,16 +146,30 @@ struct ringbuf_shm_meta {
 	uint8_t  _reserved[128 - 40];
 };
 
-/* Page P: written by the consumer only. */
+/* Page P: written by the consumer only.  From offset 128 on, ringbuf's
+ * own fields (a kernel map's consumer page has only consumer_pos). */
 struct ringbuf_shm_consumer {
 	ringbuf_u64 consumer_pos;
+	uint8_t  _pad0[128 - 8];
+
+	/* overwrite mode: the consumer's accounting of overwritten records */
+	ringbuf_u64 ow_passed;     /* records (not discarded) before consumer_pos */
+	ringbuf_u64 ow_lost;       /* records overwritten before the consumer read them */
 };
 
-/* Page 2P: written by producers only (under the reservation lock). */
+/* Page 2P: written by producers only (under the reservation lock).  The
+ * first three fields are the kernel's (6.19); the rest is ringbuf's own. */
 struct ringbuf_shm_producer {
 	ringbuf_u64 producer_pos;  /* end of the last reserved record */
 	ringbuf_u64 pending_pos;   /* oldest record that may still be BUSY */
-	ringbuf_u64 overwrite_pos; /* overwrite mode only (0 otherwise) */
+	ringbuf_u64 overwrite_pos; /* overwrite mode: first record not overwritten
+				    * (0 otherwise) */
+	/* overwrite mode: overwrite_pos's record index, for the consumer's
+	 * count of lost records.  Written ow_check, ow_passed, overwrite_pos
+	 * in this order; a reader that finds ow_check == overwrite_pos after
+	 * reading them in the reverse order has a consistent pair. */
+	ringbuf_u64 ow_passed;     /* records (not discarded) before overwrite_pos */
+	ringbuf_u64 ow_check;      /* the overwrite_pos being written */
 };
 
 #ifdef __cplusplus
@@ -176,9 +203,13 @@ RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, consumer_owner) == 268, 
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, _reserved) == 424, "meta._reserved");
 RINGBUF_STATIC_ASSERT(sizeof(struct ringbuf_shm_meta) == 512, "meta fits any page");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_consumer, consumer_pos) == 0, "consumer_pos");
+RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_consumer, ow_passed) == 128, "cons.ow_passed");
+RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_consumer, ow_lost) == 136, "cons.ow_lost");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_producer, producer_pos) == 0, "producer_pos");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_producer, pending_pos) == 8, "pending_pos");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_producer, overwrite_pos) == 16, "overwrite_pos");
+RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_producer, ow_passed) == 24, "prod.ow_passed");
+RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_producer, ow_check) == 32, "prod.ow_check");
 
 /* ------------------------------------------------------------------------
  * Construction
@@ -194,7 +225,9 @@ struct ringbuf; /* opaque handle: one process's view of one ring */
  */
 struct ringbuf_opts {
 	size_t sz;
-	uint64_t flags; /* reserved, must be 0 */
+	uint64_t flags; /* ringbuf_new()/ringbuf_create(): 0 or
+			 * RINGBUF_F_OVERWRITE; must be 0 for the others
+			 * (an attached ring's mode comes from the ring) */
 	uint32_t mode;  /* ringbuf_create(): permissions of the name (0: 0600) */
 	uint32_t role;  /* RINGBUF_ROLE_*; 0 or both bits: both roles, nothing
 			 * mapped read-only, no claim */
@@ -226,6 +259,8 @@ struct ringbuf_opts {
  * valid in the child) and with any process that receives ringbuf_fd() and
  * calls ringbuf_from_fd().
  *
+ * @opts->flags may be RINGBUF_F_OVERWRITE (overwrite mode, see there).
+ *
  * Returns the handle, or NULL with errno: EINVAL (bad size or opts), ENOMEM
  * (also: a ring too large to map twice in a 32-bit address space),
  * or the errno of memfd_create/ftruncate/mmap.  Thread-safe.
@@ -238,8 +273,9 @@ RINGBUF_API struct ringbuf *ringbuf_new(size_t data_size, const struct ringbuf_o
  *      duplicated; the caller keeps ownership of @fd.
  *
  * Returns the handle, or NULL with errno: EBADF (not an open fd), EINVAL (bad
- * opts), EPROTO (the file is not a ringbuf ring: wrong size, magic or
- * geometry, or not size-sealed -- so not the fd of a named ring, which is
+ * opts, including any opts->flags), EPROTO (the file is not a ringbuf ring:
+ * wrong size, magic, geometry or unknown creation flags, or not
+ * size-sealed -- so not the fd of a named ring, which is
  * opened by name), EPROTONOSUPPORT (a ring of another layout version), EBUSY
  * (opts->role is RINGBUF_ROLE_CONSUMER and another live handle holds the
  * consumer role), ENOMEM, or the errno of fstat/mmap.  Thread-safe.
@@ -252,7 +288,7 @@ RINGBUF_API struct ringbuf *ringbuf_from_fd(int fd, const struct ringbuf_opts *o
  *        the ring lives in /dev/shm/ringbuf.@name until ringbuf_unlink().
  * @opts: may be NULL; opts->mode sets the permissions exactly (default
  *        0600; the umask does not apply), opts->role the role of the
- *        returned handle.
+ *        returned handle, opts->flags 0 or RINGBUF_F_OVERWRITE.
  *
  * The ring appears under its name only once fully initialised (it is
  * created unnamed and then linked), and never replaces an existing name.
@@ -271,9 +307,10 @@ RINGBUF_API struct ringbuf *ringbuf_create(const char *name, size_t data_size,
  * ringbuf_open - attach to the ring created under @name.  A consumer resumes
  * from the shared consumer position.
  *
- * Returns the handle, or NULL with errno: EINVAL (bad name or opts), ENOENT
- * (no such ring), EACCES (its mode refuses us), EPROTO (the name is not a
- * ringbuf ring), EPROTONOSUPPORT (a ring of another layout version), EBUSY
+ * Returns the handle, or NULL with errno: EINVAL (bad name or opts, including
+ * any opts->flags), ENOENT (no such ring), EACCES (its mode refuses us),
+ * EPROTO (the name is not a ringbuf ring, or has unknown creation flags),
+ * EPROTONOSUPPORT (a ring of another layout version), EBUSY
  * (opts->role is RINGBUF_ROLE_CONSUMER and another live process holds the
  * consumer role), ENOMEM, or the errno of open/fstat/mmap.  Thread-safe.
  */
@@ -419,10 +456,20 @@ struct ringbuf_stats {
 	uint64_t producer_pos;
 	uint32_t consumer_pid;    /* process holding the consumer role, 0 if none */
 	uint32_t _pad;
+	uint64_t flags;           /* the ring's creation flags (RINGBUF_F_OVERWRITE) */
+	uint64_t overwrite_pos;
+	uint64_t overwritten;     /* overwrite mode: records (not discarded) that
+				   * producers overwrote, read by the consumer or not */
+	uint64_t lost;            /* overwrite mode: those the consumer never got */
 };
 
 /*
  * ringbuf_stats - read the counters and positions of @rb into @out.
+ * In overwrite mode avail_data is producer_pos - max(consumer_pos,
+ * overwrite_pos), and every record a producer commits is eventually
+ * delivered, discarded, or counted in lost (exactly, unless a producer died
+ * inside a reservation: then lost may count that reservation's overwritten
+ * records although they were delivered).
  * Committed-but-not-discarded records are reserved - discarded minus those
  * still BUSY.  The reservation counters are updated under the reservation
  * lock (no extra cost per record), the others atomically; a reading is a
@@ -437,8 +484,12 @@ RINGBUF_API int ringbuf_stats(struct ringbuf *rb, struct ringbuf_stats *out);
 /*
  * ringbuf_query - an unsynchronised snapshot (bpf_ringbuf_query).
  * @what: RINGBUF_AVAIL_DATA (producer_pos - consumer_pos; it may momentarily
- * exceed the ring size), RINGBUF_RING_SIZE, RINGBUF_CONS_POS,
- * RINGBUF_PROD_POS.  Returns 0 for any other selector or a NULL @rb.
+ * exceed the ring size; in overwrite mode producer_pos - max(consumer_pos,
+ * overwrite_pos), as the kernel computes it), RINGBUF_RING_SIZE,
+ * RINGBUF_CONS_POS, RINGBUF_PROD_POS, RINGBUF_OVERWRITE_POS (the position
+ * the consumer may read from at the earliest; 0 for a ring not in
+ * overwrite mode, as the kernel's field).  Returns 0 for any other selector
+ * or a NULL @rb.
  * Any role, any thread.
  */
 RINGBUF_API uint64_t ringbuf_query(struct ringbuf *rb, uint64_t what);
@@ -469,6 +520,16 @@ RINGBUF_API void *ringbuf_reserve_wait(struct ringbuf *rb, uint64_t size, int ti
  * consumer may publish its position past the record and producers may
  * overwrite it.  A negative return stops consumption and is returned to the
  * caller; other values are ignored.
+ *
+ * Overwrite mode (RINGBUF_F_OVERWRITE): producers may overwrite a record
+ * while the consumer reads it, so the consumer copies each record into a
+ * buffer of its handle, then checks that overwrite_pos has not passed the
+ * record's start; only a record proven intact is delivered.  @data then
+ * points to that private copy (writable, aligned as malloc() aligns, valid
+ * until the callback returns), never into the ring; the callback may
+ * assume the bytes are exactly what the producer committed.  Records are
+ * still delivered in order, but with gaps: those overwritten before the
+ * consumer got to them are skipped and counted (struct ringbuf_stats.lost).
  */
 typedef int (*ringbuf_sample_fn)(void *ctx, void *data, size_t size);
 
@@ -485,7 +546,11 @@ typedef int (*ringbuf_sample_fn)(void *ctx, void *data, size_t size);
  * @fn); or -EBADMSG if the ring's shared state is corrupt (a misaligned
  * position, producer_pos more than one ring ahead, or a record header whose
  * length runs past producer_pos), in which case nothing past the last good
- * record is delivered or consumed.
+ * record is delivered or consumed; or, in overwrite mode, -ENOMEM (no
+ * memory for the copy of a record).  In overwrite mode the consumer starts
+ * from max(consumer_pos, overwrite_pos), may be any distance behind
+ * producer_pos, and skips the records overwritten in the meantime (see
+ * ringbuf_sample_fn).
  */
 RINGBUF_API int ringbuf_consume(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx);
 

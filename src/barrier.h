@@ -25,6 +25,11 @@
  * passes -Wno-tsan for gcc, which notes that TSan does not model fences. */
 #define smp_mb() atomic_thread_fence(memory_order_seq_cst)
 
+/* Store-store and load-load order, as in a seqlock: smp_wmb() between a
+ * writer's stores, smp_rmb() between a reader's loads. */
+#define smp_wmb() atomic_thread_fence(memory_order_release)
+#define smp_rmb() atomic_thread_fence(memory_order_acquire)
+
 static inline void cpu_relax(void)
 {
 #if defined(__x86_64__) || defined(__i386__)

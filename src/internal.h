@@ -40,6 +40,9 @@ struct ringbuf {
 	uint32_t local_lock;             /* USER_RINGBUF: this process's producers */
 	uint32_t role;                   /* RINGBUF_ROLE_* of this handle, 0 = both */
 	bool claimed;                    /* this handle claimed the consumer role */
+	bool overwrite;                  /* RINGBUF_F_OVERWRITE, read once at attach */
+	void *ow_buf;                    /* overwrite mode: the consumer's copy of a record */
+	size_t ow_cap;
 };
 
 static inline long rb_err(int e)
@@ -68,7 +71,8 @@ static inline bool rb_fits_address_space(uint64_t size, uint32_t page_shift)
 RB_INTERNAL void rb_init_once(void);
 RB_INTERNAL bool rb_process_alive(uint32_t pid);
 RB_INTERNAL uint64_t rb_now_ns(void);
-RB_INTERNAL bool rb_opts_valid(const struct ringbuf_opts *opts);
+RB_INTERNAL bool rb_opts_check(const struct ringbuf_opts *opts, uint64_t flags_allowed);
+#define rb_opts_valid(opts) rb_opts_check((opts), 0)
 RB_INTERNAL uint32_t rb_page_shift(void);
 RB_INTERNAL bool rb_size_valid(uint64_t size, uint32_t page_shift);
 RB_INTERNAL struct ringbuf *rb_alloc(enum rb_kind kind, uint64_t size, uint32_t page_shift);

@@ -32,6 +32,9 @@
  *   reserved, reserved_bytes   the lock holder (plain adds on the lock's line)
  *   discarded, refused_*, wakeups   any producer (atomic adds, rare events)
  *   consumer_owner    the process claiming the consumer role (src/shm.c)
+ *   overwrite_pos, ow_passed, ow_check   overwrite mode: producers, under
+ *                     the reservation lock (see 9)
+ *   ow_passed, ow_lost (consumer page)   overwrite mode: the consumer
  *
  * Nothing here trusts a peer: every field read from shared memory is read
  * once into a local, checked (alignment, distance between positions, record
@@ -53,6 +56,8 @@
  *       stale header between consumer_pos and producer_pos.
  *   I5  sizes are checked before positions (CVE-2021-3489): a record of
  *       round_up(len + 8, 8) >= size is refused before consumer_pos is read.
+ *   I6  overwrite mode: overwrite_pos <= pending_pos <= producer_pos, on a
+ *       record boundary; consumer_pos may then lag any distance (see 9).
  *
  * 4. RESERVATION AMONG MANY PRODUCERS
  *
@@ -95,6 +100,21 @@
  *             and the header are seen by the next.
  *   R5 -> A5  a waking producer's fetch_add(notify_seq) (release) ... the
  *             woken consumer's load_acquire(notify_seq).
+ *   R6 -> A6  overwrite mode: reserve's store_release(overwrite_pos) ...
+ *             the consumer's load_acquire(overwrite_pos): ow_passed (and
+ *             ow_check) are visible with the position they describe.
+ *             overwrite_pos is stored before producer_pos (R2), as in the
+ *             kernel, so a consumer that reads it after producer_pos sees a
+ *             value at least as new as that producer_pos needs.
+ *   F4 -> F5  overwrite mode, a seqlock whose sequence is overwrite_pos:
+ *             reserve stores overwrite_pos, smp_wmb (F4), then overwrites
+ *             the bytes it passed (BUSY header, payload); the consumer
+ *             copies a record, smp_rmb (F5), re-reads overwrite_pos.  A copy
+ *             that saw any overwriting store therefore sees overwrite_pos
+ *             past the record's start, and is thrown away.
+ *   W1        between ow_check and ow_passed (smp_wmb), with the consumer's
+ *             smp_rmb in rb_ow_read(): a reader that finds ow_check equal to
+ *             the overwrite_pos it read first has that position's ow_passed.
  *
  * 6. NOTIFICATIONS WITHOUT LOST WAKEUPS
  *
@@ -150,9 +170,32 @@
  *
  * 8. ROOM FOR WHAT COMES NEXT
  *
- * Dead producers holding a BUSY record, counters, overwrite mode, roles,
- * named rings and epoll fds build on this file; the metadata page reserves
- * space for them and the layout version guards the ABI.
+ * Dead producers holding a BUSY record, counters, roles, named rings and
+ * epoll fds build on this file; the metadata page reserves space for them
+ * and the layout version guards the ABI.
+ *
+ * 9. OVERWRITE MODE (RINGBUF_F_OVERWRITE, the kernel's BPF_F_RB_OVERWRITE)
+ *
+ * Producers ignore consumer_pos.  Under the lock a reservation checks only
+ * pending_pos (I2's second half: a BUSY record is never overwritten; the
+ * kernel's NULL is -EAGAIN here), then, if [overwrite_pos, new producer_pos)
+ * would exceed size - 8, walks overwrite_pos forward record by record over
+ * committed ones (rb_overwrite_advance).  Invariant I6: overwrite_pos <=
+ * pending_pos <= producer_pos, overwrite_pos on a record boundary; the walk
+ * checks each header against it, so a hostile one ends it with -EBADMSG.
+ *
+ * The consumer reads from max(consumer_pos, overwrite_pos) and may be any
+ * distance behind.  A record can be overwritten while it is read, so it is
+ * copied out and delivered only if overwrite_pos has not passed its start
+ * afterwards (F4/F5): the callback never sees torn bytes, and never a
+ * pointer into the ring.  Counting what is lost: producers keep ow_passed,
+ * the number of non-discarded records before overwrite_pos (they walk
+ * them); the consumer keeps its own ow_passed for consumer_pos.  When it
+ * jumps to overwrite_pos, the difference is the number of records it never
+ * got (ow_lost).  rb_consume_ow() uses only the kernel's fields for its
+ * positions, so a 6.19 kernel map can use the same consumer (without the
+ * count, which the kernel does not keep).  Wakeups follow the kernel's
+ * rule unchanged (consumer_pos == the committed record's position).
  */
 #include "internal.h"
 #include "barrier.h"
@@ -343,6 +386,7 @@ void rb_release(struct ringbuf *rb)
 		close(rb->epoll_fd);
 	if (rb->fd >= 0)
 		close(rb->fd);
+	free(rb->ow_buf);
 	free(rb);
 }
 
@@ -356,23 +400,44 @@ void ringbuf_free(struct ringbuf *rb)
 	rb_release(rb);
 }
 
+/* The kernel's ringbuf_avail_data_sz(): in overwrite mode, producer_pos
+ * - max(consumer_pos, overwrite_pos), the max taken as the kernel does, by
+ * the smaller distance to producer_pos. */
+static uint64_t rb_avail_data(struct ringbuf *rb)
+{
+	uint64_t cons = smp_load_acquire(rb->consumer_pos), over, prod;
+
+	if (!rb->overwrite)
+		return smp_load_acquire(&rb->prod->producer_pos) - cons;
+	over = smp_load_acquire(&rb->prod->overwrite_pos); /* A6 */
+	prod = smp_load_acquire(&rb->prod->producer_pos);
+	return prod - cons < prod - over ? prod - cons : prod - over;
+}
+
 uint64_t ringbuf_query(struct ringbuf *rb, uint64_t what)
 {
 	if (!rb)
 		return 0;
 	switch (what) {
 	case RINGBUF_AVAIL_DATA:
-		return smp_load_acquire(&rb->prod->producer_pos) -
-		       smp_load_acquire(rb->consumer_pos);
+		return rb_avail_data(rb);
 	case RINGBUF_RING_SIZE:
 		return rb->size;
 	case RINGBUF_CONS_POS:
 		return smp_load_acquire(rb->consumer_pos);
 	case RINGBUF_PROD_POS:
 		return smp_load_acquire(&rb->prod->producer_pos);
+	case RINGBUF_OVERWRITE_POS:
+		/* A6: pairs with R6 in rb_overwrite_advance(). */
+		return smp_load_acquire(&rb->prod->overwrite_pos);
 	default:
 		return 0;
 	}
+}
+
+static inline struct ringbuf_shm_consumer *rb_cons_page(struct ringbuf *rb)
+{
+	return (struct ringbuf_shm_consumer *)rb->consumer_pos;
 }
 
 int ringbuf_stats(struct ringbuf *rb, struct ringbuf_stats *out)
@@ -393,11 +458,15 @@ int ringbuf_stats(struct ringbuf *rb, struct ringbuf_stats *out)
 		st.wakeups = READ_ONCE(m->wakeups);
 		st.lock_steals = READ_ONCE(m->lock_steals);
 		st.consumer_pid = READ_ONCE(m->consumer_owner);
+		st.overwritten = READ_ONCE(rb->prod->ow_passed);
+		st.lost = READ_ONCE(rb_cons_page(rb)->ow_lost);
 	}
+	st.flags = rb->overwrite ? RINGBUF_F_OVERWRITE : 0;
 	st.ring_size = rb->size;
+	st.overwrite_pos = smp_load_acquire(&rb->prod->overwrite_pos);
 	st.consumer_pos = smp_load_acquire(rb->consumer_pos);
 	st.producer_pos = smp_load_acquire(&rb->prod->producer_pos);
-	st.avail_data = st.producer_pos - st.consumer_pos;
+	st.avail_data = rb_avail_data(rb);
 	/* Copy only what the caller's struct holds; keep its sz. */
 	memcpy((char *)out + sizeof(out->sz), (char *)&st + sizeof(st.sz),
 	       (out->sz < sizeof(st) ? out->sz : sizeof(st)) - sizeof(st.sz));
@@ -509,6 +578,55 @@ static inline uint64_t rb_advance_pending(struct ringbuf *rb, uint64_t pend, uin
 	return pend;
 }
 
+/*
+ * Overwrite mode, under the reservation lock, once the new record is known
+ * to fit behind pending_pos: move overwrite_pos over the oldest records
+ * until [overwrite_pos, @new_prod) spans at most size - 8 bytes (the
+ * kernel's loop).  Everything before pending_pos is committed, so the walk
+ * never passes a BUSY record; it stops at pending_pos at the latest.  The
+ * headers come from shared memory: one that is BUSY or runs past
+ * pending_pos is corruption (-EBADMSG, nothing written), so a hostile
+ * length can neither walk outside [overwrite_pos, pending_pos] nor loop.
+ * Returns 0 or -EBADMSG.
+ */
+static long rb_overwrite_advance(struct ringbuf *rb, uint64_t prod, uint64_t pend,
+				 uint64_t new_prod)
+{
+	struct ringbuf_shm_producer *p = rb->prod;
+	uint64_t over = READ_ONCE(p->overwrite_pos), passed;
+
+	/* I6: overwrite_pos <= pending_pos <= producer_pos, one ring at most. */
+	if ((over & 7) || pend - over > prod - over || prod - over > rb->size)
+		return -EBADMSG;
+	if (new_prod - over <= rb->mask)
+		return 0;
+	passed = READ_ONCE(p->ow_passed);
+	while (new_prod - over > rb->mask) {
+		struct ringbuf_hdr *hdr = (void *)(rb->data + (over & rb->mask));
+		/* Pairs with R1 in rb_commit(): a committed header is final. */
+		uint32_t len = smp_load_acquire(&hdr->len);
+		uint64_t rec = ((uint64_t)(len & LEN_MASK) + RINGBUF_HDR_SZ + 7) & ~7ull;
+
+		if ((len & RINGBUF_BUSY_BIT) || rec > pend - over)
+			return -EBADMSG;
+		passed += !(len & RINGBUF_DISCARD_BIT);
+		over += rec;
+	}
+	/* The pair (overwrite_pos, ow_passed) for the consumer's count, written
+	 * as a seqlock whose sequence is the position itself. */
+	WRITE_ONCE(p->ow_check, over);
+	smp_wmb(); /* W1: pairs with the consumer's smp_rmb() in rb_ow_read() */
+	WRITE_ONCE(p->ow_passed, passed);
+	/* R6: pairs with A6 in rb_ow_read(); overwrite_pos is also published
+	 * before producer_pos (R2), as in the kernel. */
+	smp_store_release(&p->overwrite_pos, over);
+	/* F4: overwrite_pos is visible before any store that overwrites what
+	 * it passed (the BUSY header below, the payload after we return).
+	 * Pairs with F5 in rb_consume_ow(). */
+	smp_wmb();
+	return 0;
+}
+
 /* Reserve a record of @size payload bytes; flags already checked.  Returns
  * the header, or NULL with *err set to a negative errno. */
 static __attribute__((always_inline)) inline struct ringbuf_hdr *
@@ -560,6 +678,18 @@ rb_reserve(struct ringbuf *rb, uint64_t size, long *err)
 		*err = -E2BIG;
 		return NULL;
 	}
+	if (new_prod - pend > rb->mask)
+		goto full; /* a BUSY record would be overwritten */
+	if (__builtin_expect(rb->overwrite, 0)) {
+		long e = rb_overwrite_advance(rb, prod, pend, new_prod);
+
+		if (e) {
+			rb_unlock(rb);
+			*err = e;
+			return NULL;
+		}
+		goto room;
+	}
 	/* consumer_pos only grows, so an older value refuses more, never
 	 * less: check against the copy on the lock's own cache line, and read
 	 * the consumer's line only when that refuses (when the consumer
@@ -576,8 +706,7 @@ rb_reserve(struct ringbuf *rb, uint64_t size, long *err)
 		if (new_prod - cons > rb->mask)
 			goto full;
 	}
-	if (new_prod - pend > rb->mask)
-		goto full;
+room:
 	hdr = (void *)(rb->data + (prod & rb->mask));
 	WRITE_ONCE(hdr->len, (uint32_t)size | RINGBUF_BUSY_BIT);
 	WRITE_ONCE(hdr->pg_off, (uint32_t)(RINGBUF_SHM_DATA_PAGE + ((prod & rb->mask) >> rb->page_shift)));
@@ -813,6 +942,227 @@ static int rb_positions(struct ringbuf *rb, uint64_t *cons, uint64_t *prod)
 	return 0;
 }
 
+/* ------------------------------------------------------------------------
+ * Consumer, overwrite mode
+ * ------------------------------------------------------------------------ */
+
+/* Read overwrite_pos and the count of records before it as a consistent
+ * pair: if ow_check, read last, equals overwrite_pos, read first, no
+ * producer started another update in between (W1), so *passed belongs to
+ * that position.  A producer between its stores makes us retry; one that
+ * died there leaves *passed possibly one reservation's records ahead. */
+static uint64_t rb_ow_read(struct ringbuf *rb, uint64_t *passed)
+{
+	struct ringbuf_shm_producer *p = rb->prod;
+	uint64_t over = 0;
+
+	for (int i = 0; i < 100; i++) {
+		/* A6: pairs with R6 in rb_overwrite_advance(). */
+		over = smp_load_acquire(&p->overwrite_pos);
+		*passed = smp_load_acquire(&p->ow_passed);
+		smp_rmb(); /* pairs with W1 */
+		if (READ_ONCE(p->ow_check) == over)
+			break;
+		cpu_relax();
+	}
+	return over;
+}
+
+/* The consumer's state while it consumes an overwrite-mode ring. */
+struct rb_ow {
+	uint64_t cons, prod;
+	uint64_t passed; /* records (not discarded) before cons */
+	uint64_t lost;
+};
+
+/* Read overwrite_pos (after producer_pos, as the kernel's consumer must)
+ * and move the consumer there if it is ahead, counting the records
+ * skipped.  Returns 0, or -EBADMSG for positions no protocol-following
+ * ring has. */
+static int rb_ow_sync(struct ringbuf *rb, struct rb_ow *o)
+{
+	uint64_t passed = 0, over = rb_ow_read(rb, &passed);
+
+	if (over & 7)
+		return -EBADMSG;
+	if ((int64_t)(over - o->prod) > 0) {
+		/* a reservation newer than our producer_pos: over is at most
+		 * the producer_pos that reservation started from */
+		o->prod = smp_load_acquire(&rb->prod->producer_pos); /* A2 */
+		if ((o->prod & 7) || (int64_t)(over - o->prod) > 0)
+			return -EBADMSG;
+	} else if (o->prod - over > rb->size) {
+		return -EBADMSG; /* read after producer_pos, so at most a ring behind */
+	}
+	if ((int64_t)(over - o->cons) > 0) {
+		if ((int64_t)(passed - o->passed) > 0)
+			o->lost += passed - o->passed;
+		o->passed = passed;
+		o->cons = over;
+	}
+	return (int64_t)(o->prod - o->cons) < 0 ? -EBADMSG : 0;
+}
+
+/* Copy a record out of an overwrite-mode ring.  The copy races with
+ * producers by design -- they may overwrite the record meanwhile, and F5
+ * with the re-check of overwrite_pos throws such a copy away -- so under
+ * ThreadSanitizer it is done where TSan does not look (a volatile loop, so
+ * that the compiler does not turn it into a call to memcpy). */
+#if defined(__SANITIZE_THREAD__)
+#define RB_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define RB_TSAN 1
+#endif
+#endif
+#ifdef RB_TSAN
+__attribute__((no_sanitize("thread"), noinline))
+static void rb_racy_copy(void *dst, const void *src, size_t n)
+{
+	const volatile unsigned char *s = src;
+	unsigned char *d = dst;
+
+	for (size_t i = 0; i < n; i++)
+		d[i] = s[i];
+}
+
+/* A header word that a producer's payload copy may be overwriting. */
+__attribute__((no_sanitize("thread"), noinline))
+static uint32_t rb_racy_len(uint32_t *p)
+{
+	uint32_t v = *(volatile uint32_t *)p;
+
+	smp_rmb();
+	return v;
+}
+#else
+#define rb_racy_copy memcpy
+#define rb_racy_len(p) smp_load_acquire(p)
+#endif
+
+/* Room in the handle's copy buffer for @len bytes; false if out of memory. */
+static bool rb_ow_buf(struct ringbuf *rb, size_t len)
+{
+	size_t cap = rb->ow_cap ? rb->ow_cap : 256;
+	void *p;
+
+	if (len <= rb->ow_cap)
+		return true;
+	while (cap < len)
+		cap *= 2;
+	p = realloc(rb->ow_buf, cap);
+	if (!p)
+		return false;
+	rb->ow_buf = p;
+	rb->ow_cap = cap;
+	return true;
+}
+
+static void rb_ow_publish(struct ringbuf *rb, const struct rb_ow *o)
+{
+	struct ringbuf_shm_consumer *c = rb_cons_page(rb);
+
+	WRITE_ONCE(c->ow_passed, o->passed);
+	WRITE_ONCE(c->ow_lost, o->lost);
+	rb_publish_consumer(rb, o->cons);
+}
+
+/*
+ * Overwrite mode: producers never wait for the consumer, so a record may be
+ * overwritten while we read it.  For each record: read the header, copy the
+ * payload out, then (F5) re-read overwrite_pos; if it has passed the
+ * record's start, what we copied may be torn, so it is dropped and the
+ * consumer moves to overwrite_pos, counting the records in between as lost.
+ * Only a record proven intact reaches the callback, as a private copy.
+ * A call stops after moving two rings' worth, so it ends against producers
+ * that never stop.
+ */
+static int rb_consume_ow(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, size_t n)
+{
+	struct ringbuf_shm_consumer *c = rb_cons_page(rb);
+	struct rb_ow o;
+	uint64_t start, published;
+	size_t cnt = 0;
+	int err;
+
+	o.cons = READ_ONCE(*rb->consumer_pos); /* only the consumer writes it */
+	o.passed = READ_ONCE(c->ow_passed);
+	o.lost = READ_ONCE(c->ow_lost);
+	o.prod = smp_load_acquire(&rb->prod->producer_pos); /* A2 */
+	err = (o.cons | o.prod) & 7 ? -EBADMSG : rb_ow_sync(rb, &o);
+	start = published = o.cons;
+	while (!err && cnt < n && o.cons != o.prod && o.cons - start <= 2 * rb->size) {
+		struct ringbuf_hdr *hdr = (void *)(rb->data + (o.cons & rb->mask));
+		/* A1: pairs with R1 in rb_commit(); read once, use the copy. */
+		uint32_t len = rb_racy_len(&hdr->len), size = len & LEN_MASK;
+		uint64_t rec = ((uint64_t)size + RINGBUF_HDR_SZ + 7) & ~7ull, at = o.cons;
+		bool whole = !(len & RINGBUF_BUSY_BIT) && rec <= o.prod - o.cons && rec < rb->size;
+
+		if (whole && !(len & RINGBUF_DISCARD_BIT)) {
+			if (!rb_ow_buf(rb, size)) {
+				err = -ENOMEM;
+				break;
+			}
+			rb_racy_copy(rb->ow_buf, hdr + 1, size);
+		}
+		smp_rmb(); /* F5: the copy before the check; pairs with F4 */
+		err = rb_ow_sync(rb, &o);
+		if (err || o.cons != at)
+			continue; /* overwritten under us (or before): resume there */
+		if (len & RINGBUF_BUSY_BIT)
+			break;
+		if (!whole) {
+			err = -EBADMSG;
+			break;
+		}
+		o.cons += rec;
+		if (!(len & RINGBUF_DISCARD_BIT)) {
+			int r;
+
+			o.passed++;
+			r = fn(ctx, rb->ow_buf, size);
+			cnt++;
+			if (r < 0) {
+				err = r;
+				break;
+			}
+		}
+		if (o.cons - published >= rb->size / 4) {
+			rb_ow_publish(rb, &o);
+			published = o.cons;
+		}
+		if (o.cons == o.prod && o.cons - start < rb->size) {
+			o.prod = smp_load_acquire(&rb->prod->producer_pos); /* A2 */
+			if (o.prod & 7)
+				err = -EBADMSG;
+		}
+	}
+	if (o.cons != published || o.lost != READ_ONCE(c->ow_lost))
+		rb_ow_publish(rb, &o);
+	if (err)
+		return (int)rb_err(-err);
+	return cnt > INT_MAX ? INT_MAX : (int)cnt;
+}
+
+/* Where the consumer would read next, and producer_pos; -EBADMSG if the
+ * positions are corrupt.  In overwrite mode that is max(consumer_pos,
+ * overwrite_pos). */
+static int rb_head(struct ringbuf *rb, uint64_t *head, uint64_t *prod)
+{
+	struct rb_ow o;
+	int err;
+
+	if (!rb->overwrite)
+		return rb_positions(rb, head, prod);
+	o.cons = READ_ONCE(*rb->consumer_pos);
+	o.prod = smp_load_acquire(&rb->prod->producer_pos); /* A2 */
+	o.passed = o.lost = 0;
+	err = (o.cons | o.prod) & 7 ? -EBADMSG : rb_ow_sync(rb, &o);
+	*head = o.cons;
+	*prod = o.prod;
+	return err;
+}
+
 /*
  * Deliver up to @n committed records.  Reads producer_pos once per pass and
  * makes passes until it finds nothing new or has moved a whole ring's worth
@@ -833,6 +1183,8 @@ int rb_consume(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, size_t n)
 		if (err)
 			return (int)rb_err(-err);
 	}
+	if (rb->overwrite)
+		return rb_consume_ow(rb, fn, ctx, n);
 	err = rb_positions(rb, &cons, &prod);
 	start = published = cons;
 	while (!err && cnt < n && cons != prod) {
@@ -892,11 +1244,13 @@ bool rb_head_committed(struct ringbuf *rb)
 	uint64_t cons, prod;
 	uint32_t len;
 
-	if (rb_positions(rb, &cons, &prod))
+	if (rb_head(rb, &cons, &prod))
 		return true; /* let consume report the corruption */
 	if (cons == prod)
 		return false;
-	len = smp_load_acquire(&((struct ringbuf_hdr *)(rb->data + (cons & rb->mask)))->len);
+	/* A1 (in overwrite mode the header may be being overwritten: consume
+	 * finds out) */
+	len = rb_racy_len(&((struct ringbuf_hdr *)(rb->data + (cons & rb->mask)))->len);
 	return !(len & RINGBUF_BUSY_BIT);
 }
 
@@ -904,7 +1258,7 @@ static bool rb_ring_nonempty(struct ringbuf *rb)
 {
 	uint64_t cons, prod;
 
-	return rb_positions(rb, &cons, &prod) || cons != prod;
+	return rb_head(rb, &cons, &prod) || cons != prod;
 }
 
 /* Take a forced notification, if one is pending. */

@@ -41,7 +41,7 @@
 /* libbpf's OPTS_VALID: sz covers at least the first field, bytes past the
  * struct this library knows are zero, and each known field present is
  * valid. */
-bool rb_opts_valid(const struct ringbuf_opts *opts)
+bool rb_opts_check(const struct ringbuf_opts *opts, uint64_t flags_allowed)
 {
 	if (!opts)
 		return true;
@@ -51,7 +51,7 @@ bool rb_opts_valid(const struct ringbuf_opts *opts)
 		if (((const unsigned char *)opts)[i])
 			return false;
 	if (opts->sz >= offsetof(struct ringbuf_opts, flags) + sizeof(opts->flags) &&
-	    opts->flags)
+	    (opts->flags & ~flags_allowed))
 		return false;
 	if (opts->sz >= offsetof(struct ringbuf_opts, mode) + sizeof(opts->mode) &&
 	    (opts->mode & ~07777u))
@@ -225,8 +225,8 @@ void rb_release_claim(struct ringbuf *rb)
 /* Map @fd (owned) as a ring of @size for @opts's role, register it, claim
  * the consumer role if asked; on failure free everything, return NULL with
  * errno set. */
-static struct ringbuf *rb_attach(int fd, uint64_t size, const struct ringbuf_opts *opts,
-				 bool fresh)
+static struct ringbuf *rb_attach(int fd, uint64_t size, uint64_t flags,
+				 const struct ringbuf_opts *opts, bool fresh)
 {
 	struct ringbuf *rb = rb_alloc(RB_USER, size, rb_page_shift());
 	int err;
@@ -238,13 +238,14 @@ static struct ringbuf *rb_attach(int fd, uint64_t size, const struct ringbuf_opt
 	}
 	rb->fd = fd;
 	rb->role = RB_OPT(opts, role);
+	rb->overwrite = flags & RINGBUF_F_OVERWRITE;
 	err = rb_map(rb);
 	if (!err && fresh) {
 		/* Nobody else can see the file yet: plain stores suffice. */
 		rb->meta->version = RINGBUF_LAYOUT_VERSION;
 		rb->meta->page_size = (uint32_t)1 << rb->page_shift;
 		rb->meta->data_size = size;
-		rb->meta->flags = 0;
+		rb->meta->flags = flags;
 		rb->meta->magic = RINGBUF_MAGIC;
 	}
 	if (!err && rb->role == RINGBUF_ROLE_CONSUMER)
@@ -289,7 +290,7 @@ static int rb_check_new(size_t data_size, const struct ringbuf_opts *opts)
 	uint32_t shift = rb_page_shift();
 
 	rb_init_once();
-	if (!rb_opts_valid(opts) || !rb_size_valid(data_size, shift))
+	if (!rb_opts_check(opts, RINGBUF_F_OVERWRITE) || !rb_size_valid(data_size, shift))
 		return -EINVAL;
 	if (!rb_fits_address_space(data_size, shift))
 		return -ENOMEM;
@@ -306,14 +307,15 @@ struct ringbuf *ringbuf_new(size_t data_size, const struct ringbuf_opts *opts)
 		errno = -fd;
 		return NULL;
 	}
-	return rb_attach(fd, data_size, opts, true);
+	return rb_attach(fd, data_size, RB_OPT(opts, flags), opts, true);
 }
 
 /* Check that @fd holds a ring of this layout; return its data size or a
- * negative errno.  Reads the metadata once, from a private read-only map.
+ * negative errno, and its creation flags in *@flags (unknown flags:
+ * -EPROTO).  Reads the metadata once, from a private read-only map.
  * @need_seal: a handed-over fd must be size-sealed (a file that can shrink
  * lets a peer turn our accesses into SIGBUS); a named file cannot be. */
-static int64_t rb_check_file(int fd, bool need_seal)
+static int64_t rb_check_file(int fd, bool need_seal, uint64_t *flags)
 {
 	size_t page = (size_t)1 << rb_page_shift();
 	struct ringbuf_shm_meta m;
@@ -335,8 +337,10 @@ static int64_t rb_check_file(int fd, bool need_seal)
 	if (m.version != RINGBUF_LAYOUT_VERSION)
 		return -EPROTONOSUPPORT;
 	if (m.page_size != page || !rb_size_valid(m.data_size, rb_page_shift()) ||
-	    (uint64_t)st.st_size != RINGBUF_SHM_DATA_PAGE * page + m.data_size)
+	    (uint64_t)st.st_size != RINGBUF_SHM_DATA_PAGE * page + m.data_size ||
+	    (m.flags & ~(uint64_t)RINGBUF_F_OVERWRITE))
 		return -EPROTO;
+	*flags = m.flags;
 	if (need_seal) {
 		seals = fcntl(fd, F_GET_SEALS);
 		if (seals < 0 || !(seals & F_SEAL_SHRINK))
@@ -349,6 +353,7 @@ static int64_t rb_check_file(int fd, bool need_seal)
 
 struct ringbuf *ringbuf_from_fd(int fd, const struct ringbuf_opts *opts)
 {
+	uint64_t flags = 0;
 	int64_t size;
 	int dup_fd;
 
@@ -361,7 +366,7 @@ struct ringbuf *ringbuf_from_fd(int fd, const struct ringbuf_opts *opts)
 		errno = EBADF;
 		return NULL;
 	}
-	size = rb_check_file(fd, true);
+	size = rb_check_file(fd, true, &flags);
 	if (size < 0) {
 		errno = (int)-size;
 		return NULL;
@@ -369,7 +374,7 @@ struct ringbuf *ringbuf_from_fd(int fd, const struct ringbuf_opts *opts)
 	dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	if (dup_fd < 0)
 		return NULL;
-	return rb_attach(dup_fd, (uint64_t)size, opts, false);
+	return rb_attach(dup_fd, (uint64_t)size, flags, opts, false);
 }
 
 /* ------------------------------------------------------------------------
@@ -411,7 +416,7 @@ struct ringbuf *ringbuf_create(const char *name, size_t data_size,
 		errno = -fd;
 		return NULL;
 	}
-	rb = rb_attach(fd, data_size, opts, true);
+	rb = rb_attach(fd, data_size, RB_OPT(opts, flags), opts, true);
 	if (!rb)
 		return NULL;
 	/* Publish the finished ring under its name; never replace one. */
@@ -428,6 +433,7 @@ struct ringbuf *ringbuf_create(const char *name, size_t data_size,
 struct ringbuf *ringbuf_open(const char *name, const struct ringbuf_opts *opts)
 {
 	char path[sizeof(RB_SHM_DIR) + sizeof(RB_NAME_PREFIX) + RB_NAME_MAX + 2];
+	uint64_t flags = 0;
 	int64_t size;
 	int fd, err;
 
@@ -442,13 +448,13 @@ struct ringbuf *ringbuf_open(const char *name, const struct ringbuf_opts *opts)
 	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return NULL;
-	size = rb_check_file(fd, false);
+	size = rb_check_file(fd, false, &flags);
 	if (size < 0) {
 		close(fd);
 		errno = (int)-size;
 		return NULL;
 	}
-	return rb_attach(fd, (uint64_t)size, opts, false);
+	return rb_attach(fd, (uint64_t)size, flags, opts, false);
 }
 
 int ringbuf_unlink(const char *name)
