@@ -113,7 +113,7 @@ static const char exit_codes_text[] =
 	"   7  a ring of another layout version (EPROTONOSUPPORT)\n"
 	"   8  busy: another live process is the ring's consumer (EBUSY)\n"
 	"   9  the ring name exists (EEXIST)\n"
-	"  10  unsupported (--overwrite; the wrong direction for a kernel map)\n"
+	"  10  unsupported (the wrong direction for a kernel map, an overwrite-mode map)\n"
 	"  11  tail --count N --timeout S ended before N records arrived\n";
 
 static void usage_main(FILE *f)
@@ -124,7 +124,8 @@ static void usage_main(FILE *f)
 		"The BPF ring buffer in user space: named rings live in " SHM_DIR "/" SHM_PREFIX "NAME.\n"
 		"\n"
 		"commands:\n"
-		"  create NAME --size SIZE [--mode MODE]      create a named ring\n"
+		"  create NAME --size SIZE [--mode MODE] [--overwrite]\n"
+		"                                             create a named ring\n"
 		"  rm NAME                                    remove a ring's name\n"
 		"  ls                                         list the rings on this machine\n"
 		"  stat TARGET [--watch [SECS]]               positions, counters, rates\n"
@@ -157,10 +158,12 @@ static void usage_sub(const char *sub, FILE *f)
 			"                (KiB, MiB, GiB also accepted; powers of 1024): 4096, 64K, 1M\n"
 			"  --mode MODE   permissions of the ring file, octal (default 0600; the\n"
 			"                umask does not apply)\n"
-			"  --overwrite   overwrite mode: not implemented by the library; refused\n"
-			"                with exit status 10\n"
+			"  --overwrite   overwrite mode (the kernel's BPF_F_RB_OVERWRITE): writers\n"
+			"                never fail for lack of room, the oldest committed records\n"
+			"                are overwritten; tail gets the newest, and stat counts\n"
+			"                the records it lost (overwritten, lost, overwrite_pos)\n"
 			"\n"
-			"Exit status: 0, 1, 2 (bad name, size or mode), 5, 9 (exists), 10.\n");
+			"Exit status: 0, 1, 2 (bad name, size or mode), 5, 9 (exists).\n");
 	} else if (!strcmp(sub, "rm")) {
 		fprintf(f,
 			"usage: ringbuf rm NAME\n"
@@ -190,7 +193,9 @@ static void usage_sub(const char *sub, FILE *f)
 			"Print a ring's positions, available data and counters, one 'key: value'\n"
 			"per line (ring_size, consumer_pos, producer_pos, avail_data, fill,\n"
 			"consumer_pid, reserved, reserved_bytes, discarded, refused_full,\n"
-			"refused_too_big, refused_flags, wakeups, lock_steals).  Kernel maps keep\n"
+			"refused_too_big, refused_flags, wakeups, lock_steals, mode; for an\n"
+			"overwrite-mode ring also overwrite_pos, overwritten -- records overwritten\n"
+			"-- and lost -- those of them the consumer never got).  Kernel maps keep\n"
 			"no counters: only sizes and positions are shown for them.\n"
 			"\n"
 			"  --watch [SECS]  refresh every SECS seconds (default 1; fractions allowed;\n"
@@ -565,11 +570,8 @@ static int cmd_create(int argc, char **argv)
 			usage_err("create ", "malformed mode '%s' (expected octal, e.g. 0600)",
 				  mode_s);
 	}
-	if (overwrite)
-		die(EX_UNSUPPORTED, "%s: --overwrite: overwrite mode is not supported by this "
-		    "version of the library", name);
-
-	struct ringbuf_opts o = { .sz = sizeof(o), .mode = (uint32_t)mode };
+	struct ringbuf_opts o = { .sz = sizeof(o), .mode = (uint32_t)mode,
+				  .flags = overwrite ? RINGBUF_F_OVERWRITE : 0 };
 	struct target t = { .arg = name, .kind = T_NAME };
 	struct ringbuf *rb;
 
@@ -803,6 +805,12 @@ static void print_stats(const struct target *t, const char *kind, const struct r
 		KV("refused_flags", "%" PRIu64, st->refused_flags);
 		KV("wakeups", "%" PRIu64, st->wakeups);
 		KV("lock_steals", "%" PRIu64, st->lock_steals);
+		KV("mode", "%s", st->flags & RINGBUF_F_OVERWRITE ? "overwrite" : "normal");
+		if (st->flags & RINGBUF_F_OVERWRITE) {
+			KV("overwrite_pos", "%" PRIu64, st->overwrite_pos);
+			KV("overwritten", "%" PRIu64, st->overwritten);
+			KV("lost", "%" PRIu64, st->lost);
+		}
 	}
 	if (prev && dt > 0) {
 #define RATE(f) ((double)(st->f - prev->f) / dt)

@@ -15,8 +15,11 @@
  *     with newlines, large);
  *   - every error's documented exit code: unknown ring, malformed size,
  *     existing name, non-ring file, ring of another layout version,
- *     permission denied, --overwrite, usage errors, truncated raw input;
+ *     permission denied, usage errors, truncated raw input;
  *     --help of every command;
+ *   - create --overwrite: write more than the ring holds, never refused;
+ *     tail gets the newest records contiguously, stat's lost counts the
+ *     rest, overwrite_pos and avail_data as the kernel computes them;
  *   - kernel maps (skipped with exit 77 where BPF is not permitted, after
  *     the user-space parts passed): tail of a BPF_MAP_TYPE_RINGBUF map fed
  *     by tests/bpf/kmap.bpf.c, by id and pinned in bpffs; stat of a pinned
@@ -633,7 +636,7 @@ static void test_errors(void)
 	EXPECT_EXIT(XC_USAGE, "create", (char *)x, "--size", "64K", "--mode", "rw");
 	EXPECT_EXIT(XC_USAGE, "create", "bad/name", "--size", "64K");
 	EXPECT_EXIT(XC_USAGE, "create", ".hidden", "--size", "64K");
-	EXPECT_EXIT(XC_UNSUPP, "create", (char *)x, "--size", "64K", "--overwrite");
+	EXPECT_EXIT(XC_USAGE, "create", (char *)x, "--overwrite"); /* no --size */
 	EXPECT_EXIT(XC_NOENT, "stat", (char *)x); /* nothing was created */
 	EXPECT_EXIT(XC_USAGE, "tail", (char *)x, "--format", "xml");
 	EXPECT_EXIT(XC_USAGE, "tail", (char *)x, "--count", "0");
@@ -879,6 +882,55 @@ static void test_kernel(void)
 	printf("kernel maps: ok\n");
 }
 
+/* create --overwrite: writes never fail, tail gets the newest records,
+ * stat shows the mode, overwrite_pos and the count of lost records */
+static void test_overwrite(void)
+{
+	const char *a = mkname("ow");
+	char input[300 * 16];
+	size_t len = 0;
+	struct buf out = { 0 };
+	uint64_t got = 0, first = 0, next = 0, lost;
+	char *line, *save = NULL;
+
+	for (int i = 0; i < 300; i++)
+		len += (size_t)sprintf(input + len, "line-%03d\n", i);
+	EXPECT_EXIT(XC_OK, "create", (char *)a, "--size", "4K", "--overwrite");
+	CHECK_EQ(RUN(&out, "stat", (char *)a), 0);
+	CHECK(strstr(out.p, "mode:            overwrite\n") != NULL);
+	buf_free(&out);
+	CHECK_EQ(stat_of(a, "overwrite_pos"), 0);
+	/* 300 records of 16 bytes: 4800 > 4096, never refused */
+	CHECK_EQ(RUN_IN(input, len, NULL, "write", (char *)a, "--lines"), 0);
+	CHECK_EQ(stat_of(a, "reserved"), 300);
+	CHECK_EQ(stat_of(a, "refused_full"), 0);
+	CHECK_EQ(stat_of(a, "producer_pos"), 300 * rec_size(8));
+	CHECK(stat_of(a, "overwrite_pos") >= 300 * rec_size(8) - 4096);
+	CHECK(stat_of(a, "overwritten") > 0);
+	CHECK_EQ(stat_of(a, "avail_data"),
+		 stat_of(a, "producer_pos") - stat_of(a, "overwrite_pos"));
+	/* tail: a contiguous run of the newest, ending with the last */
+	CHECK_EQ(RUN(&out, "tail", (char *)a, "--timeout", "0.2", "--format", "text"), 0);
+	for (line = strtok_r(out.p, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		unsigned n;
+
+		CHECK(sscanf(line, "line-%u", &n) == 1);
+		if (!got)
+			first = next = n;
+		CHECK_EQ(n, next);
+		next++;
+		got++;
+	}
+	buf_free(&out);
+	CHECK_EQ(next, 300);
+	lost = stat_of(a, "lost");
+	CHECK_EQ(lost, first);
+	CHECK_EQ(got + lost, 300);
+	CHECK_EQ(stat_of(a, "consumer_pos"), stat_of(a, "producer_pos"));
+	CHECK_EQ(stat_of(a, "avail_data"), 0);
+	EXPECT_EXIT(XC_OK, "rm", (char *)a);
+}
+
 int main(void)
 {
 	uint64_t t0 = t_now_ns();
@@ -889,6 +941,7 @@ int main(void)
 	test_lines_jsonl_stat();
 	test_raw_roundtrip();
 	test_errors();
+	test_overwrite();
 	fprintf(stderr, "note: user-space parts passed; now the kernel maps\n");
 	kbpf_require();
 	test_kernel();
