@@ -129,7 +129,8 @@ struct ringbuf_shm_meta {
 
 	/* notification state: the consumer writes it when it goes to sleep
 	 * and wakes; a producer writes it only when it wakes the consumer */
-	uint32_t consumer_waiting; /* 1 while the consumer is (about to be) asleep */
+	uint32_t consumer_waiting; /* RINGBUF_WAIT_*: how the consumer waits, 0 if
+				    * it does not */
 	uint32_t notify_seq;       /* futex word, bumped by each wakeup */
 	uint32_t notify_pending;   /* a forced wakeup not yet taken by the consumer */
 	uint32_t consumer_owner;   /* pid of the process whose handle claimed the
@@ -146,8 +147,16 @@ struct ringbuf_shm_meta {
 	uint8_t  _reserved[128 - 40];
 };
 
+/* meta.consumer_waiting: 0 while the consumer runs; RINGBUF_WAIT_FUTEX while
+ * it is (about to be) asleep on notify_seq in ringbuf_poll(); RINGBUF_WAIT_FD
+ * while it is armed for its wakeup socket (ringbuf_epoll_fd()).  The
+ * producer that wakes it exchanges the word to 0. */
+#define RINGBUF_WAIT_FUTEX 1U
+#define RINGBUF_WAIT_FD    2U
+
 /* Page P: written by the consumer only.  From offset 128 on, ringbuf's
- * own fields (a kernel map's consumer page has only consumer_pos). */
+ * own fields (a kernel map's consumer page has only consumer_pos), in
+ * 128-byte blocks by who reads them. */
 struct ringbuf_shm_consumer {
 	ringbuf_u64 consumer_pos;
 	uint8_t  _pad0[128 - 8];
@@ -155,6 +164,16 @@ struct ringbuf_shm_consumer {
 	/* overwrite mode: the consumer's accounting of overwritten records */
 	ringbuf_u64 ow_passed;     /* records (not discarded) before consumer_pos */
 	ringbuf_u64 ow_lost;       /* records overwritten before the consumer read them */
+	uint8_t  _pad1[128 - 16];
+
+	/* wakeups: read by producers only when the consumer waits */
+	ringbuf_u64 wakeup_watermark; /* 0: the kernel's adaptive wakeups; else
+				       * bytes pending before a wakeup is owed
+				       * (ringbuf_set_watermark()) */
+	uint32_t wake_gen;            /* bumped each time a consumer binds a new
+				       * wakeup socket (ringbuf_epoll_fd()):
+				       * producers then reconnect by name */
+	uint32_t _pad2;
 };
 
 /* Page 2P: written by producers only (under the reservation lock).  The
@@ -205,6 +224,9 @@ RINGBUF_STATIC_ASSERT(sizeof(struct ringbuf_shm_meta) == 512, "meta fits any pag
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_consumer, consumer_pos) == 0, "consumer_pos");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_consumer, ow_passed) == 128, "cons.ow_passed");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_consumer, ow_lost) == 136, "cons.ow_lost");
+RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_consumer, wakeup_watermark) == 256,
+		      "watermark on its own block");
+RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_consumer, wake_gen) == 264, "wake_gen");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_producer, producer_pos) == 0, "producer_pos");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_producer, pending_pos) == 8, "pending_pos");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_producer, overwrite_pos) == 16, "overwrite_pos");
@@ -581,6 +603,120 @@ RINGBUF_API int ringbuf_consume_n(struct ringbuf *rb, ringbuf_sample_fn fn, void
  */
 RINGBUF_API int ringbuf_poll(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx,
 			     int timeout_ms);
+
+/*
+ * ringbuf_epoll_fd - a file descriptor for the application's own event loop
+ * (as libbpf's ring_buffer__epoll_fd): it polls readable (EPOLLIN) when a
+ * notification for @rb fires, under the rules of ringbuf_poll() and the
+ * watermark.  Owned by the handle: do not close it or read from it.
+ *
+ * For a ringbuf ring, the first call puts the handle in fd mode: it binds a
+ * unix datagram socket to a name that every process derives from the ring
+ * file itself (/dev/shm/.ringbuf.DEV.INODE.wake, with the ring file's device
+ * and inode, so it works alike for named rings and for ringbuf_new() rings
+ * shared by fork() or ringbuf_from_fd(); never from shared memory), with the
+ * ring file's mode (0600 for a ringbuf_new() ring).  From then on the
+ * consumer counts as waiting whenever it has drained the ring: each
+ * ringbuf_consume()/consume_n()/poll() empties the socket first and re-arms
+ * at its end (and makes the fd readable itself if records are left or
+ * arrived meanwhile), so the fd is readable exactly while a notification is
+ * owed.  A producer that finds the consumer armed sends one datagram
+ * (connecting lazily, once per handle, MSG_NOSIGNAL: never SIGPIPE); a
+ * producer that finds it running makes no system call.  ringbuf_poll() on
+ * an fd-mode handle waits on the socket.  ringbuf_free() of the handle
+ * removes the name; ringbuf_unlink() also removes a name left by a consumer
+ * that was killed.  Not supported: producers in another mount namespace
+ * (another /dev/shm) or, for a 0600 name, of another user; their wakeups are
+ * lost, and the consumer's poll timeout bounds the delay.
+ *
+ * For a kernel BPF_MAP_TYPE_RINGBUF map it returns the map fd, which the
+ * kernel reports readable while producer_pos != consumer_pos (so also while
+ * a BUSY record sits at the head, as in libbpf).
+ *
+ * Returns the fd, or -EINVAL (NULL @rb), -EOPNOTSUPP (a producer-role
+ * handle or a USER_RINGBUF map), -EBUSY (another handle holds the consumer
+ * role), -EEXIST (the name is taken by a file of another user or another
+ * type), or the errno of fstat/socket/bind/rename.  Consumer role.
+ */
+RINGBUF_API int ringbuf_epoll_fd(struct ringbuf *rb);
+
+/*
+ * ringbuf_set_watermark - wake the consumer only once @bytes are pending
+ * (producer_pos - consumer_pos >= @bytes), as a perf buffer's
+ * wakeup_watermark.  0 (the default) restores the kernel's adaptive rule.
+ * With a watermark, a commit with flags 0 wakes a waiting consumer only if
+ * that much is pending, RINGBUF_FORCE_WAKEUP still always wakes it, and
+ * ringbuf_poll() does not sleep while a committed record waits at the head
+ * with that much pending; below it, the consumer sleeps until its
+ * timeout, so the timeout bounds the latency of a quiet stream.  The value
+ * lives in the ring's consumer page: it holds for every process until
+ * changed.
+ *
+ * Returns 0, or -EINVAL (NULL @rb, or @bytes larger than data_size - 8,
+ * which a ring can never hold), -EOPNOTSUPP (a producer-role handle or a
+ * kernel map), -EBUSY (another handle holds the consumer role).  Consumer
+ * role.
+ */
+RINGBUF_API int ringbuf_set_watermark(struct ringbuf *rb, uint64_t bytes);
+
+/* ------------------------------------------------------------------------
+ * Several rings, one wait (libbpf's ring_buffer__new/add/poll/consume/
+ * consume_n/epoll_fd).  The manager holds an epoll instance over the
+ * rings' ringbuf_epoll_fd()s; each ring keeps its own callback and context.
+ * It works over ringbuf rings and kernel BPF_MAP_TYPE_RINGBUF maps alike.
+ * It does not own the rings: free it before them.  A manager is used by
+ * one thread at a time, the consumer of all its rings.
+ * ------------------------------------------------------------------------ */
+
+struct ringbuf_manager;
+
+/*
+ * ringbuf_manager_new - an empty manager.  @opts may be NULL (it is a
+ * struct ringbuf_opts for growth; no field applies yet, all must be 0
+ * except sz).  Returns the manager, or NULL with errno EINVAL (bad opts),
+ * ENOMEM, or the errno of epoll_create1.
+ */
+RINGBUF_API struct ringbuf_manager *ringbuf_manager_new(const struct ringbuf_opts *opts);
+
+/*
+ * ringbuf_manager_add - serve @rb with @fn(@ctx, ...).  Calls
+ * ringbuf_epoll_fd(@rb) (a ringbuf ring goes to fd mode); the next poll
+ * serves the ring, including records it already holds.
+ * Returns 0, or -EINVAL (NULL @m, @rb or @fn), -EEXIST (@rb is already
+ * added), -ENOMEM, or what ringbuf_epoll_fd() or epoll_ctl returns (e.g.
+ * -EOPNOTSUPP for a producer handle or a USER_RINGBUF map).
+ */
+RINGBUF_API int ringbuf_manager_add(struct ringbuf_manager *m, struct ringbuf *rb,
+				    ringbuf_sample_fn fn, void *ctx);
+
+/*
+ * ringbuf_manager_poll - one epoll_wait() over all rings (@timeout_ms: -1
+ * for ever, 0 no wait), then consume each ring it reported, with its
+ * callback.  Returns the total number of records delivered (capped at
+ * INT_MAX; 0 after a timeout), or the first error, libbpf-style: a
+ * callback's negative return or a ring's consume error stops at that ring
+ * (records already delivered from earlier rings are not counted in the
+ * return), -EINTR if a signal interrupted the wait (as libbpf, so a
+ * loop can check a flag its signal handler set), -EINVAL (NULL @m).
+ */
+RINGBUF_API int ringbuf_manager_poll(struct ringbuf_manager *m, int timeout_ms);
+
+/* ringbuf_manager_consume - consume every ring, in the order they were
+ * added, without waiting.  Returns as ringbuf_manager_poll(). */
+RINGBUF_API int ringbuf_manager_consume(struct ringbuf_manager *m);
+
+/* ringbuf_manager_consume_n - as ringbuf_manager_consume(), delivering at
+ * most @n records in total (earlier rings first). */
+RINGBUF_API int ringbuf_manager_consume_n(struct ringbuf_manager *m, size_t n);
+
+/* ringbuf_manager_epoll_fd - the manager's epoll fd, readable when any ring
+ * has a notification: nest it in another event loop.  Owned by the
+ * manager.  Returns the fd, or -EINVAL for a NULL @m. */
+RINGBUF_API int ringbuf_manager_epoll_fd(const struct ringbuf_manager *m);
+
+/* ringbuf_manager_free - close the epoll instance; the rings stay open (and
+ * in fd mode).  NULL is a no-op. */
+RINGBUF_API void ringbuf_manager_free(struct ringbuf_manager *m);
 
 #ifdef __cplusplus
 }

@@ -9,6 +9,7 @@
 #include "ringbuf.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -43,6 +44,12 @@ struct ringbuf {
 	bool overwrite;                  /* RINGBUF_F_OVERWRITE, read once at attach */
 	void *ow_buf;                    /* overwrite mode: the consumer's copy of a record */
 	size_t ow_cap;
+	/* wakeup socket (src/wake.c); -1 when not in use */
+	int wake_rx;                     /* consumer in fd mode: its bound socket */
+	uint64_t wake_ino;               /* consumer: inode of the name it bound */
+	int wake_tx;                     /* producer: socket connected to the name */
+	uint32_t wake_tx_gen;            /* producer: the wake_gen it connected at */
+	pthread_mutex_t wake_lock;       /* producer threads of this handle: wake_tx */
 };
 
 static inline long rb_err(int e)
@@ -84,6 +91,17 @@ RB_INTERNAL int rb_consume(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, 
 /* shm.c: ring files, roles and the consumer claim */
 RB_INTERNAL int rb_consumer_gate(struct ringbuf *rb);
 RB_INTERNAL void rb_release_claim(struct ringbuf *rb);
+
+/* wake.c: the consumer's wakeup socket (fd mode) */
+RB_INTERNAL int rb_wake_open(struct ringbuf *rb);
+RB_INTERNAL void rb_wake_close(struct ringbuf *rb);
+RB_INTERNAL void rb_wake_drain(struct ringbuf *rb);
+RB_INTERNAL void rb_wake_self(struct ringbuf *rb);
+RB_INTERNAL void rb_wake_send(struct ringbuf *rb);
+RB_INTERNAL void rb_wake_unlink_stale(const char *ring_path);
+
+/* ringbuf.c: fd-mode arming, after a consume */
+RB_INTERNAL void rb_arm_fd(struct ringbuf *rb);
 
 /* kmap.c: kernel maps */
 RB_INTERNAL struct ringbuf_hdr *rb_kuser_reserve(struct ringbuf *rb, uint64_t size, long *err);

@@ -24,8 +24,12 @@
  *                     lock, then once more at commit (BUSY cleared)
  *   payload           the reserving producer, between reserve and commit
  *   lock_owner        producers (pid of the holder, 0 when free)
- *   consumer_waiting  the consumer sets it before sleeping; the producer
- *                     that wakes it, or the consumer itself, clears it
+ *   consumer_waiting  the consumer sets it before sleeping (RINGBUF_WAIT_FUTEX)
+ *                     or, in fd mode, after each consume (RINGBUF_WAIT_FD);
+ *                     the producer that wakes it, or the consumer itself,
+ *                     clears it
+ *   wakeup_watermark  the consumer (consumer page, its own 128-byte block);
+ *                     producers read it only when the consumer waits
  *   notify_pending    producers sending a FORCE_WAKEUP; cleared by the
  *                     consumer when it takes the notification
  *   notify_seq        the futex word: bumped by the producer that wakes
@@ -157,6 +161,23 @@
  * waker makes the syscall), bumps notify_seq, then FUTEX_WAKEs.  A bump that
  * lands before the consumer's FUTEX_WAIT makes the wait return at once.
  *
+ * The watermark (ringbuf_set_watermark, W > 0) replaces the adaptive rule
+ * "wake if consumer_pos is at this record" by "wake if producer_pos -
+ * consumer_pos >= W", read after the same F1; the consumer's re-check after
+ * F3 becomes "a committed record at the head AND producer_pos - consumer_pos
+ * >= W" (rb_due).  No lost wakeup: the condition turns true either when the
+ * head record commits or when the reservation that crosses W is made (the
+ * record then commits later).  Take the later of those two commits: its F1
+ * follows both facts.  If the consumer's F3 precedes it, that producer
+ * sees consumer_waiting, consumer_pos and a producer_pos at least W ahead,
+ * and wakes; if it precedes F3, the consumer's re-check sees the committed
+ * head and producer_pos (stored before the commit, R2) and does not sleep.
+ * A producer may wake the consumer while the head is still BUSY (it does
+ * not look at the head): the consumer finds nothing, re-arms, and the head
+ * record's own commit wakes it again -- one extra wakeup, never a lost
+ * one.  Below W nothing wakes the consumer but FORCE or its timeout: that
+ * is the point, and why the timeout bounds the latency.
+ *
  * 7. submit AND discard FROM THE SAMPLE POINTER
  *
  * The kernel finds the ring from the header's pg_off; a peer can rewrite
@@ -168,11 +189,21 @@
  * value (the header's page offset from the file start, which is also the
  * kernel's offset from its ring base) and never read.
  *
- * 8. ROOM FOR WHAT COMES NEXT
+ * 8. AN FD FOR THE APPLICATION'S EVENT LOOP (fd mode)
  *
- * Dead producers holding a BUSY record, counters, roles, named rings and
- * epoll fds build on this file; the metadata page reserves space for them
- * and the layout version guards the ABI.
+ * ringbuf_epoll_fd() gives the consumer a unix datagram socket bound to a
+ * name each process derives from its own fstat of the ring file (src/wake.c
+ * says why a socket, and how the name is created, protected and removed).
+ * The futex protocol carries over with one change of meaning: the
+ * application sleeps in its own epoll_wait(), where we cannot set a flag
+ * just before it, so the consumer counts as waiting whenever it has drained
+ * the ring.  Each consume empties the socket first, consumes, then arms
+ * (consumer_waiting = RINGBUF_WAIT_FD) and re-checks after F3 -- the same
+ * pair as the futex sleep, argued at rb_arm_fd().  A producer that exchanges
+ * RINGBUF_WAIT_FD to 0 sends one datagram; one that finds 0 makes no system
+ * call, so a consumer that keeps up still costs producers nothing.  A word
+ * a peer scribbles (any other nonzero value) is taken as the futex: a
+ * spurious FUTEX_WAKE, never a write to a file of the peer's choosing.
  *
  * 9. OVERWRITE MODE (RINGBUF_F_OVERWRITE, the kernel's BPF_F_RB_OVERWRITE)
  *
@@ -196,6 +227,12 @@
  * positions, so a 6.19 kernel map can use the same consumer (without the
  * count, which the kernel does not keep).  Wakeups follow the kernel's
  * rule unchanged (consumer_pos == the committed record's position).
+ *
+ * 10. ROOM FOR WHAT COMES NEXT
+ *
+ * Dead producers holding a BUSY record, counters, roles and named rings
+ * build on this file; the metadata page reserves space for them and the
+ * layout version guards the ABI.
  */
 #include "internal.h"
 #include "barrier.h"
@@ -379,6 +416,7 @@ int ringbuf_fd(const struct ringbuf *rb)
  * the registry. */
 void rb_release(struct ringbuf *rb)
 {
+	rb_wake_close(rb); /* while the fd and the meta page are still there */
 	for (int i = 0; i < 2; i++)
 		if (rb->map[i])
 			munmap(rb->map[i], rb->map_len[i]);
@@ -729,24 +767,33 @@ full:
  * Producer: commit and notify
  * ------------------------------------------------------------------------ */
 
-/* Wake the consumer if it sleeps; exactly one waker makes the syscall. */
+
+/* Wake the consumer if it waits; exactly one waker makes the syscall, on
+ * the futex or on the consumer's wakeup socket, as the word says. */
 static void rb_wake_sleeper(struct ringbuf *rb)
 {
 	struct ringbuf_shm_meta *m = rb->meta;
+	uint32_t how;
 
 	if (!READ_ONCE(m->consumer_waiting))
 		return;
-	if (!atomic_exchange_explicit(RB_ATOMIC(&m->consumer_waiting), 0, memory_order_acq_rel))
+	how = atomic_exchange_explicit(RB_ATOMIC(&m->consumer_waiting), 0, memory_order_acq_rel);
+	if (!how)
 		return;
-	/* R5: pairs with A5 in rb_sleep(). */
-	atomic_fetch_add_explicit(RB_ATOMIC(&m->notify_seq), 1, memory_order_release);
-	rb_futex_wake(&m->notify_seq);
+	if (how == RINGBUF_WAIT_FD) {
+		rb_wake_send(rb);
+	} else {
+		/* R5: pairs with A5 in rb_sleep(). */
+		atomic_fetch_add_explicit(RB_ATOMIC(&m->notify_seq), 1, memory_order_release);
+		rb_futex_wake(&m->notify_seq);
+	}
 	RB_COUNT(rb, wakeups);
 }
 
 static void rb_notify(struct ringbuf *rb, uint64_t rec_off, uint64_t flags)
 {
 	struct ringbuf_shm_meta *m = rb->meta;
+	uint64_t wm, cons;
 
 	if (flags & RINGBUF_FORCE_WAKEUP) {
 		if (!READ_ONCE(m->notify_pending)) {
@@ -763,7 +810,11 @@ static void rb_notify(struct ringbuf *rb, uint64_t rec_off, uint64_t flags)
 	 * consumer stores consumer_pos before consumer_waiting before F3. */
 	if (!READ_ONCE(m->consumer_waiting))
 		return;
-	if ((smp_load_acquire(rb->consumer_pos) & rb->mask) == rec_off)
+	/* A watermark replaces the adaptive rule (section 6): wake once that
+	 * much is pending, whichever record's commit sees it. */
+	wm = READ_ONCE(rb_cons_page(rb)->wakeup_watermark);
+	cons = smp_load_acquire(rb->consumer_pos);
+	if (wm ? READ_ONCE(rb->prod->producer_pos) - cons >= wm : (cons & rb->mask) == rec_off)
 		rb_wake_sleeper(rb);
 }
 
@@ -1163,6 +1214,8 @@ static int rb_head(struct ringbuf *rb, uint64_t *head, uint64_t *prod)
 	return err;
 }
 
+static bool rb_take_forced(struct ringbuf *rb);
+
 /*
  * Deliver up to @n committed records.  Reads producer_pos once per pass and
  * makes passes until it finds nothing new or has moved a whole ring's worth
@@ -1182,9 +1235,19 @@ int rb_consume(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, size_t n)
 		err = rb_consumer_gate(rb);
 		if (err)
 			return (int)rb_err(-err);
+		if (rb->wake_rx >= 0) {
+			/* Before consuming, take what was notified: see rb_arm_fd(). */
+			rb_wake_drain(rb);
+			(void)rb_take_forced(rb);
+		}
 	}
-	if (rb->overwrite)
-		return rb_consume_ow(rb, fn, ctx, n);
+	if (rb->overwrite) {
+		int r = rb_consume_ow(rb, fn, ctx, n);
+
+		if (rb->wake_rx >= 0)
+			rb_arm_fd(rb);
+		return r;
+	}
 	err = rb_positions(rb, &cons, &prod);
 	start = published = cons;
 	while (!err && cnt < n && cons != prod) {
@@ -1221,6 +1284,8 @@ int rb_consume(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, size_t n)
 	}
 	if (cons != published)
 		rb_publish_consumer(rb, cons);
+	if (rb->wake_rx >= 0)
+		rb_arm_fd(rb);
 	if (err)
 		return (int)rb_err(-err);
 	return cnt > INT_MAX ? INT_MAX : (int)cnt;
@@ -1254,6 +1319,20 @@ bool rb_head_committed(struct ringbuf *rb)
 	return !(len & RINGBUF_BUSY_BIT);
 }
 
+/* Is a wakeup due now: a committed record at the head and, under a
+ * watermark, that many bytes pending?  Called after F3. */
+static bool rb_due(struct ringbuf *rb)
+{
+	uint64_t wm = READ_ONCE(rb_cons_page(rb)->wakeup_watermark);
+	uint64_t cons, prod;
+
+	if (!rb_head_committed(rb))
+		return false;
+	if (!wm || rb_head(rb, &cons, &prod))
+		return true;
+	return prod - cons >= wm;
+}
+
 static bool rb_ring_nonempty(struct ringbuf *rb)
 {
 	uint64_t cons, prod;
@@ -1284,7 +1363,7 @@ static void rb_sleep(struct ringbuf *rb, uint64_t deadline)
 
 	WRITE_ONCE(m->consumer_waiting, 1);
 	smp_mb(); /* F3: pairs with F1 in rb_commit() and F1' in rb_notify() */
-	if (READ_ONCE(m->notify_pending) || rb_head_committed(rb))
+	if (READ_ONCE(m->notify_pending) || rb_due(rb))
 		goto out;
 	if (deadline) {
 		uint64_t now = rb_now_ns();
@@ -1301,6 +1380,105 @@ out:
 	WRITE_ONCE(m->consumer_waiting, 0);
 }
 
+/*
+ * fd mode.  The consumer is armed (consumer_waiting = RINGBUF_WAIT_FD)
+ * whenever it has drained the ring, not only while it sleeps, because the
+ * application sleeps in its own epoll_wait(), out of our sight.  So the
+ * order at the end of each consume is: the socket was emptied FIRST (at the
+ * start of the consume), then the records were consumed, then
+ *
+ *   F3 (consumer): store consumer_pos (R3) ; store consumer_waiting = FD ;
+ *                  smp_mb ; load notify_pending, producer_pos, head header
+ *
+ * against the producer's F1/F1' as in section 6 of the essay.  Either the
+ * producer's F1 comes first -- then the re-check here sees its record (or
+ * its notify_pending) and we make our own socket readable -- or ours comes
+ * first -- then the producer sees FD, exchanges it to 0 and sends a
+ * datagram.  A datagram sent after the drain is never discarded before
+ * the consumer has looked at the ring again, because draining happens
+ * only at the start of a consume, never after arming.  Exactly one side
+ * owes the datagram: whoever exchanges FD to 0.
+ */
+void rb_arm_fd(struct ringbuf *rb)
+{
+	struct ringbuf_shm_meta *m = rb->meta;
+	bool forced;
+
+	smp_store_release(&m->consumer_waiting, RINGBUF_WAIT_FD);
+	smp_mb(); /* F3: pairs with F1 in rb_commit_len() and F1' in rb_notify() */
+	forced = rb_take_forced(rb);
+	if (!rb_due(rb) && !(forced && rb_ring_nonempty(rb)))
+		return;
+	if (atomic_exchange_explicit(RB_ATOMIC(&m->consumer_waiting), 0, memory_order_acq_rel) ==
+	    RINGBUF_WAIT_FD)
+		rb_wake_self(rb);
+}
+
+/* ringbuf_poll() in fd mode: wait on the socket (armed by the last
+ * consume), then consume, which drains and re-arms. */
+static int rb_poll_fd(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, uint64_t deadline,
+		      bool no_wait)
+{
+	struct pollfd p = { .fd = rb->wake_rx, .events = POLLIN };
+
+	while (!no_wait) {
+		uint64_t now = rb_now_ns();
+		int ms = -1;
+
+		if (deadline) {
+			if (now >= deadline)
+				break;
+			ms = (int)((deadline - now + 999999) / 1000000 > INT_MAX
+					   ? INT_MAX : (deadline - now + 999999) / 1000000);
+		}
+		if (poll(&p, 1, ms) >= 0 || errno != EINTR)
+			break;
+	}
+	return rb_consume(rb, fn, ctx, SIZE_MAX);
+}
+
+int ringbuf_epoll_fd(struct ringbuf *rb)
+{
+	int err;
+
+	if (!rb)
+		return (int)rb_err(EINVAL);
+	if (rb->kind == RB_KERNEL_RINGBUF)
+		return rb->fd; /* the kernel's own EPOLLIN */
+	if (rb->kind != RB_USER)
+		return (int)rb_err(EOPNOTSUPP);
+	err = rb_consumer_gate(rb);
+	if (err)
+		return (int)rb_err(-err);
+	if (rb->wake_rx < 0) {
+		err = rb_wake_open(rb);
+		if (err)
+			return (int)rb_err(-err);
+		rb_arm_fd(rb);
+	}
+	return rb->wake_rx;
+}
+
+int ringbuf_set_watermark(struct ringbuf *rb, uint64_t bytes)
+{
+	int err;
+
+	if (!rb)
+		return (int)rb_err(EINVAL);
+	if (rb->kind != RB_USER)
+		return (int)rb_err(EOPNOTSUPP);
+	err = rb_consumer_gate(rb);
+	if (err)
+		return (int)rb_err(-err);
+	if (bytes > rb->size - RINGBUF_HDR_SZ)
+		return (int)rb_err(EINVAL);
+	WRITE_ONCE(rb_cons_page(rb)->wakeup_watermark, bytes);
+	/* A lower watermark may already be met: no producer would say so. */
+	if (rb->wake_rx >= 0)
+		rb_arm_fd(rb);
+	return 0;
+}
+
 int ringbuf_poll(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, int timeout_ms)
 {
 	uint64_t deadline = 0;
@@ -1315,11 +1493,13 @@ int ringbuf_poll(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, int timeou
 		return (int)rb_err(-err);
 	if (timeout_ms >= 0)
 		deadline = rb_now_ns() + (uint64_t)timeout_ms * 1000000ull;
+	if (rb->wake_rx >= 0)
+		return rb_poll_fd(rb, fn, ctx, timeout_ms ? deadline : 0, timeout_ms == 0);
 	for (;;) {
 		bool forced = rb_take_forced(rb);
 
 		smp_mb(); /* F3 (consumer_pos side): pairs with F1 in rb_commit() */
-		if (rb_head_committed(rb))
+		if (rb_due(rb))
 			break;
 		/* A forced notification counts while the ring holds anything,
 		 * even a BUSY record: the kernel's EPOLLIN is producer_pos !=

@@ -87,6 +87,9 @@ struct ringbuf *rb_alloc(enum rb_kind kind, uint64_t size, uint32_t page_shift)
 	rb->kind = kind;
 	rb->fd = -1;
 	rb->epoll_fd = -1;
+	rb->wake_rx = -1;
+	rb->wake_tx = -1;
+	pthread_mutex_init(&rb->wake_lock, NULL);
 	rb->page_shift = page_shift;
 	rb->size = size;
 	rb->mask = size - 1;
@@ -464,5 +467,6 @@ int ringbuf_unlink(const char *name)
 
 	if (err)
 		return (int)rb_err(-err);
+	rb_wake_unlink_stale(path); /* a killed consumer's wakeup name */
 	return unlink(path) ? (int)rb_err(errno) : 0;
 }

@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * manager.c -- several rings, one wait: libbpf's ring_buffer__new/add/poll/
+ * consume/consume_n/epoll_fd over ringbuf handles.
+ *
+ * One epoll instance watches each ring's ringbuf_epoll_fd(): the wakeup
+ * socket of a ringbuf ring in fd mode (readable exactly while a
+ * notification is owed, see rb_arm_fd() in ringbuf.c), or the map fd of a
+ * kernel RINGBUF (the kernel's level-triggered EPOLLIN).  Each registration
+ * carries the ring's index.  poll consumes the rings epoll reports, with
+ * their own callbacks; consuming re-arms them.  Nothing here touches shared
+ * memory: everything goes through the public consumer calls.
+ */
+#include "internal.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+struct rb_managed {
+	struct ringbuf *rb;
+	ringbuf_sample_fn fn;
+	void *ctx;
+};
+
+struct ringbuf_manager {
+	int epfd;
+	struct rb_managed *rings;
+	struct epoll_event *events; /* one per ring, for epoll_wait */
+	size_t n, cap;
+};
+
+/* No field of struct ringbuf_opts applies to a manager yet: all zero. */
+static bool rb_manager_opts_ok(const struct ringbuf_opts *o)
+{
+	if (!rb_opts_valid(o)) /* also: flags == 0, bytes past the struct zero */
+		return false;
+	if (!o)
+		return true;
+	if (o->sz >= offsetof(struct ringbuf_opts, mode) + sizeof(o->mode) && o->mode)
+		return false;
+	if (o->sz >= offsetof(struct ringbuf_opts, role) + sizeof(o->role) && o->role)
+		return false;
+	return true;
+}
+
+struct ringbuf_manager *ringbuf_manager_new(const struct ringbuf_opts *opts)
+{
+	struct ringbuf_manager *m;
+
+	if (!rb_manager_opts_ok(opts)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	m = calloc(1, sizeof(*m));
+	if (!m) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	m->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (m->epfd < 0) {
+		int e = errno;
+
+		free(m);
+		errno = e;
+		return NULL;
+	}
+	return m;
+}
+
+static int rb_manager_grow(struct ringbuf_manager *m)
+{
+	size_t cap = m->cap ? m->cap * 2 : 4;
+	struct rb_managed *r;
+	struct epoll_event *ev;
+
+	r = realloc(m->rings, cap * sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	m->rings = r;
+	ev = realloc(m->events, cap * sizeof(*ev));
+	if (!ev)
+		return -ENOMEM;
+	m->events = ev;
+	m->cap = cap;
+	return 0;
+}
+
+int ringbuf_manager_add(struct ringbuf_manager *m, struct ringbuf *rb, ringbuf_sample_fn fn,
+			void *ctx)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	int fd, err;
+
+	if (!m || !rb || !fn)
+		return (int)rb_err(EINVAL);
+	for (size_t i = 0; i < m->n; i++)
+		if (m->rings[i].rb == rb)
+			return (int)rb_err(EEXIST);
+	if (m->n == m->cap && (err = rb_manager_grow(m)))
+		return (int)rb_err(-err);
+	fd = ringbuf_epoll_fd(rb);
+	if (fd < 0)
+		return fd; /* errno set */
+	if (m->n > UINT32_MAX)
+		return (int)rb_err(ENOSPC);
+	ev.data.u32 = (uint32_t)m->n;
+	if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &ev))
+		return (int)rb_err(errno);
+	m->rings[m->n++] = (struct rb_managed){ .rb = rb, .fn = fn, .ctx = ctx };
+	return 0;
+}
+
+/* Add @r records to the running total, saturating at INT_MAX. */
+static int rb_total(int total, int r)
+{
+	return r > INT_MAX - total ? INT_MAX : total + r;
+}
+
+int ringbuf_manager_poll(struct ringbuf_manager *m, int timeout_ms)
+{
+	int cnt, total = 0;
+
+	if (!m)
+		return (int)rb_err(EINVAL);
+	if (!m->n)
+		return 0;
+	cnt = epoll_wait(m->epfd, m->events, (int)(m->n > INT_MAX ? INT_MAX : m->n), timeout_ms);
+	if (cnt < 0)
+		return (int)rb_err(errno);
+	for (int i = 0; i < cnt; i++) {
+		uint32_t idx = m->events[i].data.u32;
+		struct rb_managed *r;
+		int got;
+
+		if (idx >= m->n)
+			continue;
+		r = &m->rings[idx];
+		got = ringbuf_consume(r->rb, r->fn, r->ctx);
+		if (got < 0)
+			return got; /* errno set */
+		total = rb_total(total, got);
+	}
+	return total;
+}
+
+int ringbuf_manager_consume_n(struct ringbuf_manager *m, size_t n)
+{
+	int total = 0;
+
+	if (!m)
+		return (int)rb_err(EINVAL);
+	for (size_t i = 0; i < m->n && n > 0; i++) {
+		struct rb_managed *r = &m->rings[i];
+		int got = ringbuf_consume_n(r->rb, r->fn, r->ctx, n);
+
+		if (got < 0)
+			return got;
+		n -= (size_t)got;
+		total = rb_total(total, got);
+	}
+	return total;
+}
+
+int ringbuf_manager_consume(struct ringbuf_manager *m)
+{
+	return ringbuf_manager_consume_n(m, SIZE_MAX);
+}
+
+int ringbuf_manager_epoll_fd(const struct ringbuf_manager *m)
+{
+	if (!m)
+		return (int)rb_err(EINVAL);
+	return m->epfd;
+}
+
+void ringbuf_manager_free(struct ringbuf_manager *m)
+{
+	if (!m)
+		return;
+	close(m->epfd);
+	free(m->rings);
+	free(m->events);
+	free(m);
+}
