@@ -1,0 +1,544 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * t_epoll.c -- ringbuf_epoll_fd() and ringbuf_set_watermark().
+ *
+ * The fd is readable exactly while a notification is owed, so most checks
+ * are a poll(fd, 0): no timing.  Cases: argument errors; readiness after
+ * adaptive, NO_WAKEUP and FORCE commits and after consume/consume_n; no
+ * wakeup system call while the consumer is not armed (ringbuf_stats); a
+ * consumer in one process waiting in its own epoll_wait() while a producer
+ * in another, attached by name, writes; a consumer that restarts (the
+ * producer's cached connection goes stale); the wakeup name: its mode, its
+ * removal, a killed consumer's name (replaced, and removed by
+ * ringbuf_unlink), a name we do not own (EEXIST); the watermark with the
+ * fd and with a consumer asleep in ringbuf_poll() in another process.
+ */
+#include <poll.h>
+#include <pthread.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include "proc.h"
+#include "ringbuf.h"
+#include "test.h"
+
+static size_t g_page;
+
+struct rec {
+	uint32_t seq;
+	uint32_t pad;
+};
+
+struct sink {
+	uint32_t next; /* expected seq */
+	uint32_t n;
+	int stop_at;   /* return -1 at this record (0: never) */
+};
+
+static int on_rec(void *ctx, void *data, size_t size)
+{
+	struct sink *s = ctx;
+	struct rec r;
+
+	CHECK_EQ(size, sizeof(r));
+	memcpy(&r, data, sizeof(r));
+	CHECK_EQ(r.seq, s->next);
+	s->next++;
+	s->n++;
+	if (s->stop_at && (int)s->n == s->stop_at)
+		return -1;
+	return 0;
+}
+
+static bool readable(int fd, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int r = poll(&p, 1, ms);
+
+	CHECK(r >= 0);
+	return r == 1 && (p.revents & POLLIN);
+}
+
+static uint64_t wakeups(struct ringbuf *rb)
+{
+	struct ringbuf_stats st = { .sz = sizeof(st) };
+
+	CHECK_EQ(ringbuf_stats(rb, &st), 0);
+	return st.wakeups;
+}
+
+static void put(struct ringbuf *rb, uint32_t seq, uint64_t flags)
+{
+	struct rec r = { .seq = seq };
+
+	CHECK_EQ(ringbuf_output(rb, &r, sizeof(r), flags), 0);
+}
+
+/* The wakeup name of the ring file behind @fd (as src/wake.c derives it). */
+static void wake_path(int fd, char *out, size_t len)
+{
+	struct stat st;
+
+	CHECK_EQ(fstat(fd, &st), 0);
+	snprintf(out, len, "/dev/shm/.ringbuf.%llx.%llx.wake", (unsigned long long)st.st_dev,
+		 (unsigned long long)st.st_ino);
+}
+
+static void test_errors(void)
+{
+	struct ringbuf_opts po = { .sz = sizeof(po), .role = RINGBUF_ROLE_PRODUCER };
+	struct ringbuf *rb = ringbuf_new(g_page, NULL), *prod;
+
+	CHECK(rb);
+	errno = 0;
+	CHECK_EQ(ringbuf_epoll_fd(NULL), -EINVAL);
+	CHECK_EQ(errno, EINVAL);
+	CHECK_EQ(ringbuf_set_watermark(NULL, 0), -EINVAL);
+	CHECK_EQ(ringbuf_set_watermark(rb, g_page - 7), -EINVAL);
+	CHECK_EQ(errno, EINVAL);
+	CHECK_EQ(ringbuf_set_watermark(rb, g_page - 8), 0);
+	CHECK_EQ(ringbuf_set_watermark(rb, 0), 0);
+	prod = ringbuf_from_fd(ringbuf_fd(rb), &po);
+	CHECK(prod);
+	CHECK_EQ(ringbuf_epoll_fd(prod), -EOPNOTSUPP);
+	CHECK_EQ(errno, EOPNOTSUPP);
+	CHECK_EQ(ringbuf_set_watermark(prod, 64), -EOPNOTSUPP);
+	ringbuf_free(prod);
+	ringbuf_free(rb);
+}
+
+/* One process, a ringbuf_new() ring: readiness follows the kernel's
+ * notification rules, and producers make a system call only for an armed
+ * consumer. */
+static void test_local(void)
+{
+	struct ringbuf *rb = ringbuf_new(16 * g_page, NULL);
+	struct sink s = { 0 };
+	char path[128];
+	struct stat st;
+	uint32_t seq = 0;
+	int fd;
+	void *busy;
+
+	CHECK(rb);
+	fd = ringbuf_epoll_fd(rb);
+	CHECK(fd >= 0);
+	CHECK_EQ(ringbuf_epoll_fd(rb), fd); /* the same fd every time */
+	wake_path(ringbuf_fd(rb), path, sizeof(path));
+	CHECK_EQ(lstat(path, &st), 0);
+	CHECK(S_ISSOCK(st.st_mode));
+	CHECK_EQ(st.st_mode & 0777, 0600); /* a memfd ring: owner only */
+	CHECK(!readable(fd, 0));
+
+	/* adaptive: the first record wakes, the next ones owe nothing */
+	put(rb, seq++, 0);
+	CHECK(readable(fd, 0));
+	CHECK_EQ(wakeups(rb), 1);
+	for (int i = 0; i < 100; i++)
+		put(rb, seq++, 0);
+	CHECK_EQ(wakeups(rb), 1); /* not armed: no system call */
+	for (int i = 0; i < 10; i++)
+		put(rb, seq++, RINGBUF_FORCE_WAKEUP);
+	CHECK_EQ(wakeups(rb), 1); /* not even for FORCE */
+	CHECK_EQ(ringbuf_consume(rb, on_rec, &s), 111);
+	CHECK(!readable(fd, 0));
+
+	/* NO_WAKEUP: nothing; FORCE: always */
+	put(rb, seq++, RINGBUF_NO_WAKEUP);
+	CHECK(!readable(fd, 0));
+	CHECK_EQ(wakeups(rb), 1);
+	put(rb, seq++, RINGBUF_FORCE_WAKEUP);
+	CHECK(readable(fd, 0));
+	CHECK_EQ(wakeups(rb), 2);
+	CHECK_EQ(ringbuf_consume(rb, on_rec, &s), 2);
+	CHECK(!readable(fd, 0));
+
+	/* consume_n leaves records: the consumer makes its fd readable itself */
+	for (int i = 0; i < 3; i++)
+		put(rb, seq++, 0);
+	CHECK_EQ(ringbuf_consume_n(rb, on_rec, &s, 2), 2);
+	CHECK(readable(fd, 0));
+	CHECK_EQ(ringbuf_consume_n(rb, on_rec, &s, 2), 1);
+	CHECK(!readable(fd, 0));
+
+	/* a callback that stops early leaves the rest announced */
+	for (int i = 0; i < 3; i++)
+		put(rb, seq++, 0);
+	s.stop_at = (int)s.n + 1;
+	CHECK_EQ(ringbuf_consume(rb, on_rec, &s), -1);
+	s.stop_at = 0;
+	CHECK(readable(fd, 0));
+	CHECK_EQ(ringbuf_consume(rb, on_rec, &s), 2);
+	CHECK(!readable(fd, 0));
+
+	/* a BUSY head: adaptive commits behind it owe nothing; FORCE behind
+	 * it does; the head's own commit does */
+	busy = ringbuf_reserve(rb, sizeof(struct rec), 0);
+	CHECK(busy);
+	put(rb, seq + 1, 0);
+	CHECK(!readable(fd, 0));
+	put(rb, seq + 2, RINGBUF_FORCE_WAKEUP);
+	CHECK(readable(fd, 0));
+	CHECK_EQ(ringbuf_consume(rb, on_rec, &s), 0);
+	CHECK(!readable(fd, 0)); /* BUSY head: no spinning */
+	((struct rec *)busy)->seq = seq;
+	seq += 3;
+	ringbuf_submit(busy, 0);
+	CHECK(readable(fd, 0));
+	CHECK_EQ(ringbuf_poll(rb, on_rec, &s, 1000), 3); /* poll waits on the fd */
+	CHECK(!readable(fd, 0));
+	CHECK_EQ(ringbuf_poll(rb, on_rec, &s, 0), 0);
+
+	/* records present when the fd is created make it readable at once */
+	ringbuf_free(rb);
+	CHECK(lstat(path, &st) != 0 && errno == ENOENT); /* free removed the name */
+	rb = ringbuf_new(16 * g_page, NULL);
+	CHECK(rb);
+	put(rb, 0, RINGBUF_NO_WAKEUP);
+	fd = ringbuf_epoll_fd(rb);
+	CHECK(fd >= 0);
+	CHECK(readable(fd, 0));
+	ringbuf_free(rb);
+}
+
+/* The watermark, seen through the fd. */
+static void test_watermark_fd(void)
+{
+	struct ringbuf *rb = ringbuf_new(16 * g_page, NULL);
+	struct sink s = { 0 };
+	uint32_t seq = 0;
+	uint64_t t0;
+	int fd;
+
+	CHECK(rb);
+	fd = ringbuf_epoll_fd(rb);
+	CHECK(fd >= 0);
+	CHECK_EQ(ringbuf_set_watermark(rb, 10 * 16), 0); /* ten 16-byte records */
+	for (int i = 0; i < 9; i++) {
+		put(rb, seq++, 0);
+		CHECK(!readable(fd, 0));
+	}
+	CHECK_EQ(wakeups(rb), 0);
+	put(rb, seq++, 0); /* the tenth crosses the watermark */
+	CHECK(readable(fd, 0));
+	CHECK_EQ(wakeups(rb), 1);
+	CHECK_EQ(ringbuf_consume(rb, on_rec, &s), 10);
+	CHECK(!readable(fd, 0));
+
+	/* FORCE wakes below the watermark */
+	put(rb, seq++, RINGBUF_FORCE_WAKEUP);
+	CHECK(readable(fd, 0));
+	CHECK_EQ(ringbuf_consume(rb, on_rec, &s), 1);
+
+	/* below it, the poll timeout bounds the latency */
+	put(rb, seq++, 0);
+	put(rb, seq++, 0);
+	CHECK(!readable(fd, 0));
+	t0 = t_now_ns();
+	CHECK_EQ(ringbuf_poll(rb, on_rec, &s, 100), 2);
+	CHECK(t_now_ns() - t0 >= 50 * 1000000ull); /* it did wait */
+
+	/* records left below the watermark are not announced, and poll
+	 * sleeps on them until its timeout, with the futex as with the fd */
+	for (int i = 0; i < 3; i++)
+		put(rb, seq++, 0);
+	CHECK_EQ(ringbuf_consume_n(rb, on_rec, &s, 1), 1);
+	CHECK(!readable(fd, 0));
+	CHECK_EQ(ringbuf_consume(rb, on_rec, &s), 2);
+	{
+		struct ringbuf *f = ringbuf_new(16 * g_page, NULL);
+		struct sink fs = { 0 };
+
+		CHECK(f);
+		CHECK_EQ(ringbuf_set_watermark(f, 4 * 16), 0);
+		put(f, 0, 0);
+		put(f, 1, 0);
+		t0 = t_now_ns();
+		CHECK_EQ(ringbuf_poll(f, on_rec, &fs, 100), 2);
+		CHECK(t_now_ns() - t0 >= 50 * 1000000ull);
+		put(f, 2, 0);
+		put(f, 3, 0);
+		put(f, 4, 0);
+		put(f, 5, 0);
+		t0 = t_now_ns();
+		CHECK_EQ(ringbuf_poll(f, on_rec, &fs, 10000), 4); /* at once */
+		CHECK(t_now_ns() - t0 < 5000 * 1000000ull);
+		ringbuf_free(f);
+	}
+
+	/* lowering the watermark to what is pending makes it due at once */
+	for (int i = 0; i < 4; i++)
+		put(rb, seq++, 0);
+	CHECK(!readable(fd, 0));
+	CHECK_EQ(ringbuf_set_watermark(rb, 4 * 16), 0);
+	CHECK(readable(fd, 0));
+	CHECK_EQ(ringbuf_consume(rb, on_rec, &s), 4);
+
+	/* 0 is the kernel's adaptive rule again */
+	CHECK_EQ(ringbuf_set_watermark(rb, 0), 0);
+	put(rb, seq++, 0);
+	CHECK(readable(fd, 0));
+	CHECK_EQ(ringbuf_consume(rb, on_rec, &s), 1);
+	ringbuf_free(rb);
+}
+
+/* The watermark with the futex: a consumer asleep in ringbuf_poll() in
+ * another process is not woken below it, and is at it. */
+static void test_watermark_futex(void)
+{
+	struct ringbuf_opts co = { .sz = sizeof(co), .role = RINGBUF_ROLE_CONSUMER };
+	struct ringbuf *rb = ringbuf_new(16 * g_page, NULL);
+	const struct ringbuf_shm_meta *meta;
+	int pfd[2], status;
+	uint32_t got;
+	pid_t pid;
+
+	CHECK(rb);
+	CHECK_EQ(pipe(pfd), 0);
+	pid = proc_fork_child(getpid(), 30);
+	if (pid == 0) {
+		struct ringbuf *c = ringbuf_from_fd(ringbuf_fd(rb), &co);
+		struct sink s = { 0 };
+		int r;
+
+		if (!c || ringbuf_set_watermark(c, 4 * 16))
+			_exit(2);
+		r = ringbuf_poll(c, on_rec, &s, 20000);
+		got = r < 0 ? 0 : (uint32_t)r;
+		if (write(pfd[1], &got, sizeof(got)) != sizeof(got))
+			_exit(2);
+		_exit(0);
+	}
+	/* the ring's first page is its metadata (ringbuf.h) */
+	meta = mmap(NULL, g_page, PROT_READ, MAP_SHARED, ringbuf_fd(rb), 0);
+	CHECK(meta != MAP_FAILED);
+	proc_wait_asleep(pid, meta, 1000);
+	for (uint32_t i = 0; i < 3; i++)
+		put(rb, i, 0);
+	CHECK(!proc_read_msg(pfd[0], &got, sizeof(got), 200)); /* still asleep */
+	CHECK_EQ(wakeups(rb), 0);
+	put(rb, 3, 0);
+	CHECK(proc_read_msg(pfd[0], &got, sizeof(got), 5000));
+	CHECK_EQ(got, 4);
+	CHECK_EQ(wakeups(rb), 1);
+	status = proc_wait_status(pid, 10, 1000);
+	CHECK(proc_exited_with(pid, status, 0));
+	munmap((void *)meta, g_page);
+	close(pfd[0]);
+	close(pfd[1]);
+	ringbuf_free(rb);
+}
+
+/* Producer child for test_named: phase by phase, on a go byte from the
+ * parent, writes @per records with random pauses (some NO_WAKEUP, some
+ * FORCE, most adaptive). */
+static void named_producer(const char *name, int go_fd, int phases, uint32_t per)
+{
+	struct ringbuf_opts po = { .sz = sizeof(po), .role = RINGBUF_ROLE_PRODUCER };
+	struct ringbuf *p = ringbuf_open(name, &po);
+	uint64_t rnd = 0x9e3779b97f4a7c15ull ^ (uint64_t)getpid();
+	uint32_t seq = 0;
+	char go;
+
+	if (!p)
+		_exit(2);
+	for (int ph = 0; ph < phases; ph++) {
+		if (read(go_fd, &go, 1) != 1)
+			_exit(3);
+		for (uint32_t i = 0; i < per; i++) {
+			uint64_t r = t_rand(&rnd);
+			uint64_t flags = (r & 15) == 0 ? RINGBUF_FORCE_WAKEUP : 0;
+			struct rec rec = { .seq = seq };
+
+			while (ringbuf_output(p, &rec, sizeof(rec), flags) == -EAGAIN)
+				usleep(100);
+			seq++;
+			if ((r >> 8 & 7) == 0)
+				usleep((useconds_t)(r >> 16 & 511));
+		}
+	}
+	ringbuf_free(p);
+	_exit(0);
+}
+
+/* Receive @n records through @rb's fd in our own epoll; a wait that times
+ * out while records are owed is a lost wakeup. */
+static void named_consume(struct ringbuf *rb, struct sink *s, uint32_t n)
+{
+	int ep = epoll_create1(EPOLL_CLOEXEC), fd = ringbuf_epoll_fd(rb);
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	CHECK(ep >= 0 && fd >= 0);
+	CHECK_EQ(epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev), 0);
+	while (s->n < n) {
+		int r = epoll_wait(ep, &ev, 1, 5000);
+
+		if (r == 0)
+			fprintf(stderr, "no wakeup with %u of %u records received\n", s->n, n);
+		CHECK_EQ(r, 1);
+		CHECK(ringbuf_consume(rb, on_rec, s) >= 0);
+	}
+	close(ep);
+}
+
+/* A consumer and a producer in two processes attached by name; the
+ * consumer then restarts (new handle, new socket) under the same producer. */
+static void test_named(void)
+{
+	struct ringbuf_opts co = { .sz = sizeof(co), .mode = 0640, .role = RINGBUF_ROLE_CONSUMER };
+	const char *name = "t_epoll_named";
+	const uint32_t per = 20000;
+	struct sink s = { 0 };
+	struct ringbuf *rb;
+	char path[128];
+	struct stat st;
+	int go[2], status;
+	uint64_t w;
+	pid_t pid;
+
+	ringbuf_unlink(name);
+	rb = ringbuf_create(name, 16 * g_page, &co);
+	CHECK(rb);
+	CHECK(ringbuf_epoll_fd(rb) >= 0);
+	wake_path(ringbuf_fd(rb), path, sizeof(path));
+	CHECK_EQ(lstat(path, &st), 0);
+	CHECK_EQ(st.st_mode & 0777, 0640); /* the ring's mode */
+	CHECK_EQ(pipe(go), 0);
+	pid = proc_fork_child(getpid(), 60);
+	if (pid == 0)
+		named_producer(name, go[0], 2, per);
+	CHECK_EQ(write(go[1], "g", 1), 1);
+	named_consume(rb, &s, per);
+	w = wakeups(rb);
+	CHECK(w >= 1 && w <= per);
+
+	/* restart: the producer's connection is to a socket that is gone */
+	ringbuf_free(rb);
+	CHECK(lstat(path, &st) != 0);
+	rb = ringbuf_open(name, &co);
+	CHECK(rb);
+	CHECK_EQ(write(go[1], "g", 1), 1);
+	named_consume(rb, &s, 2 * per);
+	CHECK_EQ(s.next, 2 * per);
+	status = proc_wait_status(pid, 30, 1000);
+	CHECK(proc_exited_with(pid, status, 0));
+	CHECK_EQ(ringbuf_consume(rb, on_rec, &s), 0);
+	close(go[0]);
+	close(go[1]);
+	CHECK_EQ(ringbuf_unlink(name), 0);
+	CHECK_EQ(lstat(path, &st), 0); /* a live consumer keeps its name */
+	ringbuf_free(rb);
+	CHECK(lstat(path, &st) != 0);
+}
+
+/* A consumer killed in fd mode leaves its name: the next consumer replaces
+ * it, and ringbuf_unlink() removes a stale one.  A name that is not a
+ * socket of ours is refused. */
+static void test_stale_names(void)
+{
+	struct ringbuf_opts co = { .sz = sizeof(co), .role = RINGBUF_ROLE_CONSUMER };
+	const char *name = "t_epoll_stale";
+	struct sink s = { 0 };
+	struct ringbuf *rb;
+	char path[128];
+	struct stat st, st2;
+	int sync[2], status, fd;
+	pid_t pid;
+
+	ringbuf_unlink(name);
+	rb = ringbuf_create(name, 4 * g_page, NULL);
+	CHECK(rb);
+	wake_path(ringbuf_fd(rb), path, sizeof(path));
+	CHECK_EQ(pipe(sync), 0);
+	for (int round = 0; round < 2; round++) {
+		pid = proc_fork_child(getpid(), 30);
+		if (pid == 0) {
+			struct ringbuf *c = ringbuf_open(name, &co);
+
+			if (!c || ringbuf_epoll_fd(c) < 0 || write(sync[1], "r", 1) != 1)
+				_exit(2);
+			pause();
+			_exit(0);
+		}
+		CHECK(proc_read_msg(sync[0], &(char){ 0 }, 1, 5000));
+		CHECK_EQ(lstat(path, &st), 0);
+		kill(pid, SIGKILL);
+		status = proc_wait_status(pid, 10, 1000);
+		CHECK(WIFSIGNALED(status));
+		CHECK_EQ(lstat(path, &st2), 0); /* left behind */
+	}
+	/* the next consumer replaces it and is woken through its own */
+	fd = ringbuf_epoll_fd(rb);
+	CHECK(fd >= 0);
+	CHECK_EQ(lstat(path, &st2), 0);
+	CHECK(st2.st_ino != st.st_ino);
+	put(rb, 0, 0);
+	CHECK(readable(fd, 1000));
+	CHECK_EQ(ringbuf_consume(rb, on_rec, &s), 1);
+	ringbuf_free(rb);
+	CHECK(lstat(path, &st) != 0);
+
+	/* killed again: ringbuf_unlink() removes the stale name with the ring */
+	pid = proc_fork_child(getpid(), 30);
+	if (pid == 0) {
+		struct ringbuf *c = ringbuf_open(name, &co);
+
+		if (!c || ringbuf_epoll_fd(c) < 0 || write(sync[1], "r", 1) != 1)
+			_exit(2);
+		pause();
+		_exit(0);
+	}
+	CHECK(proc_read_msg(sync[0], &(char){ 0 }, 1, 5000));
+	kill(pid, SIGKILL);
+	proc_wait_status(pid, 10, 1000);
+	CHECK_EQ(lstat(path, &st), 0);
+	CHECK_EQ(ringbuf_unlink(name), 0);
+	CHECK(lstat(path, &st) != 0 && errno == ENOENT);
+
+	/* a file in the way that is not a socket, or not ours: EEXIST */
+	rb = ringbuf_create(name, 4 * g_page, NULL);
+	CHECK(rb);
+	wake_path(ringbuf_fd(rb), path, sizeof(path));
+	fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+	CHECK(fd >= 0);
+	close(fd);
+	errno = 0;
+	CHECK_EQ(ringbuf_epoll_fd(rb), -EEXIST);
+	CHECK_EQ(errno, EEXIST);
+	CHECK_EQ(unlink(path), 0);
+	if (geteuid() == 0) {
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		int sk = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+		CHECK(strlen(path) < sizeof(sa.sun_path));
+		memcpy(sa.sun_path, path, strlen(path) + 1);
+		CHECK(sk >= 0);
+		CHECK_EQ(bind(sk, (struct sockaddr *)&sa, sizeof(sa)), 0);
+		CHECK_EQ(chown(path, 12345, 12345), 0); /* another user's socket */
+		CHECK_EQ(ringbuf_epoll_fd(rb), -EEXIST);
+		close(sk);
+		CHECK_EQ(unlink(path), 0);
+	}
+	CHECK(ringbuf_epoll_fd(rb) >= 0); /* the way is clear */
+	ringbuf_free(rb);
+	CHECK_EQ(ringbuf_unlink(name), 0);
+	close(sync[0]);
+	close(sync[1]);
+}
+
+int main(void)
+{
+	g_page = (size_t)sysconf(_SC_PAGESIZE);
+	signal(SIGPIPE, SIG_DFL); /* a SIGPIPE would kill us: none may happen */
+	test_errors();
+	test_local();
+	test_watermark_fd();
+	test_watermark_futex();
+	test_named();
+	test_stale_names();
+	printf("t_epoll: ok\n");
+	return 0;
+}
