@@ -15,6 +15,7 @@
  */
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -529,6 +530,84 @@ static void test_stale_names(void)
 	close(sync[1]);
 }
 
+/* Producer threads of one process sharing one handle (its cached
+ * connection and lock), against a consumer waiting in epoll_wait(): no
+ * lost wakeup, every record once, in order per producer. */
+#define T_THREADS 4
+#define T_PER     20000
+
+struct thr {
+	struct ringbuf *rb;
+	uint32_t id;
+};
+
+static void *thr_main(void *p)
+{
+	struct thr *t = p;
+	uint64_t rnd = 0x2545f4914f6cdd1dull * (t->id + 1);
+
+	for (uint32_t i = 0; i < T_PER; i++) {
+		struct rec r = { .seq = i, .pad = t->id };
+		uint64_t flags = (t_rand(&rnd) & 31) == 0 ? RINGBUF_FORCE_WAKEUP : 0;
+
+		while (ringbuf_output(t->rb, &r, sizeof(r), flags) == -EAGAIN)
+			sched_yield();
+	}
+	return NULL;
+}
+
+static int on_thr_rec(void *ctx, void *data, size_t size)
+{
+	uint32_t *next = ctx;
+	struct rec r;
+
+	CHECK_EQ(size, sizeof(r));
+	memcpy(&r, data, sizeof(r));
+	CHECK(r.pad < T_THREADS);
+	CHECK_EQ(r.seq, next[r.pad]);
+	next[r.pad]++;
+	return 0;
+}
+
+static void test_threads(void)
+{
+	struct ringbuf *rb = ringbuf_new(4 * g_page, NULL);
+	struct epoll_event ev = { .events = EPOLLIN };
+	uint32_t next[T_THREADS] = { 0 };
+	struct thr t[T_THREADS];
+	pthread_t tid[T_THREADS];
+	uint64_t got = 0;
+	int ep, fd;
+
+	CHECK(rb);
+	fd = ringbuf_epoll_fd(rb);
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	CHECK(fd >= 0 && ep >= 0);
+	CHECK_EQ(epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev), 0);
+	for (uint32_t i = 0; i < T_THREADS; i++) {
+		t[i] = (struct thr){ .rb = rb, .id = i };
+		CHECK_EQ(pthread_create(&tid[i], NULL, thr_main, &t[i]), 0);
+	}
+	while (got < (uint64_t)T_THREADS * T_PER) {
+		int r = epoll_wait(ep, &ev, 1, 5000);
+
+		if (r == 0)
+			fprintf(stderr, "no wakeup with %llu records received\n",
+				(unsigned long long)got);
+		CHECK_EQ(r, 1);
+		r = ringbuf_consume(rb, on_thr_rec, next);
+		CHECK(r >= 0);
+		got += (uint64_t)r;
+	}
+	for (int i = 0; i < T_THREADS; i++)
+		CHECK_EQ(pthread_join(tid[i], NULL), 0);
+	for (int i = 0; i < T_THREADS; i++)
+		CHECK_EQ(next[i], T_PER);
+	CHECK_EQ(ringbuf_consume(rb, on_thr_rec, next), 0);
+	close(ep);
+	ringbuf_free(rb);
+}
+
 int main(void)
 {
 	g_page = (size_t)sysconf(_SC_PAGESIZE);
@@ -539,6 +618,7 @@ int main(void)
 	test_watermark_futex();
 	test_named();
 	test_stale_names();
+	test_threads();
 	printf("t_epoll: ok\n");
 	return 0;
 }
