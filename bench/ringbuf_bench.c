@@ -16,7 +16,9 @@
  *     output or reserve+submit, adaptive / NO_WAKEUP / FORCE_WAKEUP, a
  *     blocking (ringbuf_poll), napping (consume every 5 ms) or spinning
  *     consumer, 8 / 64 / 512 / 4096-byte records; 2, 4, 8 producer threads;
- *     4 producer processes on a named ring.
+ *     4 producer processes on a named ring; a blocking consumer with a
+ *     4 KiB / 64 KiB wakeup watermark, and one that waits in its own
+ *     epoll_wait() on ringbuf_epoll_fd().
  *   kernel BPF ring buffer (bench/bpf/bench.bpf.c, BPF_PROG_TEST_RUN, 500
  *     records per run with bpf_ringbuf_output): the BPF producer alone;
  *     consumed by libbpf (ring_buffer__poll / ring_buffer__consume) or by
@@ -53,6 +55,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -356,7 +359,7 @@ enum kind {
 	K_MEMCPY,  /* memcpy bandwidth */
 	K_LAT,     /* wakeup latency */
 };
-enum cmode { C_POLL, C_NAP, C_SPIN };
+enum cmode { C_POLL, C_NAP, C_SPIN, C_EPOLL };
 enum ctype { CO_USER, CO_RB, CO_LIBBPF }; /* ringbuf ring; kernel map read by ringbuf / libbpf */
 enum sub { S_NONE, S_PIPE, S_PIPE_BATCH, S_DGRAM, S_DGRAM_BATCH, S_LAT_RB, S_LAT_FUTEX,
 	   S_LAT_EVENTFD, S_LAT_KRB, S_LAT_KLIBBPF };
@@ -393,6 +396,7 @@ struct sample {
 #define DEF  C_POLL
 #define NAP  C_NAP
 #define SPIN C_SPIN
+#define EPL  C_EPOLL
 #define NOW  RINGBUF_NO_WAKEUP
 #define FRC  RINGBUF_FORCE_WAKEUP
 
@@ -408,6 +412,14 @@ static const struct rowdef rows[] = {
 	  "k-libbpf-default", "output, adaptive, consumer loops on ringbuf_poll(100 ms)" },
 	{ "1p1c-default-reserve", K_STREAM, 1, 8, TUNED_RING, 0, DEF, CO_USER, S_NONE, true, false,
 	  "k-libbpf-default", "reserve+submit, adaptive, consumer loops on ringbuf_poll" },
+	{ "1p1c-wm-4KiB", K_STREAM, 1, 8, TUNED_RING, 0, DEF, CO_USER, S_NONE, false, false,
+	  "k-libbpf-default", "output, adaptive, ringbuf_poll(100 ms), watermark 4 KiB" },
+	{ "1p1c-wm-64KiB", K_STREAM, 1, 8, TUNED_RING, 0, DEF, CO_USER, S_NONE, false, false,
+	  "k-libbpf-default", "output, adaptive, ringbuf_poll(100 ms), watermark 64 KiB" },
+	{ "1p1c-epoll", K_STREAM, 1, 8, TUNED_RING, 0, EPL, CO_USER, S_NONE, false, false,
+	  "k-libbpf-default", "output, adaptive, epoll_wait(100 ms) on ringbuf_epoll_fd + consume" },
+	{ "1p1c-epoll-wm-64KiB", K_STREAM, 1, 8, TUNED_RING, 0, EPL, CO_USER, S_NONE, false, false,
+	  "k-libbpf-default", "as 1p1c-epoll, watermark 64 KiB" },
 	{ "1p1c-force", K_STREAM, 1, 8, TUNED_RING, FRC, DEF, CO_USER, S_NONE, false, false,
 	  "k-libbpf-force", "output, FORCE_WAKEUP every record, consumer loops on ringbuf_poll" },
 	{ "1p1c-adaptive-spin", K_STREAM, 1, 8, TUNED_RING, 0, SPIN, CO_USER, S_NONE, false, false,
@@ -500,6 +512,24 @@ static const struct rowdef rows[] = {
 	  "lat-k-libbpf", "BPF output(adaptive) -> ring_buffer__poll(-1) callback" },
 };
 #define NROWS ((int)(sizeof(rows) / sizeof(rows[0])))
+
+/* The rows with a wakeup watermark (ringbuf_set_watermark); 0 for the rest. */
+static uint64_t row_watermark(const struct rowdef *r)
+{
+	static const struct {
+		const char *row;
+		uint64_t bytes;
+	} wm[] = {
+		{ "1p1c-wm-4KiB", 4 * KIB },
+		{ "1p1c-wm-64KiB", 64 * KIB },
+		{ "1p1c-epoll-wm-64KiB", 64 * KIB },
+	};
+
+	for (size_t i = 0; i < sizeof(wm) / sizeof(wm[0]); i++)
+		if (!strcmp(r->name, wm[i].row))
+			return wm[i].bytes;
+	return 0;
+}
 
 static enum unit row_unit(const struct rowdef *r)
 {
@@ -858,6 +888,7 @@ struct run {
 	const struct rowdef *row;
 	struct ringbuf *rb;
 	struct cons_h ch;
+	int epfd;        /* C_EPOLL: the consumer's own epoll instance */
 	uint64_t dur_ns;
 	pthread_barrier_t start;
 	/* written by producers once, at their end */
@@ -961,6 +992,21 @@ static bool producers_done(struct run *r)
 	return atomic_load_explicit(&r->done, memory_order_acquire) == (unsigned)r->row->nprod;
 }
 
+/* The application's own event loop: epoll_wait() on ringbuf_epoll_fd(),
+ * then ringbuf_consume() (which re-arms the fd). */
+static int epoll_wait_consume(struct run *r, struct verifier *v)
+{
+	struct epoll_event ev;
+	int n;
+
+	do
+		n = epoll_wait(r->epfd, &ev, 1, POLL_MS);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		die("epoll_wait: %s", strerror(errno));
+	return ringbuf_consume(r->rb, verify_cb, v);
+}
+
 static void *consumer_main(void *p)
 {
 	struct run *r = p;
@@ -986,6 +1032,10 @@ static void *consumer_main(void *p)
 		}
 		if (r->row->mode == C_POLL) {
 			n = ch_poll(h, verify_cb, &v, POLL_MS);
+			if (n == 0)
+				timeouts++;
+		} else if (r->row->mode == C_EPOLL) {
+			n = epoll_wait_consume(r, &v);
 			if (n == 0)
 				timeouts++;
 		} else {
@@ -1024,6 +1074,17 @@ static void run_stream(const struct rowdef *row, uint64_t dur_ns, struct sample 
 		prefault(r->rb);
 		r->ch.type = CO_USER;
 		r->ch.rb = r->rb;
+		if (ringbuf_set_watermark(r->rb, row_watermark(row)))
+			die("ringbuf_set_watermark: %s", strerror(errno));
+	}
+	r->epfd = -1;
+	if (row->mode == C_EPOLL) {
+		struct epoll_event ev = { .events = EPOLLIN };
+		int fd = ringbuf_epoll_fd(r->rb);
+
+		r->epfd = epoll_create1(EPOLL_CLOEXEC);
+		if (fd < 0 || r->epfd < 0 || epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev))
+			die("ringbuf_epoll_fd/epoll: %s", strerror(errno));
 	}
 	atomic_init(&r->done, 0);
 	atomic_init(&r->total_sent, 0);
@@ -1057,6 +1118,8 @@ static void run_stream(const struct rowdef *row, uint64_t dur_ns, struct sample 
 	out->wakes = (double)r->vcsw / (double)r->received;
 	out->timeouts = r->timeouts;
 	pthread_barrier_destroy(&r->start);
+	if (r->epfd >= 0)
+		close(r->epfd);
 	ringbuf_free(r->rb);
 	free(r);
 }
