@@ -74,6 +74,17 @@ $(SHARED): $(LIB_PIC) src/libringbuf.map
 # include/ringbuf.h declares (tests/common is test-only helper code).
 $(BUILD)/tests/%: tests/%.c $(TEST_COMMON) $(wildcard tests/common/*.h tests/bpf/*.h) $(STATIC) | $(BUILD)/tests
 	$(CC) $(CFLAGS) -Itests/common -Itests $< $(TEST_COMMON) $(STATIC) $(LDFLAGS) $(LDLIBS) $(TEST_LDLIBS) -o $@
+# The fault-injection variant of the library: the same sources built with
+# -DRINGBUF_FAULT_INJECTION (the RB_FI() points of src/internal.h), linked
+# only into tests/t_dead.c.  The real library has no trace of it.
+FI_STATIC := $(BUILD)/libringbuf-fi.a
+FI_OBJS   := $(LIB_SRCS:src/%.c=$(BUILD)/fi/%.o)
+$(BUILD)/fi/%.o: src/%.c $(HEADERS) | $(BUILD)/fi
+	$(CC) $(CFLAGS) -DRINGBUF_STATIC_BUILD -DRINGBUF_FAULT_INJECTION -c $< -o $@
+$(FI_STATIC): $(FI_OBJS)
+	rm -f $@ && ar rcs $@ $^
+$(BUILD)/tests/t_dead: tests/t_dead.c $(TEST_COMMON) $(wildcard tests/common/*.h) $(FI_STATIC) | $(BUILD)/tests
+	$(CC) $(CFLAGS) -Itests/common -Itests $< $(TEST_COMMON) $(FI_STATIC) $(LDFLAGS) $(LDLIBS) $(TEST_LDLIBS) -o $@
 $(BUILD)/tests/bpf/%.bpf.o: tests/bpf/%.bpf.c $(HEADERS) $(wildcard tests/bpf/*.h) | $(BUILD)/tests/bpf
 	$(BPF_CC) $(BPF_CFLAGS) -c $< -o $@
 $(BUILD)/bench/%: bench/%.c $(STATIC) | $(BUILD)/bench
@@ -81,7 +92,7 @@ $(BUILD)/bench/%: bench/%.c $(STATIC) | $(BUILD)/bench
 $(DEMO): examples/demo.c $(STATIC)
 	$(CC) $(CFLAGS) $< $(STATIC) $(LDFLAGS) $(LDLIBS) -o $@
 
-$(BUILD)/obj $(BUILD)/pic $(BUILD)/tests $(BUILD)/tests/bpf $(BUILD)/bench:
+$(BUILD)/obj $(BUILD)/pic $(BUILD)/fi $(BUILD)/tests $(BUILD)/tests/bpf $(BUILD)/bench:
 	mkdir -p $@
 
 test: tests

@@ -85,8 +85,11 @@ extern "C" {
  *   3P         data, data_size bytes, mapped twice back to back
  *
  * From offset P on, a mapping is byte-identical to the mmap of a kernel
- * BPF_MAP_TYPE_RINGBUF map.  Positions are free-running 64-bit byte
- * counters; only pos & (data_size - 1) indexes the data.
+ * BPF_MAP_TYPE_RINGBUF map, but for documented additions: ringbuf's own
+ * fields after the kernel's in the consumer and producer pages (zero in
+ * the kernel's), and the owner's pid in pg_off of a BUSY record header.
+ * Positions are free-running 64-bit byte counters; only
+ * pos & (data_size - 1) indexes the data.
  * ------------------------------------------------------------------------ */
 
 #define RINGBUF_MAGIC          0x4655424752425552ULL /* "RUBRGBUF" little-endian */
@@ -100,10 +103,23 @@ typedef uint64_t ringbuf_u64 __attribute__((aligned(8)));
 typedef uint64_t ringbuf_u64;
 #endif
 
-/* One record header, at an 8-byte aligned position in the data area. */
+/*
+ * One record header, at an 8-byte aligned position in the data area.
+ *
+ * The one documented difference from the kernel's bytes: while a record is
+ * BUSY, pg_off holds the pid of the process that reserved it (its owner),
+ * so that a consumer can recover the record if that process dies (see
+ * ringbuf_consume()).  Committing stores the whole header at once, {len,
+ * kernel pg_off}, so every committed or discarded header is byte-identical
+ * to the kernel's.  Nothing reads pg_off of a committed record: libbpf
+ * does not, ringbuf's consumer does not, and submit/discard find the ring
+ * through the process's own table.  (The kernel's USER_RINGBUF maps, which
+ * the kernel consumes, get the kernel's value, 0, throughout.)
+ */
 struct ringbuf_hdr {
 	uint32_t len;    /* payload length | BUSY | DISCARD */
-	uint32_t pg_off; /* page offset of this header from the file start */
+	uint32_t pg_off; /* committed: page offset of this header from the
+			  * file start; BUSY: pid of the reserving process */
 };
 
 /* Page 0: ringbuf's metadata.  Groups written by different roles live on
@@ -164,7 +180,10 @@ struct ringbuf_shm_consumer {
 	/* overwrite mode: the consumer's accounting of overwritten records */
 	ringbuf_u64 ow_passed;     /* records (not discarded) before consumer_pos */
 	ringbuf_u64 ow_lost;       /* records overwritten before the consumer read them */
-	uint8_t  _pad1[128 - 16];
+	/* any mode */
+	ringbuf_u64 recovered;     /* BUSY records of dead producers turned into
+				    * discards by a consumer */
+	uint8_t  _pad1[128 - 24];
 
 	/* wakeups: read by producers only when the consumer waits */
 	ringbuf_u64 wakeup_watermark; /* 0: the kernel's adaptive wakeups; else
@@ -224,6 +243,7 @@ RINGBUF_STATIC_ASSERT(sizeof(struct ringbuf_shm_meta) == 512, "meta fits any pag
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_consumer, consumer_pos) == 0, "consumer_pos");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_consumer, ow_passed) == 128, "cons.ow_passed");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_consumer, ow_lost) == 136, "cons.ow_lost");
+RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_consumer, recovered) == 144, "cons.recovered");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_consumer, wakeup_watermark) == 256,
 		      "watermark on its own block");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_consumer, wake_gen) == 264, "wake_gen");
@@ -253,7 +273,19 @@ struct ringbuf_opts {
 	uint32_t mode;  /* ringbuf_create(): permissions of the name (0: 0600) */
 	uint32_t role;  /* RINGBUF_ROLE_*; 0 or both bits: both roles, nothing
 			 * mapped read-only, no claim */
+	uint32_t recover_ms; /* consumer of a ringbuf ring: how long a record
+			      * may stay BUSY at the consumer position before
+			      * the consumer checks whether its owner is dead
+			      * and recovers it (see ringbuf_consume()); 0 (as
+			      * in callers that predate the field):
+			      * RINGBUF_RECOVER_DEFAULT_MS; RINGBUF_RECOVER_NEVER:
+			      * never.  Ignored for kernel maps. */
+	uint32_t _pad;  /* must be 0 */
 };
+
+/* struct ringbuf_opts.recover_ms: the default, and "never recover". */
+#define RINGBUF_RECOVER_DEFAULT_MS 1000U
+#define RINGBUF_RECOVER_NEVER      UINT32_MAX
 
 /*
  * Roles.  A handle opened as RINGBUF_ROLE_PRODUCER maps the consumer page
@@ -266,7 +298,10 @@ struct ringbuf_opts {
  * read-only mappings come from read-only file descriptors, so mprotect()
  * cannot make them writable, as with the kernel's ring buffer maps.  Roles
  * apply to ringbuf rings; kernel maps have the role their type gives.  The claim is released by ringbuf_free() and
- * taken over once the claiming process has exited.
+ * taken over once the claiming process has exited.  The one write a
+ * consumer makes to the data area -- turning a dead producer's BUSY record
+ * into a discard (ringbuf_consume()) -- goes through a writable mapping of
+ * that one page made for it and removed at once.
  */
 #define RINGBUF_ROLE_PRODUCER 1U
 #define RINGBUF_ROLE_CONSUMER 2U
@@ -327,7 +362,10 @@ RINGBUF_API struct ringbuf *ringbuf_create(const char *name, size_t data_size,
 
 /*
  * ringbuf_open - attach to the ring created under @name.  A consumer resumes
- * from the shared consumer position.
+ * from the shared consumer position; after a consumer crash that means the
+ * records the dead consumer delivered after it last published its position
+ * (at most one consume call's worth, see ringbuf_consume()) are delivered
+ * again: at least once across a consumer crash.
  *
  * Returns the handle, or NULL with errno: EINVAL (bad name or opts, including
  * any opts->flags), ENOENT (no such ring), EACCES (its mode refuses us),
@@ -428,7 +466,10 @@ RINGBUF_API long ringbuf_output(struct ringbuf *rb, const void *data, uint64_t s
  * ringbuf_reserve - reserve a record of @size bytes (bpf_ringbuf_reserve).
  * @flags must be 0.  The record is BUSY -- the consumer waits at it -- until
  * ringbuf_submit() or ringbuf_discard(), which the caller must call exactly
- * once.
+ * once, from the process that reserved it (the record belongs to that
+ * process: if it exits first, a consumer turns the record into a discard,
+ * even if a fork()ed child still holds the pointer; the child must not
+ * commit it then).
  *
  * Returns a pointer to @size writable bytes, 8-byte aligned and contiguous
  * (never split at the end of the ring), or NULL with errno EINVAL (NULL @rb
@@ -483,6 +524,8 @@ struct ringbuf_stats {
 	uint64_t overwritten;     /* overwrite mode: records (not discarded) that
 				   * producers overwrote, read by the consumer or not */
 	uint64_t lost;            /* overwrite mode: those the consumer never got */
+	uint64_t recovered;       /* BUSY records of dead producers that a consumer
+				   * turned into discards (not in discarded) */
 };
 
 /*
@@ -492,8 +535,10 @@ struct ringbuf_stats {
  * delivered, discarded, or counted in lost (exactly, unless a producer died
  * inside a reservation: then lost may count that reservation's overwritten
  * records although they were delivered).
- * Committed-but-not-discarded records are reserved - discarded minus those
- * still BUSY.  The reservation counters are updated under the reservation
+ * Committed-but-not-discarded records are reserved - discarded - recovered
+ * minus those still BUSY (a producer killed inside the reservation lock,
+ * between publishing producer_pos and counting, leaves reserved one short).
+ * The reservation counters are updated under the reservation
  * lock (no extra cost per record), the others atomically; a reading is a
  * snapshot, not a transaction.  For a kernel map handle, only the sizes and
  * positions are filled (the kernel keeps no such counters).
@@ -560,7 +605,24 @@ typedef int (*ringbuf_sample_fn)(void *ctx, void *data, size_t size);
  * discarded ones and stopping at the first BUSY one (later records wait
  * behind it, as in the kernel).  The consumer position is published once
  * per call (and every quarter ring while draining a large backlog), not per
- * record.
+ * record; a consumer killed in between has its unpublished records
+ * delivered again to the next consumer (ringbuf_open()).
+ *
+ * Dead producers (ringbuf rings only): once the same BUSY record has stood
+ * at the consumer position for the handle's bound (ringbuf_opts.recover_ms,
+ * default RINGBUF_RECOVER_DEFAULT_MS), consume checks whether the process
+ * that reserved it (its pid is in the BUSY header's pg_off) has exited,
+ * and again every bound/8 (1 to 100 ms) while it lives; a dead owner's
+ * record is turned into a discard, counted in ringbuf_stats.recovered, and
+ * consumption goes on past it.  Other BUSY records of an owner found dead
+ * are checked at once.  A live owner -- running, slow, or stopped with
+ * SIGSTOP -- is never judged dead, nor is pid 0 or an impossible pid; a
+ * pid reused by a new process keeps the record waiting until that process
+ * exits too.  The bound counts from the first consume or poll call that
+ * finds the record at the head.  Producers need no such check: a dead
+ * record blocks them only while it blocks the consumer.  Rings shared
+ * across pid namespaces would misjudge owners; set RINGBUF_RECOVER_NEVER
+ * there.
  *
  * Returns the number of records delivered (capped at INT_MAX); or the
  * callback's negative return, which stops consumption with the consumer
@@ -596,10 +658,14 @@ RINGBUF_API int ringbuf_consume_n(struct ringbuf *rb, ringbuf_sample_fn fn, void
  * consumer is behind (e.g. waiting at a BUSY record), do not wake a sleeping
  * consumer: the kernel's rules.  Producers make a system call only when the
  * consumer is actually asleep.  EINTR is retried internally; a BUSY record
- * at the head does not make poll spin (unlike EPOLLIN on a kernel ring).
+ * at the head does not make poll spin (unlike EPOLLIN on a kernel ring),
+ * but while one is there poll wakes for the dead-producer checks of
+ * ringbuf_consume(), so a record whose owner died is recovered without a
+ * notification, and poll returns once it has recovered one.
  *
  * Returns what ringbuf_consume() returns (0 after a timeout with nothing to
- * deliver), or -EINVAL for a NULL @rb or @fn.
+ * deliver, or after recovering a record with nothing committed behind it),
+ * or -EINVAL for a NULL @rb or @fn.
  */
 RINGBUF_API int ringbuf_poll(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx,
 			     int timeout_ms);
@@ -627,7 +693,10 @@ RINGBUF_API int ringbuf_poll(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx
  * removes the name; ringbuf_unlink() also removes a name left by a consumer
  * that was killed.  Not supported: producers in another mount namespace
  * (another /dev/shm) or, for a 0600 name, of another user; their wakeups are
- * lost, and the consumer's poll timeout bounds the delay.
+ * lost, and the consumer's poll timeout bounds the delay.  Likewise no
+ * event announces that a producer died holding the record at the head: an
+ * event loop that waits on the fd should use a timeout (ringbuf_poll() on
+ * the handle bounds its own wait) so that consume gets to recover it.
  *
  * For a kernel BPF_MAP_TYPE_RINGBUF map it returns the map fd, which the
  * kernel reports readable while producer_pos != consumer_pos (so also while

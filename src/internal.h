@@ -50,6 +50,15 @@ struct ringbuf {
 	int wake_tx;                     /* producer: socket connected to the name */
 	uint32_t wake_tx_gen;            /* producer: the wake_gen it connected at */
 	pthread_mutex_t wake_lock;       /* producer threads of this handle: wake_tx */
+	/* Consumer: recovery of records left BUSY by dead producers
+	 * (src/ringbuf.c, section 10).  Process-local: a new consumer starts
+	 * its own clock. */
+	uint64_t recover_ns;             /* 0 = never */
+	bool stall_on;                   /* the fields below describe a record */
+	uint32_t stall_len, stall_owner; /* its BUSY header when first seen */
+	uint64_t stall_pos;              /* its position */
+	uint64_t stall_check;            /* when to check its owner next (ns) */
+	uint32_t dead_owner;             /* the last owner found dead */
 };
 
 static inline long rb_err(int e)
@@ -74,6 +83,26 @@ static inline bool rb_fits_address_space(uint64_t size, uint32_t page_shift)
 {
 	return ((uint64_t)RINGBUF_SHM_DATA_PAGE << page_shift) + 2 * size <= SIZE_MAX;
 }
+
+/* Fault injection: compiled only into the test variant of the library
+ * (build/libringbuf-fi.a, -DRINGBUF_FAULT_INJECTION); in the real library
+ * RB_FI() is nothing.  rb_fi_arm(point, n) makes the process SIGKILL
+ * itself the n-th time (n >= 1) any of its threads passes @point. */
+enum rb_fi_point {
+	RB_FI_LOCKED = 1, /* reservation lock taken, nothing written yet */
+	RB_FI_HDR,        /* BUSY header written, producer_pos not yet */
+	RB_FI_PUBLISHED,  /* producer_pos published, lock not yet released */
+	RB_FI_RESERVED,   /* lock released: the caller holds a BUSY record */
+	RB_FI_COMMIT,     /* submit/discard/output, before the header store */
+	RB_FI_NPOINTS
+};
+#ifdef RINGBUF_FAULT_INJECTION
+RB_INTERNAL void rb_fi_arm(int point, long n);
+RB_INTERNAL void rb_fi_hit(int point);
+#define RB_FI(point) rb_fi_hit(point)
+#else
+#define RB_FI(point) ((void)0)
+#endif
 
 RB_INTERNAL void rb_init_once(void);
 RB_INTERNAL bool rb_process_alive(uint32_t pid);

@@ -20,8 +20,11 @@
  *                     ring while draining a backlog), never per record
  *   producer_pos      producers, under the reservation lock
  *   pending_pos       producers, under the reservation lock (see 4)
- *   record header     the reserving producer: {len|BUSY, pg_off} under the
- *                     lock, then once more at commit (BUSY cleared)
+ *   record header     the reserving producer: {len|BUSY, its pid} under the
+ *                     lock, then once more at commit: {len, the kernel's
+ *                     pg_off} in one 8-byte store.  Or, instead of that
+ *                     commit, the consumer, if the reserving process died
+ *                     (one CAS on len: BUSY|n -> DISCARD|n, section 10)
  *   payload           the reserving producer, between reserve and commit
  *   lock_owner        producers (pid of the holder, 0 when free)
  *   consumer_waiting  the consumer sets it before sleeping (RINGBUF_WAIT_FUTEX)
@@ -39,6 +42,7 @@
  *   overwrite_pos, ow_passed, ow_check   overwrite mode: producers, under
  *                     the reservation lock (see 9)
  *   ow_passed, ow_lost (consumer page)   overwrite mode: the consumer
+ *   recovered         the consumer (consumer page, its own 128-byte block)
  *
  * Nothing here trusts a peer: every field read from shared memory is read
  * once into a local, checked (alignment, distance between positions, record
@@ -119,6 +123,12 @@
  *   W1        between ow_check and ow_passed (smp_wmb), with the consumer's
  *             smp_rmb in rb_ow_read(): a reader that finds ow_check equal to
  *             the overwrite_pos it read first has that position's ow_passed.
+ *   R7 -> A1  the recovering consumer's CAS(hdr->len, BUSY|n, DISCARD|n)
+ *             (acq_rel) ... producers' load_acquire(hdr->len) in the
+ *             pending_pos walk: a recovered record is passed like any
+ *             discard.  Its payload is never read, so nothing else needs
+ *             ordering; the consumer's R3 publishes its position past the
+ *             record only after the CAS.
  *
  * 6. NOTIFICATIONS WITHOUT LOST WAKEUPS
  *
@@ -185,9 +195,10 @@
  * mappings and looks the pointer up there (a per-thread cache of the last
  * hit makes that one comparison on the hot path).  The header is written
  * only after checking that it lies inside this process's data mapping,
- * 8-byte aligned, and is still BUSY.  pg_off is written with the kernel's
- * value (the header's page offset from the file start, which is also the
- * kernel's offset from its ring base) and never read.
+ * 8-byte aligned, and is still BUSY.  A committed header's pg_off is the
+ * kernel's value (the header's page offset from the file start, which is
+ * also the kernel's offset from its ring base); nobody reads it.  While the
+ * record is BUSY, pg_off holds the owner's pid instead (section 10).
  *
  * 8. AN FD FOR THE APPLICATION'S EVENT LOOP (fd mode)
  *
@@ -228,11 +239,58 @@
  * count, which the kernel does not keep).  Wakeups follow the kernel's
  * rule unchanged (consumer_pos == the committed record's position).
  *
- * 10. ROOM FOR WHAT COMES NEXT
+ * 10. DEAD PEERS
  *
- * Dead producers holding a BUSY record, counters, roles and named rings
- * build on this file; the metadata page reserves space for them and the
- * layout version guards the ABI.
+ * A producer process can be SIGKILLed at any instruction.  Inside the
+ * reservation lock that is section 4's business (each store leaves I1-I4
+ * true; the lock is taken over).  Between reserve and commit -- holding a
+ * BUSY record -- it would stop the consumer at that record for ever, and
+ * then, once the ring fills up behind it, every producer.  So:
+ *
+ *   Owner.  The lock holder writes its pid into the BUSY header's pg_off
+ *   (the store was there already; only the value changed).  Commit writes
+ *   {len, kernel pg_off} as one 8-byte release store (R1), so a header is
+ *   never BUSY without its owner -- a process killed in the middle of a
+ *   commit leaves either the BUSY header with its pid or the committed
+ *   one -- and every committed header is the kernel's byte for byte.  The
+ *   one difference from the kernel's bytes is pg_off of a BUSY record,
+ *   which nothing reads (libbpf does not; t_diff never sees a BUSY record
+ *   between steps, as a BPF program cannot hold one across runs).
+ *
+ *   Recovery.  The consumer, stopped at a BUSY head record, starts a clock
+ *   for that header (position, len, owner; process-local state in the
+ *   handle).  After the handle's bound (ringbuf_opts.recover_ms, default
+ *   1 s) it checks the owner exactly: pidfd_open() fails with ESRCH, or the
+ *   pidfd polls readable (exited; a zombie counts: none of its threads can
+ *   store any more).  pid 0, a pid no process can have, or a live process
+ *   -- a stopped one, or one that reused the pid -- is alive: recovery errs
+ *   towards waiting, never towards discarding a live producer's record.
+ *   While the owner lives the check repeats every bound/8 (1 ms..100 ms).
+ *   A dead owner's record becomes a discard by CAS on len (R7), counted in
+ *   the consumer page's recovered; the CAS (not a store) makes a commit
+ *   racing it -- possible only if the owner was not dead after all, e.g. a
+ *   fork()ed child submitting its dead parent's reservation, which the
+ *   header forbids -- win or lose whole.  Further records of an owner just
+ *   found dead (its other threads') are checked at once.  A consumer-role
+ *   handle, whose data mapping is read-only, maps the header's page
+ *   writable for that one CAS.
+ *
+ *   Bounds.  ringbuf_poll() never sleeps past the next check while its
+ *   head record is BUSY (a dead owner sends no wakeup).  Producers need no
+ *   check of their own: a dead record stops the pending_pos walk exactly
+ *   where it stops the consumer (neither passes a BUSY record, and
+ *   consumer_pos <= pending_pos after a walk while it stands there), so it
+ *   blocks a reservation only while it blocks the consumer -- the
+ *   consumer's bound -- and the first walk after the CAS passes it.  With
+ *   no consumer running the ring fills and producers get -EAGAIN
+ *   (refused_full), as with any stopped consumer.
+ *
+ *   A dead consumer.  Its claim is taken over by the next consumer-role
+ *   handle (src/shm.c), which starts at the shared consumer_pos: records
+ *   the dead one delivered after it last published consumer_pos (at most
+ *   one consume call's worth, or a quarter ring while draining a backlog)
+ *   are delivered again.  At least once across a consumer crash, exactly
+ *   once otherwise.
  */
 #include "internal.h"
 #include "barrier.h"
@@ -255,6 +313,13 @@
 #include <unistd.h>
 
 #define LEN_MASK (~(RINGBUF_BUSY_BIT | RINGBUF_DISCARD_BIT))
+
+/* The consumer page of a ringbuf ring (ringbuf's fields past consumer_pos
+ * are never touched on a kernel map). */
+static inline struct ringbuf_shm_consumer *rb_cons_page(struct ringbuf *rb)
+{
+	return (struct ringbuf_shm_consumer *)(void *)rb->consumer_pos;
+}
 
 /* Waits for a lock holder: spins, then yields, and checks the holder's
  * liveness at this interval. */
@@ -473,11 +538,6 @@ uint64_t ringbuf_query(struct ringbuf *rb, uint64_t what)
 	}
 }
 
-static inline struct ringbuf_shm_consumer *rb_cons_page(struct ringbuf *rb)
-{
-	return (struct ringbuf_shm_consumer *)rb->consumer_pos;
-}
-
 int ringbuf_stats(struct ringbuf *rb, struct ringbuf_stats *out)
 {
 	struct ringbuf_stats st = { .sz = sizeof(st) };
@@ -498,6 +558,7 @@ int ringbuf_stats(struct ringbuf *rb, struct ringbuf_stats *out)
 		st.consumer_pid = READ_ONCE(m->consumer_owner);
 		st.overwritten = READ_ONCE(rb->prod->ow_passed);
 		st.lost = READ_ONCE(rb_cons_page(rb)->ow_lost);
+		st.recovered = READ_ONCE(rb_cons_page(rb)->recovered);
 	}
 	st.flags = rb->overwrite ? RINGBUF_F_OVERWRITE : 0;
 	st.ring_size = rb->size;
@@ -746,15 +807,21 @@ rb_reserve(struct ringbuf *rb, uint64_t size, long *err)
 	}
 room:
 	hdr = (void *)(rb->data + (prod & rb->mask));
+	RB_FI(RB_FI_LOCKED);
+	/* While BUSY, pg_off names the owner: the pid a consumer checks
+	 * before it recovers the record (section 10). */
 	WRITE_ONCE(hdr->len, (uint32_t)size | RINGBUF_BUSY_BIT);
-	WRITE_ONCE(hdr->pg_off, (uint32_t)(RINGBUF_SHM_DATA_PAGE + ((prod & rb->mask) >> rb->page_shift)));
+	WRITE_ONCE(hdr->pg_off, rb_self());
+	RB_FI(RB_FI_HDR);
 	/* R2: pairs with A2 in the consumer; I4. */
 	smp_store_release(&rb->prod->producer_pos, new_prod);
 	/* Counted under the lock, on the lock's own cache line: no atomic,
 	 * no extra line per record.  Relaxed: ringbuf_stats is a snapshot. */
 	WRITE_ONCE(rb->meta->reserved, READ_ONCE(rb->meta->reserved) + 1);
 	WRITE_ONCE(rb->meta->reserved_bytes, READ_ONCE(rb->meta->reserved_bytes) + size);
+	RB_FI(RB_FI_PUBLISHED);
 	rb_unlock(rb);
+	RB_FI(RB_FI_RESERVED);
 	return hdr;
 full:
 	rb_unlock(rb);
@@ -825,8 +892,25 @@ rb_commit_len(struct ringbuf *rb, uint64_t off, uint32_t len, uint64_t flags)
 {
 	struct ringbuf_hdr *hdr = (void *)(rb->data + off);
 
-	/* R1: pairs with A1 in the consumer (and in rb_advance_pending). */
-	smp_store_release(&hdr->len, len);
+	if (rb->kind == RB_USER) {
+		/* The whole header in one store: the kernel's pg_off replaces
+		 * the owner's pid in the same instant BUSY clears, so a header
+		 * is never BUSY without its owner, and a committed one is the
+		 * kernel's, byte for byte.  (@off is 8-byte aligned.) */
+		struct ringbuf_hdr h = {
+			.len = len,
+			.pg_off = (uint32_t)(RINGBUF_SHM_DATA_PAGE + (off >> rb->page_shift)),
+		};
+		uint64_t word;
+
+		memcpy(&word, &h, sizeof(word));
+		RB_FI(RB_FI_COMMIT);
+		/* R1: pairs with A1 in the consumer (and in rb_advance_pending). */
+		smp_store_release((ringbuf_u64 *)(void *)hdr, word);
+	} else {
+		/* a kernel USER_RINGBUF: pg_off stays the 0 reserve wrote */
+		smp_store_release(&hdr->len, len); /* R1 */
+	}
 
 	/* FORCE wins over NO_WAKEUP, as in the kernel.  A kernel user ring
 	 * buffer is drained when its BPF program runs: nothing to wake. */
@@ -848,11 +932,12 @@ static void rb_commit_hdr(struct ringbuf *rb, uint64_t off, uint64_t flags, bool
 		return;
 	}
 	len &= ~RINGBUF_BUSY_BIT;
-	if (discard) {
+	if (discard)
 		len |= RINGBUF_DISCARD_BIT;
-		RB_COUNT(rb, discarded);
-	}
 	rb_commit_len(rb, off, len, flags);
+	if (discard) /* after: a producer killed before its commit is counted
+		      * once, by the consumer that recovers the record */
+		RB_COUNT(rb, discarded);
 }
 
 /* submit/discard from the sample pointer alone: find the ring in this
@@ -991,6 +1076,106 @@ static int rb_positions(struct ringbuf *rb, uint64_t *cons, uint64_t *prod)
 	if ((*cons | *prod) & 7 || *prod - *cons > rb->size)
 		return -EBADMSG;
 	return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Consumer: records left BUSY by dead producers (section 10)
+ * ------------------------------------------------------------------------ */
+
+/* Has the process that owns a BUSY record exited?  Exactly, and erring
+ * towards "alive": pid 0 or one no pid can be (garbage) is never dead, a
+ * pid that exists is alive (a stopped process, or a new process that reused
+ * the pid: the record then waits until that one exits too), and a zombie
+ * is dead (its pidfd is readable: no thread of it can store any more). */
+static bool rb_owner_dead(uint32_t pid)
+{
+	if (pid == 0 || pid > INT_MAX)
+		return false;
+	return !rb_process_alive(pid);
+}
+
+/* Between checks of a live owner: an eighth of the bound, 1 ms to 100 ms. */
+static uint64_t rb_recheck_ns(const struct ringbuf *rb)
+{
+	uint64_t t = rb->recover_ns / 8;
+
+	return t < 1000000 ? 1000000 : t > 100000000 ? 100000000 : t;
+}
+
+/* Compare-and-swap the len word of the header at data offset @off.  A
+ * consumer-role handle has the data mapped read-only (so that it cannot
+ * write records by mistake); for this one store it maps the header's page
+ * writable from the ring file, which it holds open read-write for the
+ * metadata page anyway. */
+static bool rb_cas_len(struct ringbuf *rb, uint64_t off, uint32_t expect, uint32_t want)
+{
+	struct ringbuf_hdr *hdr = (void *)(rb->data + off);
+	size_t page = (size_t)1 << rb->page_shift;
+	uint64_t in_page = off & (page - 1);
+	void *map = NULL;
+	bool ok;
+
+	if (rb->role == RINGBUF_ROLE_CONSUMER) {
+		map = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, rb->fd,
+			   (off_t)(((uint64_t)RINGBUF_SHM_DATA_PAGE << rb->page_shift) + off - in_page));
+		if (map == MAP_FAILED)
+			return false; /* tried again at the next check */
+		hdr = (void *)((unsigned char *)map + in_page);
+	}
+	/* R7: pairs with A1 in rb_advance_pending() (producers pass the
+	 * record once they see it a discard) and in this consumer; the CAS,
+	 * not a store, so that a commit racing it (only possible if the owner
+	 * was not dead after all) wins or loses whole.  R3 publishes the
+	 * consumer position past the record only after it. */
+	ok = atomic_compare_exchange_strong_explicit(RB_ATOMIC(&hdr->len), &expect, want,
+						     memory_order_acq_rel, memory_order_relaxed);
+	if (map)
+		munmap(map, page);
+	return ok;
+}
+
+/*
+ * The record at @cons, whose header @hdr read @len (BUSY), stops the
+ * consumer; @avail = producer_pos - @cons.  Once the same BUSY header has
+ * stood there for the handle's bound, and whenever rb_recheck_ns() has
+ * passed since, check its owner; if the owner has exited, turn the record
+ * into a discard.  Returns true if it did.
+ */
+static bool rb_recover(struct ringbuf *rb, uint64_t cons, struct ringbuf_hdr *hdr, uint32_t len,
+		       uint64_t avail)
+{
+	/* Read after the acquire of len: the reserver wrote it before R2. */
+	uint32_t owner = READ_ONCE(hdr->pg_off);
+	uint64_t now = rb_now_ns();
+	uint64_t rec = ((uint64_t)(len & LEN_MASK) + RINGBUF_HDR_SZ + 7) & ~7ull;
+
+	if (!rb->stall_on || rb->stall_pos != cons || rb->stall_len != len ||
+	    rb->stall_owner != owner) {
+		rb->stall_on = true; /* a new record at the head: start its clock */
+		rb->stall_pos = cons;
+		rb->stall_len = len;
+		rb->stall_owner = owner;
+		rb->stall_check = now + rb->recover_ns;
+		/* The bound spares live owners the checks; an owner already
+		 * found dead (the other threads' records of a process that
+		 * died) is checked at once -- still exactly, its pid may have
+		 * been reused since. */
+		if (owner != rb->dead_owner)
+			return false;
+	} else if (now < rb->stall_check) {
+		return false;
+	}
+	rb->stall_check = now + rb_recheck_ns(rb);
+	/* A length that runs past producer_pos is not a reservation: wait
+	 * (a corrupt committed one is reported by consume). */
+	if (rec > avail || !rb_owner_dead(owner))
+		return false;
+	if (!rb_cas_len(rb, cons & rb->mask, len, (len & ~RINGBUF_BUSY_BIT) | RINGBUF_DISCARD_BIT))
+		return false;
+	atomic_fetch_add_explicit(RB_ATOMIC(&rb_cons_page(rb)->recovered), 1, memory_order_relaxed);
+	rb->stall_on = false;
+	rb->dead_owner = owner;
+	return true;
 }
 
 /* ------------------------------------------------------------------------
@@ -1160,8 +1345,13 @@ static int rb_consume_ow(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, si
 		err = rb_ow_sync(rb, &o);
 		if (err || o.cons != at)
 			continue; /* overwritten under us (or before): resume there */
-		if (len & RINGBUF_BUSY_BIT)
+		if (len & RINGBUF_BUSY_BIT) {
+			/* never overwritten while BUSY; its owner may be dead
+			 * (section 10): then it is a discard now */
+			if (rb->recover_ns && rb_recover(rb, o.cons, hdr, len, o.prod - o.cons))
+				continue;
 			break;
+		}
 		if (!whole) {
 			err = -EBADMSG;
 			break;
@@ -1216,6 +1406,28 @@ static int rb_head(struct ringbuf *rb, uint64_t *head, uint64_t *prod)
 
 static bool rb_take_forced(struct ringbuf *rb);
 
+/* ringbuf_poll: is the head a BUSY record?  Then run the recovery check
+ * (true: it recovered the record, consume now) and lower *@wake to the
+ * time of the next check. */
+static bool rb_head_stall(struct ringbuf *rb, uint64_t *wake)
+{
+	uint64_t cons, prod;
+	struct ringbuf_hdr *hdr;
+	uint32_t len;
+
+	if (!rb->recover_ns || rb_head(rb, &cons, &prod) || cons == prod)
+		return false;
+	hdr = (void *)(rb->data + (cons & rb->mask));
+	len = rb_racy_len(&hdr->len); /* A1 (see rb_head_committed()) */
+	if (!(len & RINGBUF_BUSY_BIT))
+		return false;
+	if (rb_recover(rb, cons, hdr, len, prod - cons))
+		return true;
+	if (!*wake || rb->stall_check < *wake)
+		*wake = rb->stall_check;
+	return false;
+}
+
 /*
  * Deliver up to @n committed records.  Reads producer_pos once per pass and
  * makes passes until it finds nothing new or has moved a whole ring's worth
@@ -1256,8 +1468,12 @@ int rb_consume(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, size_t n)
 		uint32_t len = smp_load_acquire(&hdr->len);
 		uint64_t rec = ((uint64_t)(len & LEN_MASK) + RINGBUF_HDR_SZ + 7) & ~7ull;
 
-		if (len & RINGBUF_BUSY_BIT)
+		if (len & RINGBUF_BUSY_BIT) {
+			/* its owner may be dead: then it is a discard now */
+			if (rb->recover_ns && rb_recover(rb, cons, hdr, len, prod - cons))
+				continue;
 			break;
+		}
 		if (rec > prod - cons) {
 			err = -EBADMSG;
 			break;
@@ -1422,16 +1638,20 @@ static int rb_poll_fd(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, uint6
 	struct pollfd p = { .fd = rb->wake_rx, .events = POLLIN };
 
 	while (!no_wait) {
-		uint64_t now = rb_now_ns();
-		int ms = -1;
+		uint64_t now = rb_now_ns(), until = deadline;
+		int ms = -1, r;
 
-		if (deadline) {
-			if (now >= deadline)
+		/* a BUSY head whose owner may die: wake for its next check */
+		if (rb_head_stall(rb, &until))
+			break;
+		if (until) {
+			if (now >= until)
 				break;
-			ms = (int)((deadline - now + 999999) / 1000000 > INT_MAX
-					   ? INT_MAX : (deadline - now + 999999) / 1000000);
+			ms = (int)((until - now + 999999) / 1000000 > INT_MAX
+					   ? INT_MAX : (until - now + 999999) / 1000000);
 		}
-		if (poll(&p, 1, ms) >= 0 || errno != EINTR)
+		r = poll(&p, 1, ms);
+		if (r > 0 || (r < 0 && errno != EINTR) || (r == 0 && until == deadline))
 			break;
 	}
 	return rb_consume(rb, fn, ctx, SIZE_MAX);
@@ -1511,9 +1731,38 @@ int ringbuf_poll(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, int timeou
 			break;
 		if (timeout_ms == 0)
 			break;
+		/* A BUSY record at the head whose owner may die: never sleep
+		 * past its next check (a dead owner wakes nobody). */
+		uint64_t until = deadline;
+
+		if (rb_head_stall(rb, &until))
+			break;
 		/* Woken, timed out, interrupted (EINTR) or spurious: the loop
 		 * re-checks everything. */
-		rb_sleep(rb, deadline);
+		rb_sleep(rb, until);
 	}
 	return rb_consume(rb, fn, ctx, SIZE_MAX);
 }
+
+/* ------------------------------------------------------------------------
+ * Fault injection (the test variant of the library only)
+ * ------------------------------------------------------------------------ */
+
+#ifdef RINGBUF_FAULT_INJECTION
+static int rb_fi_point_armed;
+static long rb_fi_left;
+
+void rb_fi_arm(int point, long n)
+{
+	__atomic_store_n(&rb_fi_left, n, __ATOMIC_RELAXED);
+	__atomic_store_n(&rb_fi_point_armed, point, __ATOMIC_RELEASE);
+}
+
+void rb_fi_hit(int point)
+{
+	if (__atomic_load_n(&rb_fi_point_armed, __ATOMIC_ACQUIRE) != point)
+		return;
+	if (__atomic_sub_fetch(&rb_fi_left, 1, __ATOMIC_RELAXED) == 0)
+		kill(getpid(), SIGKILL); /* every thread dies here, at once */
+}
+#endif

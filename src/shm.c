@@ -59,6 +59,8 @@ bool rb_opts_check(const struct ringbuf_opts *opts, uint64_t flags_allowed)
 	if (opts->sz >= offsetof(struct ringbuf_opts, role) + sizeof(opts->role) &&
 	    opts->role > (RINGBUF_ROLE_PRODUCER | RINGBUF_ROLE_CONSUMER))
 		return false;
+	if (opts->sz >= offsetof(struct ringbuf_opts, _pad) + sizeof(opts->_pad) && opts->_pad)
+		return false;
 	return true;
 }
 
@@ -66,6 +68,14 @@ bool rb_opts_check(const struct ringbuf_opts *opts, uint64_t flags_allowed)
 #define RB_OPT(opts, field)                                                        \
 	((opts) && (opts)->sz >= offsetof(struct ringbuf_opts, field) + sizeof((opts)->field) \
 		 ? (opts)->field : 0)
+
+/* struct ringbuf_opts.recover_ms as the handle keeps it: 0 = never. */
+static uint64_t rb_recover_ns(uint32_t ms)
+{
+	if (ms == RINGBUF_RECOVER_NEVER)
+		return 0;
+	return (uint64_t)(ms ? ms : RINGBUF_RECOVER_DEFAULT_MS) * 1000000ull;
+}
 
 uint32_t rb_page_shift(void)
 {
@@ -242,6 +252,7 @@ static struct ringbuf *rb_attach(int fd, uint64_t size, uint64_t flags,
 	rb->fd = fd;
 	rb->role = RB_OPT(opts, role);
 	rb->overwrite = flags & RINGBUF_F_OVERWRITE;
+	rb->recover_ns = rb_recover_ns(RB_OPT(opts, recover_ms));
 	err = rb_map(rb);
 	if (!err && fresh) {
 		/* Nobody else can see the file yet: plain stores suffice. */

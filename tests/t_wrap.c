@@ -74,10 +74,12 @@ static bool view_matches(const struct ringview *v, uint64_t pos, size_t size, ui
 static void check_placed(const struct ringview *v, uint64_t pos, uint32_t len)
 {
 	struct ringbuf_hdr h = rv_hdr(v, pos);
-	if (h.len != len || h.pg_off != RINGBUF_SHM_DATA_PAGE + (pos & (v->size - 1)) / page) {
+	/* pg_off: the kernel's once committed; the owner's pid while BUSY */
+	size_t want_pg = len & RINGBUF_BUSY_BIT ? (size_t)getpid()
+		       : (size_t)(RINGBUF_SHM_DATA_PAGE + (pos & (v->size - 1)) / page);
+	if (h.len != len || h.pg_off != want_pg) {
 		fprintf(stderr, "record at pos %#llx: header {len %#x, pg_off %u}, want {%#x, %zu}\n",
-			(unsigned long long)pos, h.len, h.pg_off, len,
-			(size_t)(RINGBUF_SHM_DATA_PAGE + (pos & (v->size - 1)) / page));
+			(unsigned long long)pos, h.len, h.pg_off, len, want_pg);
 		exit(T_FAIL);
 	}
 }
