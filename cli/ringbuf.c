@@ -193,10 +193,11 @@ static void usage_sub(const char *sub, FILE *f)
 			"Print a ring's positions, available data and counters, one 'key: value'\n"
 			"per line (ring_size, consumer_pos, producer_pos, avail_data, fill,\n"
 			"consumer_pid, reserved, reserved_bytes, discarded, refused_full,\n"
-			"refused_too_big, refused_flags, wakeups, lock_steals, mode; for an\n"
-			"overwrite-mode ring also overwrite_pos, overwritten -- records overwritten\n"
-			"-- and lost -- those of them the consumer never got).  Kernel maps keep\n"
-			"no counters: only sizes and positions are shown for them.\n"
+			"refused_too_big, refused_flags, wakeups, lock_steals, recovered -- records\n"
+			"of dead producers a consumer discarded -- mode; for an overwrite-mode ring\n"
+			"also overwrite_pos, overwritten -- records overwritten -- and lost -- those\n"
+			"of them the consumer never got).  Kernel maps keep no counters: only sizes\n"
+			"and positions are shown for them.\n"
 			"\n"
 			"  --watch [SECS]  refresh every SECS seconds (default 1; fractions allowed;\n"
 			"                  --watch=SECS is unambiguous) until interrupted, adding\n"
@@ -711,8 +712,8 @@ static int cmd_ls(int argc, char **argv)
 	n = scandir(SHM_DIR, &ents, name_filter, alphasort);
 	if (n < 0)
 		die(EX_FAIL, SHM_DIR ": %s", strerror(errno));
-	printf("%-24s %6s %6s %8s %9s %12s %10s %10s\n", "NAME", "SIZE", "FILL", "CONSUMER",
-	       "PRODUCERS", "RESERVED", "DISCARDED", "REFUSED");
+	printf("%-24s %6s %6s %8s %9s %12s %10s %10s %10s\n", "NAME", "SIZE", "FILL", "CONSUMER",
+	       "PRODUCERS", "RESERVED", "DISCARDED", "REFUSED", "RECOVERED");
 	for (int i = 0; i < n; i++) {
 		const char *name = ents[i]->d_name + strlen(SHM_PREFIX);
 		struct ringbuf_opts o = { .sz = sizeof(o), .role = RINGBUF_ROLE_PRODUCER };
@@ -728,8 +729,8 @@ static int cmd_ls(int argc, char **argv)
 
 			if (e == ENOENT) /* removed since readdir */
 				goto next;
-			printf("%-24s %6s %6s %8s %9s %12s %10s %10s  (%s)\n", name, "-", "-",
-			       "-", "-", "-", "-", "-", open_reason(e));
+			printf("%-24s %6s %6s %8s %9s %12s %10s %10s %10s  (%s)\n", name, "-", "-",
+			       "-", "-", "-", "-", "-", "-", open_reason(e));
 			goto next;
 		}
 		ringbuf_stats(rb, &st);
@@ -749,9 +750,10 @@ static int cmd_ls(int argc, char **argv)
 			snprintf(pid, sizeof(pid), "%u", st.consumer_pid);
 		else
 			snprintf(pid, sizeof(pid), "-");
-		printf("%-24s %6s %5.1f%% %8s %9s %12" PRIu64 " %10" PRIu64 " %10" PRIu64 "\n",
+		printf("%-24s %6s %5.1f%% %8s %9s %12" PRIu64 " %10" PRIu64 " %10" PRIu64
+		       " %10" PRIu64 "\n",
 		       name, size, fill_pct(&st), pid, nprod, st.reserved, st.discarded,
-		       st.refused_full + st.refused_too_big + st.refused_flags);
+		       st.refused_full + st.refused_too_big + st.refused_flags, st.recovered);
 next:
 		free(ents[i]);
 	}
@@ -805,6 +807,7 @@ static void print_stats(const struct target *t, const char *kind, const struct r
 		KV("refused_flags", "%" PRIu64, st->refused_flags);
 		KV("wakeups", "%" PRIu64, st->wakeups);
 		KV("lock_steals", "%" PRIu64, st->lock_steals);
+		KV("recovered", "%" PRIu64, st->recovered);
 		KV("mode", "%s", st->flags & RINGBUF_F_OVERWRITE ? "overwrite" : "normal");
 		if (st->flags & RINGBUF_F_OVERWRITE) {
 			KV("overwrite_pos", "%" PRIu64, st->overwrite_pos);

@@ -380,7 +380,7 @@ static void check_ls_row(const char *a, int producers)
 {
 	struct buf out = { 0 };
 	char line[256], name[128], size[16], fill[16], cons[16];
-	unsigned long long res, disc, ref;
+	unsigned long long res, disc, ref, rec;
 	int prod;
 	const char *p;
 
@@ -389,8 +389,8 @@ static void check_ls_row(const char *a, int producers)
 	p = strstr(out.p, a);
 	CHECK(p != NULL);
 	CHECK(sscanf(p, "%255[^\n]", line) == 1);
-	CHECK(sscanf(line, "%127s %15s %15s %15s %d %llu %llu %llu", name, size, fill, cons,
-		     &prod, &res, &disc, &ref) == 8);
+	CHECK(sscanf(line, "%127s %15s %15s %15s %d %llu %llu %llu %llu", name, size, fill, cons,
+		     &prod, &res, &disc, &ref, &rec) == 9);
 	CHECK(!strcmp(name, a));
 	CHECK(!strcmp(size, "16K"));
 	CHECK(!strcmp(cons, "-"));
@@ -398,6 +398,7 @@ static void check_ls_row(const char *a, int producers)
 	CHECK_EQ(res, 6);
 	CHECK_EQ(disc, 1);
 	CHECK_EQ(ref, 0);
+	CHECK_EQ(rec, 0);
 	buf_free(&out);
 }
 
@@ -469,6 +470,7 @@ static void test_lines_jsonl_stat(void)
 	CHECK_EQ(stat_of(a, "reserved"), 5);
 	CHECK_EQ(stat_of(a, "reserved_bytes"), sizes[0] + sizes[1] + sizes[2] + sizes[3] + 5);
 	CHECK_EQ(stat_of(a, "discarded"), 0);
+	CHECK_EQ(stat_of(a, "recovered"), 0);
 	CHECK_EQ(stat_of(a, "consumer_pid"), 0); /* released at exit */
 
 	/* a discarded record (through the library) shows in stat and ls, and
