@@ -34,6 +34,8 @@
  *       delivered after its last published position are delivered again
  *       (exactly those), none is lost.
  *   (e) recover_ms = RINGBUF_RECOVER_NEVER: a dead producer's record stays.
+ *   (f) overwrite mode: a dead producer's record (which producers may not
+ *       overwrite) is recovered, and poll(-1) behind it returns.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -680,6 +682,55 @@ static void test_never(void)
 	printf("recover_ms NEVER keeps the record, the default recovers it after 1 s: ok\n");
 }
 
+/* ------------------------------------------------------------------------
+ * (f) overwrite mode: a dead producer's record is recovered there too
+ * ------------------------------------------------------------------------ */
+
+static void test_overwrite(bool use_poll)
+{
+	struct ringbuf_opts o = { .sz = sizeof(o), .flags = RINGBUF_F_OVERWRITE };
+	struct ringbuf *rb = ringbuf_new(RING, &o);
+	CHECK(rb != NULL);
+	struct poller pl = { .rc = consumer_handle(rb, RINGBUF_ROLE_CONSUMER, BOUND_MS) };
+
+	pid_t v = proc_fork_child(g_parent, 30);
+	if (v == 0) {
+		CHECK(ringbuf_reserve(rb, 24, 0) != NULL);
+		_exit(0); /* dies holding it */
+	}
+	int status = proc_wait_status(v, 10, 1000);
+	CHECK(proc_exited_with(v, status, 0));
+	unsigned char buf[64];
+	for (uint32_t s = 0; s < 3; s++) {
+		rec_fill(buf, 0, s, 48);
+		CHECK_EQ(ringbuf_output(rb, buf, 48, 0), 0);
+	}
+	pthread_t pt;
+	uint64_t t0 = t_now_ns();
+	if (use_poll) {
+		CHECK(pthread_create(&pt, NULL, poll_thread, &pl) == 0);
+		while (!atomic_load(&pl.done)) {
+			if (t_now_ns() - t0 > (BOUND_MS + SLACK_MS) * 1000000ull)
+				CHECK(!"overwrite mode: poll(-1) returns once the dead producer's record is recovered");
+			t_sleep_ms(1);
+		}
+		pthread_join(pt, NULL);
+		CHECK_EQ(pl.ret, 3);
+	} else {
+		while (pl.c.next[0] < 3) {
+			CHECK(ringbuf_consume(pl.rc, check_cb, &pl.c) >= 0);
+			CHECK(t_now_ns() - t0 < (BOUND_MS + SLACK_MS) * 1000000ull);
+			t_sleep_ms(5);
+		}
+	}
+	CHECK_EQ(pl.c.next[0], 3);
+	CHECK_EQ(stats(rb).recovered, 1);
+	ringbuf_free(pl.rc);
+	ringbuf_free(rb);
+	printf("overwrite mode: a dead producer's record is recovered (%s): ok\n",
+	       use_poll ? "poll(-1)" : "consume");
+}
+
 int main(void)
 {
 	g_parent = getpid();
@@ -689,6 +740,8 @@ int main(void)
 	test_poll_bound(false);
 	test_poll_bound(true);
 	test_dead_consumer();
+	test_overwrite(false);
+	test_overwrite(true);
 	test_windows();
 	return T_PASS;
 }
