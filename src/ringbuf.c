@@ -273,7 +273,11 @@
  *   header forbids -- win or lose whole.  Further records of an owner just
  *   found dead (its other threads') are checked at once.  A consumer-role
  *   handle, whose data mapping is read-only, maps the header's page
- *   writable for that one CAS.
+ *   writable for that one CAS.  In overwrite mode (section 9) the same
+ *   check runs in rb_consume_ow(); producers never pass a BUSY record
+ *   there either, and before the CAS the consumer re-reads overwrite_pos
+ *   (F5's pattern) so that the header it swaps is the record's own, never
+ *   bytes a producer has written there since.
  *
  *   Bounds.  ringbuf_poll() never sleeps past the next check while its
  *   head record is BUSY (a dead owner sends no wakeup).  Producers need no
@@ -1078,105 +1082,9 @@ static int rb_positions(struct ringbuf *rb, uint64_t *cons, uint64_t *prod)
 	return 0;
 }
 
-/* ------------------------------------------------------------------------
- * Consumer: records left BUSY by dead producers (section 10)
- * ------------------------------------------------------------------------ */
-
-/* Has the process that owns a BUSY record exited?  Exactly, and erring
- * towards "alive": pid 0 or one no pid can be (garbage) is never dead, a
- * pid that exists is alive (a stopped process, or a new process that reused
- * the pid: the record then waits until that one exits too), and a zombie
- * is dead (its pidfd is readable: no thread of it can store any more). */
-static bool rb_owner_dead(uint32_t pid)
-{
-	if (pid == 0 || pid > INT_MAX)
-		return false;
-	return !rb_process_alive(pid);
-}
-
-/* Between checks of a live owner: an eighth of the bound, 1 ms to 100 ms. */
-static uint64_t rb_recheck_ns(const struct ringbuf *rb)
-{
-	uint64_t t = rb->recover_ns / 8;
-
-	return t < 1000000 ? 1000000 : t > 100000000 ? 100000000 : t;
-}
-
-/* Compare-and-swap the len word of the header at data offset @off.  A
- * consumer-role handle has the data mapped read-only (so that it cannot
- * write records by mistake); for this one store it maps the header's page
- * writable from the ring file, which it holds open read-write for the
- * metadata page anyway. */
-static bool rb_cas_len(struct ringbuf *rb, uint64_t off, uint32_t expect, uint32_t want)
-{
-	struct ringbuf_hdr *hdr = (void *)(rb->data + off);
-	size_t page = (size_t)1 << rb->page_shift;
-	uint64_t in_page = off & (page - 1);
-	void *map = NULL;
-	bool ok;
-
-	if (rb->role == RINGBUF_ROLE_CONSUMER) {
-		map = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, rb->fd,
-			   (off_t)(((uint64_t)RINGBUF_SHM_DATA_PAGE << rb->page_shift) + off - in_page));
-		if (map == MAP_FAILED)
-			return false; /* tried again at the next check */
-		hdr = (void *)((unsigned char *)map + in_page);
-	}
-	/* R7: pairs with A1 in rb_advance_pending() (producers pass the
-	 * record once they see it a discard) and in this consumer; the CAS,
-	 * not a store, so that a commit racing it (only possible if the owner
-	 * was not dead after all) wins or loses whole.  R3 publishes the
-	 * consumer position past the record only after it. */
-	ok = atomic_compare_exchange_strong_explicit(RB_ATOMIC(&hdr->len), &expect, want,
-						     memory_order_acq_rel, memory_order_relaxed);
-	if (map)
-		munmap(map, page);
-	return ok;
-}
-
-/*
- * The record at @cons, whose header @hdr read @len (BUSY), stops the
- * consumer; @avail = producer_pos - @cons.  Once the same BUSY header has
- * stood there for the handle's bound, and whenever rb_recheck_ns() has
- * passed since, check its owner; if the owner has exited, turn the record
- * into a discard.  Returns true if it did.
- */
+/* Section 10: recovery of a dead producer's record (below). */
 static bool rb_recover(struct ringbuf *rb, uint64_t cons, struct ringbuf_hdr *hdr, uint32_t len,
-		       uint64_t avail)
-{
-	/* Read after the acquire of len: the reserver wrote it before R2. */
-	uint32_t owner = READ_ONCE(hdr->pg_off);
-	uint64_t now = rb_now_ns();
-	uint64_t rec = ((uint64_t)(len & LEN_MASK) + RINGBUF_HDR_SZ + 7) & ~7ull;
-
-	if (!rb->stall_on || rb->stall_pos != cons || rb->stall_len != len ||
-	    rb->stall_owner != owner) {
-		rb->stall_on = true; /* a new record at the head: start its clock */
-		rb->stall_pos = cons;
-		rb->stall_len = len;
-		rb->stall_owner = owner;
-		rb->stall_check = now + rb->recover_ns;
-		/* The bound spares live owners the checks; an owner already
-		 * found dead (the other threads' records of a process that
-		 * died) is checked at once -- still exactly, its pid may have
-		 * been reused since. */
-		if (owner != rb->dead_owner)
-			return false;
-	} else if (now < rb->stall_check) {
-		return false;
-	}
-	rb->stall_check = now + rb_recheck_ns(rb);
-	/* A length that runs past producer_pos is not a reservation: wait
-	 * (a corrupt committed one is reported by consume). */
-	if (rec > avail || !rb_owner_dead(owner))
-		return false;
-	if (!rb_cas_len(rb, cons & rb->mask, len, (len & ~RINGBUF_BUSY_BIT) | RINGBUF_DISCARD_BIT))
-		return false;
-	atomic_fetch_add_explicit(RB_ATOMIC(&rb_cons_page(rb)->recovered), 1, memory_order_relaxed);
-	rb->stall_on = false;
-	rb->dead_owner = owner;
-	return true;
-}
+		       uint64_t avail);
 
 /* ------------------------------------------------------------------------
  * Consumer, overwrite mode
@@ -1405,6 +1313,118 @@ static int rb_head(struct ringbuf *rb, uint64_t *head, uint64_t *prod)
 }
 
 static bool rb_take_forced(struct ringbuf *rb);
+
+/* ------------------------------------------------------------------------
+ * Consumer: records left BUSY by dead producers (section 10)
+ * ------------------------------------------------------------------------ */
+
+/* Has the process that owns a BUSY record exited?  Exactly, and erring
+ * towards "alive": pid 0 or one no pid can be (garbage) is never dead, a
+ * pid that exists is alive (a stopped process, or a new process that reused
+ * the pid: the record then waits until that one exits too), and a zombie
+ * is dead (its pidfd is readable: no thread of it can store any more). */
+static bool rb_owner_dead(uint32_t pid)
+{
+	if (pid == 0 || pid > INT_MAX)
+		return false;
+	return !rb_process_alive(pid);
+}
+
+/* Between checks of a live owner: an eighth of the bound, 1 ms to 100 ms. */
+static uint64_t rb_recheck_ns(const struct ringbuf *rb)
+{
+	uint64_t t = rb->recover_ns / 8;
+
+	return t < 1000000 ? 1000000 : t > 100000000 ? 100000000 : t;
+}
+
+/* Compare-and-swap the len word of the header at data offset @off.  A
+ * consumer-role handle has the data mapped read-only (so that it cannot
+ * write records by mistake); for this one store it maps the header's page
+ * writable from the ring file, which it holds open read-write for the
+ * metadata page anyway. */
+static bool rb_cas_len(struct ringbuf *rb, uint64_t off, uint32_t expect, uint32_t want)
+{
+	struct ringbuf_hdr *hdr = (void *)(rb->data + off);
+	size_t page = (size_t)1 << rb->page_shift;
+	uint64_t in_page = off & (page - 1);
+	void *map = NULL;
+	bool ok;
+
+	if (rb->role == RINGBUF_ROLE_CONSUMER) {
+		map = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, rb->fd,
+			   (off_t)(((uint64_t)RINGBUF_SHM_DATA_PAGE << rb->page_shift) + off - in_page));
+		if (map == MAP_FAILED)
+			return false; /* tried again at the next check */
+		hdr = (void *)((unsigned char *)map + in_page);
+	}
+	/* R7: pairs with A1 in rb_advance_pending() (producers pass the
+	 * record once they see it a discard) and in this consumer; the CAS,
+	 * not a store, so that a commit racing it (only possible if the owner
+	 * was not dead after all) wins or loses whole.  R3 publishes the
+	 * consumer position past the record only after it. */
+	ok = atomic_compare_exchange_strong_explicit(RB_ATOMIC(&hdr->len), &expect, want,
+						     memory_order_acq_rel, memory_order_relaxed);
+	if (map)
+		munmap(map, page);
+	return ok;
+}
+
+/*
+ * The record at @cons, whose header @hdr read @len (BUSY), stops the
+ * consumer; @avail = producer_pos - @cons.  Once the same BUSY header has
+ * stood there for the handle's bound, and whenever rb_recheck_ns() has
+ * passed since, check its owner; if the owner has exited, turn the record
+ * into a discard.  Returns true if it did.
+ */
+static bool rb_recover(struct ringbuf *rb, uint64_t cons, struct ringbuf_hdr *hdr, uint32_t len,
+		       uint64_t avail)
+{
+	/* Read after the acquire of len: the reserver wrote it before R2.
+	 * (In overwrite mode the bytes may be a newer record's being
+	 * written: see the check before the CAS.) */
+	uint32_t owner = rb_racy_len(&hdr->pg_off);
+	uint64_t now = rb_now_ns();
+	uint64_t rec = ((uint64_t)(len & LEN_MASK) + RINGBUF_HDR_SZ + 7) & ~7ull;
+
+	if (!rb->stall_on || rb->stall_pos != cons || rb->stall_len != len ||
+	    rb->stall_owner != owner) {
+		rb->stall_on = true; /* a new record at the head: start its clock */
+		rb->stall_pos = cons;
+		rb->stall_len = len;
+		rb->stall_owner = owner;
+		rb->stall_check = now + rb->recover_ns;
+		/* The bound spares live owners the checks; an owner already
+		 * found dead (the other threads' records of a process that
+		 * died) is checked at once -- still exactly, its pid may have
+		 * been reused since. */
+		if (owner != rb->dead_owner)
+			return false;
+	} else if (now < rb->stall_check) {
+		return false;
+	}
+	rb->stall_check = now + rb_recheck_ns(rb);
+	/* A length that runs past producer_pos is not a reservation: wait
+	 * (a corrupt committed one is reported by consume). */
+	if (rec > avail || !rb_owner_dead(owner))
+		return false;
+	/* Overwrite mode: producers may have overwritten @cons between our
+	 * reading the positions and the header.  If overwrite_pos, read
+	 * after the header (F5's pattern), has not passed @cons, the header
+	 * we read was the record's own, and a BUSY record is never passed by
+	 * producers: only its dead owner could have changed it. */
+	if (rb->overwrite) {
+		smp_rmb();
+		if ((int64_t)(smp_load_acquire(&rb->prod->overwrite_pos) - cons) > 0)
+			return false;
+	}
+	if (!rb_cas_len(rb, cons & rb->mask, len, (len & ~RINGBUF_BUSY_BIT) | RINGBUF_DISCARD_BIT))
+		return false;
+	atomic_fetch_add_explicit(RB_ATOMIC(&rb_cons_page(rb)->recovered), 1, memory_order_relaxed);
+	rb->stall_on = false;
+	rb->dead_owner = owner;
+	return true;
+}
 
 /* ringbuf_poll: is the head a BUSY record?  Then run the recovery check
  * (true: it recovered the record, consume now) and lower *@wake to the
