@@ -28,6 +28,17 @@ MODEL_CHECKS := \
 	notify-B-NO_F3:notify.pml:1:-DPROP_B,-DNO_F3 \
 	notify-B-NO_F1:notify.pml:1:-DPROP_B,-DNO_F1 \
 	notify-C-force-delivered:notify.pml:info:-DPROP_C \
+	notify-fd-A-no-lost-wakeup:notify.pml:0:-DPROP_A,-DFD_MODE \
+	notify-fd-B-no-sleep-on-owed-head:notify.pml:0:-DPROP_B,-DFD_MODE \
+	notify-fd-A-NO_RECHECK:notify.pml:1:-DPROP_A,-DFD_MODE,-DNO_RECHECK \
+	notify-fd-A-DRAIN_LATE:notify.pml:1:-DPROP_A,-DFD_MODE,-DDRAIN_LATE \
+	notify-fd-A-NO_F3:notify.pml:1:-DPROP_A,-DFD_MODE,-DNO_F3 \
+	notify-fd-A-NO_F1:notify.pml:1:-DPROP_A,-DFD_MODE,-DNO_F1 \
+	notify-W-watermark:notify.pml:0:-DPROP_W,-DWM=2 \
+	notify-W-fd-watermark:notify.pml:0:-DPROP_W,-DWM=2,-DFD_MODE \
+	notify-W-NO_RECHECK:notify.pml:1:-DPROP_W,-DWM=2,-DNO_RECHECK \
+	notify-W-NO_F1:notify.pml:1:-DPROP_W,-DWM=2,-DNO_F1 \
+	notify-W-fd-NO_F3:notify.pml:1:-DPROP_W,-DWM=2,-DFD_MODE,-DNO_F3 \
 	reserve-no-overlap:reserve.pml:0:-DRES0=3,-DRES1=2 \
 	reserve-no-overlap-64:reserve.pml:0:-DSIZE=64,-DRES0=2,-DRES1=2 \
 	reserve-NO_PENDING_CHECK:reserve.pml:1:-DNO_PENDING_CHECK

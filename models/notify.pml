@@ -99,6 +99,23 @@
  *   -DNO_F1        the producer's F1 (after the header store) is removed
  *   -DNO_F1P       the producer's F1' (after notify_pending = 1) is removed
  *
+ * FD MODE AND WATERMARK
+ *
+ *   -DFD_MODE replaces the consumer by the application's loop on
+ *   ringbuf_epoll_fd() (epoll_wait, then ringbuf_consume, which drains the
+ *   socket first and re-arms with consumer_waiting = 2 and F3 at its end,
+ *   rb_arm_fd); producers that exchange 2 to 0 send a datagram.  PROP_A and
+ *   PROP_B are checked for it as for the futex; cblocked then means blocked
+ *   in epoll_wait on an empty socket.  Negative controls: -DNO_RECHECK,
+ *   -DNO_F3, and -DDRAIN_LATE (the socket emptied after arming instead of
+ *   before consuming).
+ *   -DWM=w adds a watermark of w records: adaptive commits wake only once
+ *   producer_pos - consumer_pos >= w, and the consumer's re-checks become
+ *   "committed head and w pending" (rb_due).  NO_WAKEUP records are left
+ *   out (they owe nothing).  PROP_W: when everything has settled, the
+ *   consumer is not blocked while its head is committed with w pending.
+ *   Works with and without FD_MODE.
+ *
  * Parameters: -DK0=n, -DK1=m records committed by producer 0 and 1
  * (default 2 and 1; the state space grows fast: see README.md).
  */
@@ -136,7 +153,8 @@ byte prod_pos;                 /* producer_pos (records) */
 byte cpos;                     /* consumer_pos */
 byte hdr[N];                   /* record headers */
 bit  np;                       /* notify_pending */
-bit  cw;                       /* consumer_waiting */
+byte cw;                       /* consumer_waiting: 0, 1 futex, 2 fd (RINGBUF_WAIT_*) */
+bit  sock;                     /* FD_MODE: the wakeup socket holds a datagram */
 byte seq;                      /* notify_seq (futex word) */
 
 /* ---- store buffers: entry j of process p is at p*D+j, oldest first ---- */
@@ -249,6 +267,8 @@ inline wake_sleeper(me, v) {
 		:: v == 1 ->
 			atomic { DRAINED(me) -> seq++; v = 0 };  /* fetch_add (R5) */
 			atomic { cblocked = 0 }           /* futex_wake */
+		:: v == 2 ->                              /* rb_wake_send: one datagram */
+			atomic { DRAINED(me) -> sock = 1; cblocked = 0; v = 0 }
 		:: else -> skip
 		fi
 	fi
@@ -261,7 +281,9 @@ proctype producer(byte me; byte kmax) {
 	:: k < kmax ->
 		if
 		:: f = ADAPT
-		:: f = NOWAKE
+#ifndef WM
+		:: f = NOWAKE                  /* (under WM: NO_WAKEUP owes nothing, PROP_W ignores it) */
+#endif
 		:: f = FORCE
 		fi;
 		/* rb_reserve under the lock (atomic: see the header comment) */
@@ -306,10 +328,17 @@ proctype producer(byte me; byte kmax) {
 			:: cw == 0 -> goto done               /* READ_ONCE(consumer_waiting) */
 			:: else -> skip
 			fi;
+#ifdef WM
+			if                                    /* the watermark rule */
+			:: prod_pos - cpos >= WM -> wake_sleeper(me, v)
+			:: else -> skip
+			fi
+#else
 			if
 			:: cpos == idx -> wake_sleeper(me, v) /* load_acquire(consumer_pos) */
 			:: else -> skip
 			fi
+#endif
 		fi;
 done:
 		atomic { in_notify[me] = 0; k++; v = 0; f = 0; idx = 0 }
@@ -324,7 +353,14 @@ done:
  * the time of the header load gives the same answer, and when producer_pos
  * equals ccons no header is read. */
 #define HEAD_DONE (ccons != prod_pos && hdr[ccons] == H_DONE)
+/* rb_due: with a watermark, also that many records pending */
+#ifdef WM
+#define HEAD_DUE (HEAD_DONE && prod_pos - ccons >= WM)
+#else
+#define HEAD_DUE HEAD_DONE
+#endif
 
+#ifndef FD_MODE
 /* ringbuf_poll (timeout -1) + rb_consume, for ever.  Dead locals are reset
  * to 0 to keep the state space small. */
 active proctype consumer() {
@@ -346,7 +382,7 @@ poll:
 #endif
 	/* rb_head_committed */
 	if
-	:: HEAD_DONE -> goto consume
+	:: HEAD_DUE -> goto consume
 	:: else -> skip
 	fi;
 
@@ -365,7 +401,7 @@ poll:
 	:: else -> skip
 	fi;
 	if
-	:: HEAD_DONE -> goto out
+	:: HEAD_DUE -> goto out
 	:: else -> skip
 	fi;
 #endif
@@ -413,6 +449,88 @@ consume:
 	goto poll
 }
 
+#else /* FD_MODE */
+/* The application's loop on ringbuf_epoll_fd(): epoll_wait until the socket
+ * is readable, then ringbuf_consume: drain the socket, take a forced
+ * notification, consume, publish consumer_pos, arm (consumer_waiting = 2),
+ * F3, re-check (rb_arm_fd) and if work is due send to itself.  The fd is
+ * made (and armed) before the first wait.  cblocked: blocked in epoll_wait
+ * on an empty socket; a sender clears it. */
+active proctype consumer() {
+	byte prod, old, pub, i, f;
+
+	goto arm;
+wait:
+	atomic {
+		if
+		:: sock == 0 -> cblocked = 1
+		:: else -> skip
+		fi
+	}
+end_wait:
+	sock == 1;
+consume:
+#ifndef DRAIN_LATE
+	sock = 0;                                         /* rb_wake_drain */
+#endif
+	if                                                /* rb_take_forced */
+	:: np == 1 -> atomic { DRAINED(CONS) -> np = 0 }
+	:: else -> skip
+	fi;
+	atomic {
+		prod = prod_pos;
+		for (i : 0 .. N-1) { clear_owed(i) }
+	}
+	pub = ccons;
+	do
+	:: ccons != prod ->
+		if
+		:: hdr[ccons] == H_DONE ->                    /* A1 */
+			atomic { consumed[ccons] = 1; clear_owed(ccons); ccons++ }
+			if
+			:: ccons == prod -> prod = prod_pos        /* A2 re-read */
+			:: else -> skip
+			fi
+		:: else -> break                              /* BUSY: stop */
+		fi
+	:: else -> break
+	od;
+	prod = 0;
+	if
+	:: ccons != pub ->
+		atomic { ROOM(CONS) -> store(CONS, V_CPOS, 0, ccons); cpos_prog = ccons; pub = 0 }  /* R3 */
+	:: else -> pub = 0
+	fi;
+arm:
+	atomic { ROOM(CONS) -> store(CONS, V_CW, 0, 2) }  /* consumer_waiting = FD */
+#ifndef NO_F3
+	DRAINED(CONS);                                    /* F3 (rb_arm_fd) */
+#endif
+#ifdef DRAIN_LATE
+	sock = 0;                                         /* the wrong order */
+#endif
+#ifndef NO_RECHECK
+	f = 0;
+	if                                                /* rb_take_forced */
+	:: np == 1 -> atomic { DRAINED(CONS) -> f = np; np = 0 }
+	:: else -> skip
+	fi;
+	if
+	:: HEAD_DUE || (f == 1 && ccons != prod_pos) ->
+		atomic { DRAINED(CONS) -> old = cw; cw = 0 } /* xchg */
+		if
+		:: old == 2 -> sock = 1                       /* rb_wake_self */
+		:: else -> skip
+		fi;
+		old = 0
+	:: else -> skip
+	fi;
+	f = 0;
+#endif
+	goto wait
+}
+#endif /* FD_MODE */
+
 init {
 	atomic {
 		run producer(0, K0);
@@ -457,6 +575,11 @@ end:
 #endif
 		)) -> assert(false)
 	}
+#endif
+#ifdef PROP_W
+	/* with a watermark: never asleep, once everything has settled, with a
+	 * committed head and WM records pending */
+	atomic { (QUIET && cblocked && HEAD_DONE && prod_pos - ccons >= WM) -> assert(false) }
 #endif
 	skip
 }

@@ -186,7 +186,9 @@
  * not look at the head): the consumer finds nothing, re-arms, and the head
  * record's own commit wakes it again -- one extra wakeup, never a lost
  * one.  Below W nothing wakes the consumer but FORCE or its timeout: that
- * is the point, and why the timeout bounds the latency.
+ * is the point, and why the timeout bounds the latency.  models/notify.pml
+ * checks this exhaustively (-DWM, property PROP_W), as it checks fd mode
+ * (-DFD_MODE, section 8).
  *
  * 7. submit AND discard FROM THE SAMPLE POINTER
  *
