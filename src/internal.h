@@ -47,6 +47,7 @@ struct ringbuf {
 	/* wakeup socket (src/wake.c); -1 when not in use */
 	int wake_rx;                     /* consumer in fd mode: its bound socket */
 	uint64_t wake_ino;               /* consumer: inode of the name it bound */
+	uint32_t wake_pid;               /* consumer: the process that bound it */
 	int wake_tx;                     /* producer: socket connected to the name */
 	uint32_t wake_tx_gen;            /* producer: the wake_gen it connected at */
 	pthread_mutex_t wake_lock;       /* producer threads of this handle: wake_tx */

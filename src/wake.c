@@ -122,6 +122,7 @@ int rb_wake_open(struct ringbuf *rb)
 		goto fail;
 	}
 	rb->wake_ino = (uint64_t)nst.st_ino;
+	rb->wake_pid = rb_self();
 	rb->wake_rx = fd;
 	/* Before arming (a release store): producers reconnect. */
 	gen = &((struct ringbuf_shm_consumer *)(void *)rb->consumer_pos)->wake_gen;
@@ -138,7 +139,9 @@ void rb_wake_close(struct ringbuf *rb)
 	struct sockaddr_un sa;
 	struct stat st;
 
-	if (rb->wake_rx >= 0) {
+	/* A fork()ed child freeing its copy of the handle only closes its
+	 * copy of the socket: the name and the arming are its parent's. */
+	if (rb->wake_rx >= 0 && rb->wake_pid == rb_self()) {
 		uint32_t armed = RINGBUF_WAIT_FD;
 
 		/* Producers need not send to a socket that is about to go. */
@@ -149,6 +152,8 @@ void rb_wake_close(struct ringbuf *rb)
 		if (!rb_wake_addr_fd(rb->fd, &sa) && !lstat(sa.sun_path, &st) &&
 		    S_ISSOCK(st.st_mode) && (uint64_t)st.st_ino == rb->wake_ino)
 			(void)unlink(sa.sun_path);
+	}
+	if (rb->wake_rx >= 0) {
 		close(rb->wake_rx);
 		rb->wake_rx = -1;
 	}

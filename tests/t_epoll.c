@@ -193,6 +193,24 @@ static void test_local(void)
 	CHECK(!readable(fd, 0));
 	CHECK_EQ(ringbuf_poll(rb, on_rec, &s, 0), 0);
 
+	/* a fork()ed child that frees its copy of the handle leaves the
+	 * parent's name and arming alone */
+	{
+		pid_t pid = proc_fork_child(getpid(), 30);
+		int status;
+
+		if (pid == 0) {
+			ringbuf_free(rb);
+			_exit(0);
+		}
+		status = proc_wait_status(pid, 10, 1000);
+		CHECK(proc_exited_with(pid, status, 0));
+		CHECK_EQ(lstat(path, &st), 0);
+		put(rb, seq++, 0);
+		CHECK(readable(fd, 0));
+		CHECK_EQ(ringbuf_consume(rb, on_rec, &s), 1);
+	}
+
 	/* records present when the fd is created make it readable at once */
 	ringbuf_free(rb);
 	CHECK(lstat(path, &st) != 0 && errno == ENOENT); /* free removed the name */
