@@ -57,7 +57,7 @@ struct fz_cons_hdr {
 	uint8_t calls;
 	uint8_t n;          /* for ringbuf_consume_n */
 	uint8_t script_len; /* number of fz_action records that follow */
-	uint8_t meta_notify;/* bit0: consumer_waiting=1, bit1: notify_pending=1 */
+	uint8_t meta_notify;/* bit0: consumer_waiting=1, bit1: a forced wakeup pending (force_seq bumped) */
 	uint8_t _pad[3];
 	uint64_t cons, prod, pend;
 } __attribute__((packed));
@@ -70,7 +70,7 @@ enum fz_action_kind {
 	FZ_A_DATA,       /* 8 data bytes at ring offset off (any alignment) = val */
 	FZ_A_CONS,       /* consumer_pos = val (the library must not care) */
 	FZ_A_STOP,       /* the callback returns FZ_STOP_RET */
-	FZ_A_NOTIFY,     /* notify_pending = 1 */
+	FZ_A_NOTIFY,     /* a forced wakeup pending (meta.force_seq bumped) */
 	FZ_A_HDR_NEXT,   /* header len right after the delivered record = val */
 	FZ_A_NKINDS
 };
@@ -107,7 +107,7 @@ enum fz_op_kind {
 	FZ_OP_SET_CACHE,   /* meta.cons_cache = pos(a, c) */
 	FZ_OP_CONSUME,     /* ringbuf_consume_n(n = a ? a : all) through the library */
 	FZ_OP_RESERVE_WAIT,/* ringbuf_reserve_wait(size=c, timeout 0) */
-	FZ_OP_NOTIFY,      /* consumer_waiting = a&1, notify_pending = a&2 */
+	FZ_OP_NOTIFY,      /* the consumer page notification words, as a hostile consumer writes them */
 	FZ_OP_CATCH_UP,    /* consumer_pos = producer_pos (an honest consumer) */
 	FZ_OP_NKINDS
 };
@@ -217,13 +217,14 @@ static inline void fz_check_meta(const struct fz_ring *r)
 		 (unsigned long long)r->meta->data_size);
 	FZ_CHECK(r->meta->flags == 0, "flags %llx", (unsigned long long)r->meta->flags);
 	static const unsigned char zero[65536];
-	/* everything but the lock, cons_cache, the counters, the notification
-	 * words and the consumer claim */
+	/* everything but the identity, the lock, cons_cache, the counters
+	 * and the producers' notification words */
 	static const size_t ranges[][2] = {
-		{ 32, offsetof(struct ringbuf_shm_meta, lock_owner) },
+		{ offsetof(struct ringbuf_shm_meta, ring_id) + 8,
+		  offsetof(struct ringbuf_shm_meta, lock_owner) },
 		{ offsetof(struct ringbuf_shm_meta, reserved_bytes) + 8,
-		  offsetof(struct ringbuf_shm_meta, consumer_waiting) },
-		{ offsetof(struct ringbuf_shm_meta, consumer_owner) + 4,
+		  offsetof(struct ringbuf_shm_meta, notify_seq) },
+		{ offsetof(struct ringbuf_shm_meta, _was_owner),
 		  offsetof(struct ringbuf_shm_meta, discarded) },
 		{ offsetof(struct ringbuf_shm_meta, _reserved), 65536 },
 	};
@@ -245,12 +246,28 @@ static inline void fz_check_meta(const struct fz_ring *r)
 static inline void fz_check_pages(const struct fz_ring *r)
 {
 	const unsigned char *c = r->peer + r->page, *p = r->peer + 2 * r->page;
+	/* the consumer page's padding: all but consumer_pos, the watermark
+	 * block, the claim and identity, and the notification words */
+	static const size_t cranges[][2] = {
+		{ 8, offsetof(struct ringbuf_shm_consumer, wakeup_watermark) },
+		{ offsetof(struct ringbuf_shm_consumer, _pad3),
+		  offsetof(struct ringbuf_shm_consumer, consumer_owner) },
+		{ offsetof(struct ringbuf_shm_consumer, _pad4),
+		  offsetof(struct ringbuf_shm_consumer, ring_id) },
+		{ offsetof(struct ringbuf_shm_consumer, _pad5),
+		  offsetof(struct ringbuf_shm_consumer, consumer_waiting) },
+		{ offsetof(struct ringbuf_shm_consumer, _pad6), 65536 },
+	};
 
 	static const unsigned char zero[65536];
 
-	if (memcmp(c + 8, zero, r->page - 8))
-		for (size_t i = 8; i < r->page; i++)
-			FZ_CHECK(c[i] == 0, "consumer page byte %zu written", i);
+	for (size_t k = 0; k < sizeof(cranges) / sizeof(cranges[0]); k++) {
+		size_t lo = cranges[k][0], hi = cranges[k][1] < r->page ? cranges[k][1] : r->page;
+
+		if (memcmp(c + lo, zero, hi - lo))
+			for (size_t i = lo; i < hi; i++)
+				FZ_CHECK(c[i] == 0, "consumer page byte %zu written", i);
+	}
 	if (memcmp(p + 16, zero, r->page - 16))
 		for (size_t i = 16; i < r->page; i++)
 			FZ_CHECK(p[i] == 0, "producer page byte %zu written", i);

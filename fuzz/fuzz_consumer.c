@@ -109,7 +109,7 @@ static int sample_cb(void *ctx, void *data, size_t size)
 			ret = FZ_STOP_RET;
 			break;
 		case FZ_A_NOTIFY:
-			*fz_v32(&R->meta->notify_pending) = 1;
+			*fz_v32(&R->meta->force_seq) += 1; /* a forced wakeup pending */
 			break;
 		case FZ_A_HDR_NEXT: {
 			uint64_t next = (off + ((size + 7) & ~(uint64_t)7)) & R->mask;
@@ -293,9 +293,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
 	expect_prod = prod;
 	expect_pend = pend;
 	if (h.meta_notify & 1)
-		R->meta->consumer_waiting = 1;
+		((struct ringbuf_shm_consumer *)(void *)R->cons_pos)->consumer_waiting = 1;
 	if (h.meta_notify & 2)
-		R->meta->notify_pending = 1;
+		R->meta->force_seq += 1;
 	if (dlen > R->size)
 		dlen = R->size;
 	for (uint64_t i = 0; i < dlen; i++)

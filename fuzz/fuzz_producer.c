@@ -430,8 +430,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
 			cons_may_move = 1;
 			break;
 		case FZ_OP_NOTIFY:
-			*fz_v32(&R->meta->consumer_waiting) = o.a & 1;
-			*fz_v32(&R->meta->notify_pending) = (o.a >> 1) & 1;
+		{
+			struct ringbuf_shm_consumer *cp = (void *)R->cons_pos;
+
+			/* the consumer's half, as a hostile consumer writes it */
+			*fz_v32(&cp->consumer_waiting) = o.a & 3;
+			*fz_v32(&cp->wait_seq) = *fz_v32(&R->meta->notify_seq) + ((o.a >> 2) & 1);
+			*fz_v32(&cp->force_taken) = *fz_v32(&R->meta->force_seq) + ((o.a >> 3) & 1);
+		}
 			break;
 		}
 		if (!cons_may_move)

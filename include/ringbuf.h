@@ -65,6 +65,27 @@ extern "C" {
  */
 #define RINGBUF_F_OVERWRITE (1U << 19)
 
+/*
+ * Creation flag (ringbuf_create() only): a split ring, whose writable state
+ * is two files, so that file permissions enforce the roles between users.
+ * The name /dev/shm/ringbuf.NAME is then a directory holding
+ *
+ *   ring      everything producers write: the metadata page, the producer
+ *             page and the data (mode opts->mode, default 0600);
+ *   consumer  everything the consumer writes: the consumer page
+ *             (mode opts->consumer_mode, default opts->mode).
+ *
+ * A producer handle opens `ring` read-write and `consumer` read-only, a
+ * consumer handle the reverse, a handle with both roles both read-write:
+ * give the producers' user write access to `ring` only and the consumer's
+ * user write access to `consumer` only (chown/chmod), and neither can do
+ * the other's part -- not through this library, and not by opening,
+ * mapping or mprotect()ing the files themselves.  The flag is recorded in
+ * the ring; ringbuf_open() finds the mode by itself.  The `ring` file
+ * alone is not a ring (ringbuf_from_fd() refuses it with EPROTO).
+ */
+#define RINGBUF_F_SPLIT (1ULL << 32)
+
 /* Record header bits (BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT). */
 #define RINGBUF_BUSY_BIT    (1U << 31)
 #define RINGBUF_DISCARD_BIT (1U << 30)
@@ -84,6 +105,10 @@ extern "C" {
  *   2P         struct ringbuf_shm_producer  the kernel's producer page
  *   3P         data, data_size bytes, mapped twice back to back
  *
+ * A split ring (RINGBUF_F_SPLIT) keeps the same layout in two files: page P
+ * comes from the `consumer` file (one page), the rest from the `ring` file
+ * (whose page P is unused).
+ *
  * From offset P on, a mapping is byte-identical to the mmap of a kernel
  * BPF_MAP_TYPE_RINGBUF map, but for documented additions: ringbuf's own
  * fields after the kernel's in the consumer and producer pages (zero in
@@ -93,7 +118,7 @@ extern "C" {
  * ------------------------------------------------------------------------ */
 
 #define RINGBUF_MAGIC          0x4655424752425552ULL /* "RUBRGBUF" little-endian */
-#define RINGBUF_LAYOUT_VERSION 1U
+#define RINGBUF_LAYOUT_VERSION 2U
 
 /* 64-bit fields of shared memory are accessed atomically; i386 aligns a
  * plain uint64_t in a struct to 4 only, so force 8 (no offset changes). */
@@ -131,8 +156,10 @@ struct ringbuf_shm_meta {
 	uint32_t version;      /* RINGBUF_LAYOUT_VERSION */
 	uint32_t page_size;    /* P used for this layout */
 	ringbuf_u64 data_size;    /* power of two, multiple of P */
-	ringbuf_u64 flags;        /* creation flags: 0 or RINGBUF_F_OVERWRITE */
-	uint8_t  _pad0[128 - 32];
+	ringbuf_u64 flags;        /* creation flags: RINGBUF_F_OVERWRITE, RINGBUF_F_SPLIT */
+	ringbuf_u64 ring_id;      /* random, chosen at creation; a split ring's
+				   * consumer file carries the same value */
+	uint8_t  _pad0[128 - 40];
 
 	/* reservation lock: written by producers only */
 	uint32_t lock_owner;   /* 0 = free, else pid of the holder */
@@ -143,14 +170,15 @@ struct ringbuf_shm_meta {
 	ringbuf_u64 reserved_bytes; /* their payload bytes */
 	uint8_t  _pad1[128 - 40];
 
-	/* notification state: the consumer writes it when it goes to sleep
-	 * and wakes; a producer writes it only when it wakes the consumer */
-	uint32_t consumer_waiting; /* RINGBUF_WAIT_*: how the consumer waits, 0 if
-				    * it does not */
-	uint32_t notify_seq;       /* futex word, bumped by each wakeup */
-	uint32_t notify_pending;   /* a forced wakeup not yet taken by the consumer */
-	uint32_t consumer_owner;   /* pid of the process whose handle claimed the
-				    * consumer role (RINGBUF_ROLE_CONSUMER), 0 if none */
+	/* notification state written by producers, only when they wake the
+	 * consumer or force a wakeup (the consumer's half is in its page) */
+	uint32_t _was_waiting;     /* unused (layout 1: consumer_waiting) */
+	uint32_t notify_seq;       /* futex word: the waker of each arming moves
+				    * it from the consumer's wait_seq on, by CAS */
+	uint32_t force_seq;        /* bumped by FORCE_WAKEUP commits; a forced
+				    * wakeup is pending while it differs from the
+				    * consumer's force_taken */
+	uint32_t _was_owner;       /* unused (layout 1: the consumer claim) */
 	uint8_t  _pad2[128 - 16];
 
 	/* counters of rarer events, atomically incremented by any producer
@@ -163,10 +191,12 @@ struct ringbuf_shm_meta {
 	uint8_t  _reserved[128 - 40];
 };
 
-/* meta.consumer_waiting: 0 while the consumer runs; RINGBUF_WAIT_FUTEX while
- * it is (about to be) asleep on notify_seq in ringbuf_poll(); RINGBUF_WAIT_FD
- * while it is armed for its wakeup socket (ringbuf_epoll_fd()).  The
- * producer that wakes it exchanges the word to 0. */
+/* The consumer page's consumer_waiting: 0 while the consumer runs;
+ * RINGBUF_WAIT_FUTEX while it is (about to be) asleep on meta.notify_seq in
+ * ringbuf_poll(); RINGBUF_WAIT_FD while it is armed for its wakeup socket
+ * (ringbuf_epoll_fd()).  Only the consumer writes it; the one producer whose
+ * compare-and-swap moves meta.notify_seq from wait_seq to wait_seq + 1
+ * makes the wakeup system call. */
 #define RINGBUF_WAIT_FUTEX 1U
 #define RINGBUF_WAIT_FD    2U
 
@@ -193,6 +223,21 @@ struct ringbuf_shm_consumer {
 				       * wakeup socket (ringbuf_epoll_fd()):
 				       * producers then reconnect by name */
 	uint32_t _pad2;
+	uint8_t  _pad3[128 - 16];
+
+	/* the consumer claim and identity */
+	uint32_t consumer_owner;   /* pid of the process whose handle claimed the
+				    * consumer role (RINGBUF_ROLE_CONSUMER), 0 if none */
+	uint32_t _pad4;
+	ringbuf_u64 ring_id;       /* meta.ring_id, written by the creator */
+	uint8_t  _pad5[128 - 16];
+
+	/* the consumer's half of the notification state: written when it
+	 * arms, sleeps and wakes; read by producers that commit */
+	uint32_t consumer_waiting; /* RINGBUF_WAIT_*, 0 if it does not wait */
+	uint32_t wait_seq;         /* meta.notify_seq when it armed */
+	uint32_t force_taken;      /* the meta.force_seq it has taken */
+	uint32_t _pad6;
 };
 
 /* Page 2P: written by producers only (under the reservation lock).  The
@@ -234,10 +279,9 @@ RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, reserved) == 152, "meta.
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, reserved_bytes) == 160, "meta.rbytes");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, discarded) == 384, "meta.discarded");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, wakeups) == 416, "meta.wakeups");
-RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, consumer_waiting) == 256, "meta.waiting");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, notify_seq) == 260, "meta.seq");
-RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, notify_pending) == 264, "meta.pending");
-RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, consumer_owner) == 268, "meta.owner");
+RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, force_seq) == 264, "meta.force_seq");
+RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, ring_id) == 32, "meta.ring_id");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, _reserved) == 424, "meta._reserved");
 RINGBUF_STATIC_ASSERT(sizeof(struct ringbuf_shm_meta) == 512, "meta fits any page");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_consumer, consumer_pos) == 0, "consumer_pos");
@@ -247,6 +291,12 @@ RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_consumer, recovered) == 144, "
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_consumer, wakeup_watermark) == 256,
 		      "watermark on its own block");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_consumer, wake_gen) == 264, "wake_gen");
+RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_consumer, consumer_owner) == 384, "cons.owner");
+RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_consumer, ring_id) == 392, "cons.ring_id");
+RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_consumer, consumer_waiting) == 512, "cons.waiting");
+RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_consumer, wait_seq) == 516, "cons.wait_seq");
+RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_consumer, force_taken) == 520, "cons.force_taken");
+RINGBUF_STATIC_ASSERT(sizeof(struct ringbuf_shm_consumer) <= 4096, "consumer page fits any page");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_producer, producer_pos) == 0, "producer_pos");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_producer, pending_pos) == 8, "pending_pos");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_producer, overwrite_pos) == 16, "overwrite_pos");
@@ -267,10 +317,12 @@ struct ringbuf; /* opaque handle: one process's view of one ring */
  */
 struct ringbuf_opts {
 	size_t sz;
-	uint64_t flags; /* ringbuf_new()/ringbuf_create(): 0 or
-			 * RINGBUF_F_OVERWRITE; must be 0 for the others
-			 * (an attached ring's mode comes from the ring) */
-	uint32_t mode;  /* ringbuf_create(): permissions of the name (0: 0600) */
+	uint64_t flags; /* ringbuf_new(): 0 or RINGBUF_F_OVERWRITE;
+			 * ringbuf_create(): also RINGBUF_F_SPLIT; must be 0
+			 * for the others (an attached ring's mode comes from
+			 * the ring) */
+	uint32_t mode;  /* ringbuf_create(): permissions of the name (0: 0600);
+			 * of the `ring` file for a split ring */
 	uint32_t role;  /* RINGBUF_ROLE_*; 0 or both bits: both roles, nothing
 			 * mapped read-only, no claim */
 	uint32_t recover_ms; /* consumer of a ringbuf ring: how long a record
@@ -280,7 +332,9 @@ struct ringbuf_opts {
 			      * in callers that predate the field):
 			      * RINGBUF_RECOVER_DEFAULT_MS; RINGBUF_RECOVER_NEVER:
 			      * never.  Ignored for kernel maps. */
-	uint32_t _pad;  /* must be 0 */
+	uint32_t consumer_mode; /* ringbuf_create() with RINGBUF_F_SPLIT:
+				 * permissions of the `consumer` file (0: as
+				 * mode); must be 0 otherwise */
 };
 
 /* struct ringbuf_opts.recover_ms: the default, and "never recover". */
@@ -345,7 +399,8 @@ RINGBUF_API struct ringbuf *ringbuf_from_fd(int fd, const struct ringbuf_opts *o
  *        the ring lives in /dev/shm/ringbuf.@name until ringbuf_unlink().
  * @opts: may be NULL; opts->mode sets the permissions exactly (default
  *        0600; the umask does not apply), opts->role the role of the
- *        returned handle, opts->flags 0 or RINGBUF_F_OVERWRITE.
+ *        returned handle, opts->flags 0 or RINGBUF_F_OVERWRITE and/or
+ *        RINGBUF_F_SPLIT (two files, see there; opts->consumer_mode).
  *
  * The ring appears under its name only once fully initialised (it is
  * created unnamed and then linked), and never replaces an existing name.
@@ -353,9 +408,12 @@ RINGBUF_API struct ringbuf *ringbuf_from_fd(int fd, const struct ringbuf_opts *o
  * shrinking: anyone allowed to write it could truncate it and make its
  * users fault; protect it with its mode.
  *
+ * A split ring is made in a private directory and renamed into place, so
+ * it too appears whole or not at all.
+ *
  * Returns the handle, or NULL with errno: EINVAL (bad name, size, mode or
  * opts), EEXIST (the name exists), ENOMEM, EACCES, or the errno of
- * open/ftruncate/mmap/link.  Thread-safe.
+ * open/ftruncate/mmap/link/rename.  Thread-safe.
  */
 RINGBUF_API struct ringbuf *ringbuf_create(const char *name, size_t data_size,
 					   const struct ringbuf_opts *opts);
@@ -369,7 +427,8 @@ RINGBUF_API struct ringbuf *ringbuf_create(const char *name, size_t data_size,
  *
  * Returns the handle, or NULL with errno: EINVAL (bad name or opts, including
  * any opts->flags), ENOENT (no such ring), EACCES (its mode refuses us),
- * EPROTO (the name is not a ringbuf ring, or has unknown creation flags),
+ * EPROTO (the name is not a ringbuf ring, or has unknown creation flags, or
+ * is a split ring whose `consumer` file is missing or another ring's),
  * EPROTONOSUPPORT (a ring of another layout version), EBUSY
  * (opts->role is RINGBUF_ROLE_CONSUMER and another live process holds the
  * consumer role), ENOMEM, or the errno of open/fstat/mmap.  Thread-safe.
@@ -377,8 +436,9 @@ RINGBUF_API struct ringbuf *ringbuf_create(const char *name, size_t data_size,
 RINGBUF_API struct ringbuf *ringbuf_open(const char *name, const struct ringbuf_opts *opts);
 
 /*
- * ringbuf_unlink - remove the name; processes that have the ring open keep
- * using it.  Returns 0, or -EINVAL (bad name), -ENOENT, -EACCES/-EPERM.
+ * ringbuf_unlink - remove the name (a split ring's directory with its
+ * files); processes that have the ring open keep using it.  Returns 0, or
+ * -EINVAL (bad name), -ENOENT, -EACCES/-EPERM.
  */
 RINGBUF_API int ringbuf_unlink(const char *name);
 

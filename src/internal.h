@@ -27,7 +27,9 @@ enum rb_kind {
 
 struct ringbuf {
 	enum rb_kind kind;
-	int fd;          /* the memfd, or the kernel map fd (owned) */
+	int fd;          /* the memfd, the named ring's (or split ring's `ring`)
+			  * file, or the kernel map fd (owned) */
+	int cons_fd;     /* a split ring's `consumer` file (owned), else -1 */
 	int epoll_fd;    /* kernel maps: watches fd; -1 for ringbuf rings */
 	uint32_t page_shift;
 	uint64_t size;   /* data bytes */
@@ -35,6 +37,7 @@ struct ringbuf {
 	void *map[2];    /* mappings to undo in ringbuf_free() */
 	size_t map_len[2];
 	struct ringbuf_shm_meta *meta;   /* NULL for kernel maps */
+	struct ringbuf_shm_consumer *cons; /* ringbuf rings only */
 	ringbuf_u64 *consumer_pos;
 	struct ringbuf_shm_producer *prod;
 	unsigned char *data;             /* first of the two data copies */

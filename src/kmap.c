@@ -105,6 +105,7 @@ static int rb_kmap_map(struct ringbuf *rb)
 		return -errno;
 	rb->map[1] = rest;
 	rb->map_len[1] = page + 2 * rb->size;
+	rb->cons = (struct ringbuf_shm_consumer *)cons; /* the kernel's page: consumer_pos only */
 	rb->consumer_pos = cons;
 	rb->prod = rest;
 	rb->data = (unsigned char *)rest + page;

@@ -27,22 +27,32 @@
  *                     (one CAS on len: BUSY|n -> DISCARD|n, section 10)
  *   payload           the reserving producer, between reserve and commit
  *   lock_owner        producers (pid of the holder, 0 when free)
- *   consumer_waiting  the consumer sets it before sleeping (RINGBUF_WAIT_FUTEX)
- *                     or, in fd mode, after each consume (RINGBUF_WAIT_FD);
- *                     the producer that wakes it, or the consumer itself,
- *                     clears it
+ *   consumer_waiting, wait_seq   the consumer only (consumer page): it
+ *                     arms before sleeping (RINGBUF_WAIT_FUTEX) or, in fd
+ *                     mode, after each consume (RINGBUF_WAIT_FD), storing
+ *                     the notify_seq it armed at, and clears the word when
+ *                     it wakes or disarms
  *   wakeup_watermark  the consumer (consumer page, its own 128-byte block);
  *                     producers read it only when the consumer waits
- *   notify_pending    producers sending a FORCE_WAKEUP; cleared by the
- *                     consumer when it takes the notification
- *   notify_seq        the futex word: bumped by the producer that wakes
+ *   force_seq         producers sending a FORCE_WAKEUP bump it (meta)
+ *   force_taken       the consumer, when it takes a forced notification
+ *                     (consumer page); one is pending while the two differ
+ *   notify_seq        the futex word (meta): moved from wait_seq to
+ *                     wait_seq + 1 by the one producer whose CAS wins
  *   reserved, reserved_bytes   the lock holder (plain adds on the lock's line)
  *   discarded, refused_*, wakeups   any producer (atomic adds, rare events)
- *   consumer_owner    the process claiming the consumer role (src/shm.c)
+ *   consumer_owner    the process claiming the consumer role (consumer
+ *                     page, src/shm.c)
  *   overwrite_pos, ow_passed, ow_check   overwrite mode: producers, under
  *                     the reservation lock (see 9)
  *   ow_passed, ow_lost (consumer page)   overwrite mode: the consumer
  *   recovered         the consumer (consumer page, its own 128-byte block)
+ *
+ * So the consumer writes only its own page, and producers only the
+ * metadata page, the producer page and the data -- which is what lets a
+ * split ring (RINGBUF_F_SPLIT, src/shm.c) enforce the roles with file
+ * permissions.  The one exception is the recovery CAS of section 10, which
+ * a consumer without write access to the data cannot make.
  *
  * Nothing here trusts a peer: every field read from shared memory is read
  * once into a local, checked (alignment, distance between positions, record
@@ -106,8 +116,13 @@
  *   R4 -> A4  unlock's store_release(lock_owner, 0) ... lock's CAS
  *             (acquire): one holder's writes of producer_pos, pending_pos
  *             and the header are seen by the next.
- *   R5 -> A5  a waking producer's fetch_add(notify_seq) (release) ... the
- *             woken consumer's load_acquire(notify_seq).
+ *   R5 -> A5  the waking producer's CAS(notify_seq) (acq_rel) ... the
+ *             consumer's load_acquire(notify_seq), when it arms and when it
+ *             wakes.
+ *   R8 -> A8  the consumer's store_release(consumer_waiting) in rb_arm()
+ *             ... a producer's load_acquire(consumer_waiting) in
+ *             rb_wake_sleeper(): the wait_seq stored before it is this
+ *             arming's, so the CAS that wins is the one this arming owes.
  *   R6 -> A6  overwrite mode: reserve's store_release(overwrite_pos) ...
  *             the consumer's load_acquire(overwrite_pos): ow_passed (and
  *             ow_check) are visible with the position they describe.
@@ -142,33 +157,40 @@
  *   F1 (producer, commit): store hdr->len (R1) ; smp_mb ; load consumer_pos
  *                          and consumer_waiting
  *   F3 (consumer, poll):   store consumer_pos (R3) [end of consume] and
- *                          store consumer_waiting = 1 ; smp_mb ; load
+ *                          store consumer_waiting ; smp_mb ; load
  *                          producer_pos and the header at consumer_pos
  *
  * Either F1 precedes F3 -- then the consumer's re-check sees the committed
  * record and does not sleep -- or F3 precedes F1 -- then the producer sees
  * both the consumer's position (so it knows the record is owed a wakeup) and
- * consumer_waiting = 1, and wakes it.  No interleaving loses an adaptive
+ * consumer_waiting, and wakes it.  No interleaving loses an adaptive
  * wakeup.  The record-at-head re-check is what the kernel's epoll does with
  * EPOLLIN; unlike EPOLLIN, a BUSY head record does not make poll spin.
  *
  * A forced wakeup may be for a record behind a BUSY one, which the re-check
- * cannot see, so FORCE also sets the sticky notify_pending flag (the
- * epoll ready list's role):
+ * cannot see, so FORCE also leaves a sticky mark (the epoll ready list's
+ * role): pending while meta.force_seq differs from the consumer's
+ * force_taken.
  *
- *   F1' (producer): store notify_pending = 1 ; smp_mb ; load consumer_waiting
- *   F3  (consumer): store consumer_waiting = 1 ; smp_mb ; load notify_pending
+ *   F1' (producer): fetch_add(force_seq) ; smp_mb ; load consumer_waiting
+ *   F3  (consumer): store consumer_waiting ; smp_mb ; load force_seq
  *
- * and a producer that finds notify_pending already 1 skips the store: the
- * consumer's next clear (an RMW) is followed by F2 (smp_mb) before it reads
- * producer_pos, and since the producer's F1 read a value older than that
- * clear, F1 precedes F2 and the consume after the clear sees its record.
+ * A producer that finds a mark already pending skips the bump: the
+ * consumer's next take (store force_taken = the force_seq it read) is
+ * followed by F2 (smp_mb) before it reads producer_pos, and since the
+ * producer's F1 read a force_taken older than that store, F1 precedes F2
+ * and the consume after the take sees its record.  A bump between the
+ * consumer's load and its store stays pending for the next look.
  * NO_WAKEUP commits skip F1 entirely: nothing is owed, so nothing is ordered.
  *
  * Sleeping is a futex on notify_seq (not FUTEX_PRIVATE: it works across
- * processes mapping the same file).  The consumer reads notify_seq before it
- * sets consumer_waiting; a waker exchanges consumer_waiting to 0 (exactly one
- * waker makes the syscall), bumps notify_seq, then FUTEX_WAKEs.  A bump that
+ * processes mapping the same file).  The consumer reads notify_seq (A5),
+ * stores it as wait_seq and then consumer_waiting (R8); a producer that
+ * sees consumer_waiting (A8) tries to CAS notify_seq from wait_seq to
+ * wait_seq + 1, and only the winner makes the syscall (FUTEX_WAKE, or a
+ * datagram in fd mode) -- exactly one per arming, without producers
+ * writing anything of the consumer's.  A CAS that fails means notify_seq
+ * already moved past this arming: its waker is on the way.  A move that
  * lands before the consumer's FUTEX_WAIT makes the wait return at once.
  *
  * The watermark (ringbuf_set_watermark, W > 0) replaces the adaptive rule
@@ -212,9 +234,10 @@
  * just before it, so the consumer counts as waiting whenever it has drained
  * the ring.  Each consume empties the socket first, consumes, then arms
  * (consumer_waiting = RINGBUF_WAIT_FD) and re-checks after F3 -- the same
- * pair as the futex sleep, argued at rb_arm_fd().  A producer that exchanges
- * RINGBUF_WAIT_FD to 0 sends one datagram; one that finds 0 makes no system
- * call, so a consumer that keeps up still costs producers nothing.  A word
+ * pair as the futex sleep, argued at rb_arm_fd().  The producer whose CAS
+ * of notify_seq wins for an RINGBUF_WAIT_FD arming sends one datagram; one
+ * that finds the word 0 makes no system call, so a consumer that keeps up
+ * still costs producers nothing.  A word
  * a peer scribbles (any other nonzero value) is taken as the futex: a
  * spurious FUTEX_WAKE, never a write to a file of the peer's choosing.
  *
@@ -319,13 +342,6 @@
 #include <unistd.h>
 
 #define LEN_MASK (~(RINGBUF_BUSY_BIT | RINGBUF_DISCARD_BIT))
-
-/* The consumer page of a ringbuf ring (ringbuf's fields past consumer_pos
- * are never touched on a kernel map). */
-static inline struct ringbuf_shm_consumer *rb_cons_page(struct ringbuf *rb)
-{
-	return (struct ringbuf_shm_consumer *)(void *)rb->consumer_pos;
-}
 
 /* Waits for a lock holder: spins, then yields, and checks the holder's
  * liveness at this interval. */
@@ -495,6 +511,8 @@ void rb_release(struct ringbuf *rb)
 		close(rb->epoll_fd);
 	if (rb->fd >= 0)
 		close(rb->fd);
+	if (rb->cons_fd >= 0)
+		close(rb->cons_fd);
 	free(rb->ow_buf);
 	free(rb);
 }
@@ -561,10 +579,10 @@ int ringbuf_stats(struct ringbuf *rb, struct ringbuf_stats *out)
 		st.refused_flags = READ_ONCE(m->refused_flags);
 		st.wakeups = READ_ONCE(m->wakeups);
 		st.lock_steals = READ_ONCE(m->lock_steals);
-		st.consumer_pid = READ_ONCE(m->consumer_owner);
+		st.consumer_pid = READ_ONCE(rb->cons->consumer_owner);
 		st.overwritten = READ_ONCE(rb->prod->ow_passed);
-		st.lost = READ_ONCE(rb_cons_page(rb)->ow_lost);
-		st.recovered = READ_ONCE(rb_cons_page(rb)->recovered);
+		st.lost = READ_ONCE(rb->cons->ow_lost);
+		st.recovered = READ_ONCE(rb->cons->recovered);
 	}
 	st.flags = rb->overwrite ? RINGBUF_F_OVERWRITE : 0;
 	st.ring_size = rb->size;
@@ -841,25 +859,33 @@ full:
  * ------------------------------------------------------------------------ */
 
 
-/* Wake the consumer if it waits; exactly one waker makes the syscall, on
- * the futex or on the consumer's wakeup socket, as the word says. */
+/* Wake the consumer if it waits; exactly one waker per arming makes the
+ * syscall, on the futex or on the consumer's wakeup socket, as the word
+ * says: the one whose CAS moves notify_seq on from the consumer's
+ * wait_seq.  Producers write only their own meta page, so a split ring's
+ * file permissions hold. */
 static void rb_wake_sleeper(struct ringbuf *rb)
 {
 	struct ringbuf_shm_meta *m = rb->meta;
-	uint32_t how;
+	struct ringbuf_shm_consumer *c = rb->cons;
+	uint32_t how, seq;
 
-	if (!READ_ONCE(m->consumer_waiting))
+	if (!READ_ONCE(c->consumer_waiting))
 		return;
-	how = atomic_exchange_explicit(RB_ATOMIC(&m->consumer_waiting), 0, memory_order_acq_rel);
+	/* A8: pairs with R8 in rb_arm(): wait_seq belongs to this arming. */
+	how = smp_load_acquire(&c->consumer_waiting);
+	seq = READ_ONCE(c->wait_seq);
 	if (!how)
 		return;
-	if (how == RINGBUF_WAIT_FD) {
+	/* R5: pairs with A5 in rb_sleep(); fails if another producer (or a
+	 * later arming) already moved it: that wakeup covers ours. */
+	if (!atomic_compare_exchange_strong_explicit(RB_ATOMIC(&m->notify_seq), &seq, seq + 1,
+						     memory_order_acq_rel, memory_order_relaxed))
+		return;
+	if (how == RINGBUF_WAIT_FD)
 		rb_wake_send(rb);
-	} else {
-		/* R5: pairs with A5 in rb_sleep(). */
-		atomic_fetch_add_explicit(RB_ATOMIC(&m->notify_seq), 1, memory_order_release);
+	else
 		rb_futex_wake(&m->notify_seq);
-	}
 	RB_COUNT(rb, wakeups);
 }
 
@@ -869,8 +895,11 @@ static void rb_notify(struct ringbuf *rb, uint64_t rec_off, uint64_t flags)
 	uint64_t wm, cons;
 
 	if (flags & RINGBUF_FORCE_WAKEUP) {
-		if (!READ_ONCE(m->notify_pending)) {
-			WRITE_ONCE(m->notify_pending, 1);
+		/* Pending while force_seq != force_taken: one bump makes it so,
+		 * and a bump already pending is enough. */
+		if (READ_ONCE(m->force_seq) == READ_ONCE(rb->cons->force_taken)) {
+			atomic_fetch_add_explicit(RB_ATOMIC(&m->force_seq), 1,
+						  memory_order_relaxed);
 			smp_mb(); /* F1': pairs with F3 in rb_sleep() */
 		}
 		rb_wake_sleeper(rb);
@@ -881,11 +910,11 @@ static void rb_notify(struct ringbuf *rb, uint64_t rec_off, uint64_t flags)
 	 * sleeps or wakes, so a producer whose consumer keeps up reads no line
 	 * the consumer writes per batch.  Both loads follow F1, and the
 	 * consumer stores consumer_pos before consumer_waiting before F3. */
-	if (!READ_ONCE(m->consumer_waiting))
+	if (!READ_ONCE(rb->cons->consumer_waiting))
 		return;
 	/* A watermark replaces the adaptive rule (section 6): wake once that
 	 * much is pending, whichever record's commit sees it. */
-	wm = READ_ONCE(rb_cons_page(rb)->wakeup_watermark);
+	wm = READ_ONCE(rb->cons->wakeup_watermark);
 	cons = smp_load_acquire(rb->consumer_pos);
 	if (wm ? READ_ONCE(rb->prod->producer_pos) - cons >= wm : (cons & rb->mask) == rec_off)
 		rb_wake_sleeper(rb);
@@ -1206,7 +1235,7 @@ static bool rb_ow_buf(struct ringbuf *rb, size_t len)
 
 static void rb_ow_publish(struct ringbuf *rb, const struct rb_ow *o)
 {
-	struct ringbuf_shm_consumer *c = rb_cons_page(rb);
+	struct ringbuf_shm_consumer *c = rb->cons;
 
 	WRITE_ONCE(c->ow_passed, o->passed);
 	WRITE_ONCE(c->ow_lost, o->lost);
@@ -1225,7 +1254,7 @@ static void rb_ow_publish(struct ringbuf *rb, const struct rb_ow *o)
  */
 static int rb_consume_ow(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, size_t n)
 {
-	struct ringbuf_shm_consumer *c = rb_cons_page(rb);
+	struct ringbuf_shm_consumer *c = rb->cons;
 	struct rb_ow o;
 	uint64_t start, published;
 	size_t cnt = 0;
@@ -1422,7 +1451,7 @@ static bool rb_recover(struct ringbuf *rb, uint64_t cons, struct ringbuf_hdr *hd
 	}
 	if (!rb_cas_len(rb, cons & rb->mask, len, (len & ~RINGBUF_BUSY_BIT) | RINGBUF_DISCARD_BIT))
 		return false;
-	atomic_fetch_add_explicit(RB_ATOMIC(&rb_cons_page(rb)->recovered), 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(RB_ATOMIC(&rb->cons->recovered), 1, memory_order_relaxed);
 	rb->stall_on = false;
 	rb->dead_owner = owner;
 	return true;
@@ -1561,7 +1590,7 @@ bool rb_head_committed(struct ringbuf *rb)
  * watermark, that many bytes pending?  Called after F3. */
 static bool rb_due(struct ringbuf *rb)
 {
-	uint64_t wm = READ_ONCE(rb_cons_page(rb)->wakeup_watermark);
+	uint64_t wm = READ_ONCE(rb->cons->wakeup_watermark);
 	uint64_t cons, prod;
 
 	if (!rb_head_committed(rb))
@@ -1578,16 +1607,40 @@ static bool rb_ring_nonempty(struct ringbuf *rb)
 	return rb_head(rb, &cons, &prod) || cons != prod;
 }
 
-/* Take a forced notification, if one is pending. */
+/* Is a forced notification pending? */
+static bool rb_forced_pending(struct ringbuf *rb)
+{
+	return READ_ONCE(rb->meta->force_seq) != READ_ONCE(rb->cons->force_taken);
+}
+
+/* Take a forced notification, if one is pending: the consumer alone
+ * writes force_taken, so a plain store takes it; a FORCE commit that bumps
+ * force_seq after our load stays pending for the next look. */
 static bool rb_take_forced(struct ringbuf *rb)
 {
-	uint32_t *pending = &rb->meta->notify_pending;
+	/* Ordered by F2 below, against the FORCE producer's F1' or F1. */
+	uint32_t seq = READ_ONCE(rb->meta->force_seq);
 
-	if (!READ_ONCE(*pending) ||
-	    !atomic_exchange_explicit(RB_ATOMIC(pending), 0, memory_order_acquire))
+	if (seq == READ_ONCE(rb->cons->force_taken))
 		return false;
+	WRITE_ONCE(rb->cons->force_taken, seq);
 	smp_mb(); /* F2: see the commits of producers that skipped F1' */
 	return true;
+}
+
+/* Arm for a wakeup by @how: wait_seq first, then consumer_waiting (R8:
+ * pairs with A8 in rb_wake_sleeper()), then F3.  Returns the notify_seq
+ * armed at. */
+static uint32_t rb_arm(struct ringbuf *rb, uint32_t how)
+{
+	struct ringbuf_shm_consumer *c = rb->cons;
+	/* A5: pairs with R5 in rb_wake_sleeper(). */
+	uint32_t seq = smp_load_acquire(&rb->meta->notify_seq);
+
+	WRITE_ONCE(c->wait_seq, seq);
+	smp_store_release(&c->consumer_waiting, how);
+	smp_mb(); /* F3: pairs with F1 in rb_commit_len() and F1' in rb_notify() */
+	return seq;
 }
 
 /* Sleep until woken or @deadline (ns, 0 = for ever).  Returns without
@@ -1595,13 +1648,10 @@ static bool rb_take_forced(struct ringbuf *rb)
 static void rb_sleep(struct ringbuf *rb, uint64_t deadline)
 {
 	struct ringbuf_shm_meta *m = rb->meta;
-	/* A5: pairs with R5 in rb_wake_sleeper(). */
-	uint32_t seq = smp_load_acquire(&m->notify_seq);
+	uint32_t seq = rb_arm(rb, RINGBUF_WAIT_FUTEX);
 	struct timespec ts, *rel = NULL;
 
-	WRITE_ONCE(m->consumer_waiting, 1);
-	smp_mb(); /* F3: pairs with F1 in rb_commit() and F1' in rb_notify() */
-	if (READ_ONCE(m->notify_pending) || rb_due(rb))
+	if (rb_forced_pending(rb) || rb_due(rb))
 		goto out;
 	if (deadline) {
 		uint64_t now = rb_now_ns();
@@ -1615,7 +1665,7 @@ static void rb_sleep(struct ringbuf *rb, uint64_t deadline)
 	rb_futex_wait(&m->notify_seq, seq, rel);
 	(void)smp_load_acquire(&m->notify_seq); /* A5 */
 out:
-	WRITE_ONCE(m->consumer_waiting, 0);
+	WRITE_ONCE(rb->cons->consumer_waiting, 0);
 }
 
 /*
@@ -1625,31 +1675,34 @@ out:
  * order at the end of each consume is: the socket was emptied FIRST (at the
  * start of the consume), then the records were consumed, then
  *
- *   F3 (consumer): store consumer_pos (R3) ; store consumer_waiting = FD ;
- *                  smp_mb ; load notify_pending, producer_pos, head header
+ *   F3 (consumer): store consumer_pos (R3) ; store wait_seq, then
+ *                  consumer_waiting = FD (R8) ; smp_mb ; load force_seq,
+ *                  producer_pos, head header
  *
  * against the producer's F1/F1' as in section 6 of the essay.  Either the
  * producer's F1 comes first -- then the re-check here sees its record (or
- * its notify_pending) and we make our own socket readable -- or ours comes
- * first -- then the producer sees FD, exchanges it to 0 and sends a
- * datagram.  A datagram sent after the drain is never discarded before
- * the consumer has looked at the ring again, because draining happens
- * only at the start of a consume, never after arming.  Exactly one side
- * owes the datagram: whoever exchanges FD to 0.
+ * its forced mark) and we disarm and make our own socket readable -- or
+ * ours comes first -- then the producer sees FD, wins the CAS of
+ * notify_seq (or another producer did) and sends a datagram.  A datagram
+ * sent after the drain is never discarded before the consumer has looked
+ * at the ring again, because draining happens only at the start of a
+ * consume, never after arming.  Both sides may send for one arming (the
+ * consumer's re-check and a producer's CAS are not exclusive); the extra
+ * readiness costs one empty consume, never a lost notification.
  */
 void rb_arm_fd(struct ringbuf *rb)
 {
-	struct ringbuf_shm_meta *m = rb->meta;
 	bool forced;
 
-	smp_store_release(&m->consumer_waiting, RINGBUF_WAIT_FD);
-	smp_mb(); /* F3: pairs with F1 in rb_commit_len() and F1' in rb_notify() */
+	(void)rb_arm(rb, RINGBUF_WAIT_FD);
 	forced = rb_take_forced(rb);
 	if (!rb_due(rb) && !(forced && rb_ring_nonempty(rb)))
 		return;
-	if (atomic_exchange_explicit(RB_ATOMIC(&m->consumer_waiting), 0, memory_order_acq_rel) ==
-	    RINGBUF_WAIT_FD)
-		rb_wake_self(rb);
+	/* Work is here already: disarm and make our own socket readable.
+	 * A producer may also have won its CAS and sent a datagram; the
+	 * extra readiness is drained by the next consume. */
+	WRITE_ONCE(rb->cons->consumer_waiting, 0);
+	rb_wake_self(rb);
 }
 
 /* ringbuf_poll() in fd mode: wait on the socket (armed by the last
@@ -1714,7 +1767,7 @@ int ringbuf_set_watermark(struct ringbuf *rb, uint64_t bytes)
 		return (int)rb_err(-err);
 	if (bytes > rb->size - RINGBUF_HDR_SZ)
 		return (int)rb_err(EINVAL);
-	WRITE_ONCE(rb_cons_page(rb)->wakeup_watermark, bytes);
+	WRITE_ONCE(rb->cons->wakeup_watermark, bytes);
 	/* A lower watermark may already be met: no producer would say so. */
 	if (rb->wake_rx >= 0)
 		rb_arm_fd(rb);

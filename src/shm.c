@@ -8,9 +8,12 @@
  * producer page with the data, and the data again.  The pages a role must
  * not write are mapped from a read-only file descriptor (reopened through
  * /proc/self/fd), so mprotect() cannot make them writable: a producer
- * cannot move consumer_pos, a consumer cannot write records or producer
- * positions.  The metadata page is written by both roles (the reservation
- * lock; the consumer's sleep flag and claim).
+ * cannot move consumer_pos, a consumer cannot write records, producer
+ * positions or the metadata page (the reservation lock, the counters, the
+ * producers' notification words); everything the consumer writes is in
+ * its own page (consumer_pos, its sleep state, its claim).  A split ring
+ * (RINGBUF_F_SPLIT) puts that page in a file of its own, so that file
+ * permissions, not only this library, keep each role to its part.
  *
  * Names.  A named ring is a file /dev/shm/ringbuf.NAME.  It is created
  * unnamed (O_TMPFILE), sized, mapped and initialised, and only then linked
@@ -18,7 +21,7 @@
  * name is never replaced (EEXIST).  tmpfs files other than memfds cannot be
  * sealed, so a named ring is protected against truncation only by its mode.
  *
- * The consumer claim.  meta.consumer_owner holds the pid of the process
+ * The consumer claim.  The consumer page's consumer_owner holds the pid of the process
  * whose RINGBUF_ROLE_CONSUMER handle consumes; a second live consumer is
  * refused instead of being allowed to corrupt the stream, and the claim of
  * a process that has exited (pidfd) is taken over.
@@ -31,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -59,7 +63,10 @@ bool rb_opts_check(const struct ringbuf_opts *opts, uint64_t flags_allowed)
 	if (opts->sz >= offsetof(struct ringbuf_opts, role) + sizeof(opts->role) &&
 	    opts->role > (RINGBUF_ROLE_PRODUCER | RINGBUF_ROLE_CONSUMER))
 		return false;
-	if (opts->sz >= offsetof(struct ringbuf_opts, _pad) + sizeof(opts->_pad) && opts->_pad)
+	/* consumer_mode: a mode, and only for a split ring being created */
+	if (opts->sz >= offsetof(struct ringbuf_opts, consumer_mode) + sizeof(opts->consumer_mode) &&
+	    opts->consumer_mode &&
+	    ((opts->consumer_mode & ~07777u) || !(opts->flags & RINGBUF_F_SPLIT)))
 		return false;
 	return true;
 }
@@ -96,6 +103,7 @@ struct ringbuf *rb_alloc(enum rb_kind kind, uint64_t size, uint32_t page_shift)
 		return NULL;
 	rb->kind = kind;
 	rb->fd = -1;
+	rb->cons_fd = -1;
 	rb->epoll_fd = -1;
 	rb->wake_rx = -1;
 	rb->wake_tx = -1;
@@ -127,14 +135,18 @@ static int rb_map_at(void *addr, size_t len, bool writable, int fd, off_t off)
 }
 
 /* Map [meta | consumer | producer | data] and the data again, each part
- * writable only if the handle's role writes it. */
+ * writable only if the handle's role writes it.  A split ring's consumer
+ * page comes from its own file; its descriptors were opened read-only for
+ * the parts the role does not write, so nothing needs reopening. */
 static int rb_map(struct ringbuf *rb)
 {
 	size_t page = (size_t)1 << rb->page_shift;
 	size_t head = RINGBUF_SHM_DATA_PAGE * page, len;
 	bool producer = rb->role != RINGBUF_ROLE_CONSUMER;
 	bool consumer = rb->role != RINGBUF_ROLE_PRODUCER;
-	int ro_fd = -1, err = 0;
+	bool split = rb->cons_fd >= 0;
+	int ro_fd = -1, err = 0, pfd, cfd;
+	off_t coff = split ? 0 : (off_t)page;
 	unsigned char *base;
 
 	/* The length must not wrap: MAP_FIXED would then map over whatever
@@ -142,26 +154,28 @@ static int rb_map(struct ringbuf *rb)
 	if (!rb_fits_address_space(rb->size, rb->page_shift))
 		return -ENOMEM;
 	len = head + 2 * (size_t)rb->size;
-	if (!producer || !consumer) {
+	if (!split && (!producer || !consumer)) {
 		ro_fd = rb_reopen_ro(rb->fd);
 		if (ro_fd < 0)
 			return -errno;
 	}
+	pfd = producer || split ? rb->fd : ro_fd;
+	cfd = split ? rb->cons_fd : consumer ? rb->fd : ro_fd;
 	base = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (base == MAP_FAILED) {
 		err = -errno;
 		goto out;
 	}
-	err = rb_map_at(base, page, true, rb->fd, 0);
+	/* The metadata page: only producers write it. */
+	err = rb_map_at(base, page, producer, pfd, 0);
 	if (!err)
-		err = rb_map_at(base + page, page, consumer, consumer ? rb->fd : ro_fd,
-				(off_t)page);
+		err = rb_map_at(base + page, page, consumer, cfd, coff);
 	if (!err)
-		err = rb_map_at(base + 2 * page, page + (size_t)rb->size, producer,
-				producer ? rb->fd : ro_fd, (off_t)(2 * page));
+		err = rb_map_at(base + 2 * page, page + (size_t)rb->size, producer, pfd,
+				(off_t)(2 * page));
 	if (!err)
-		err = rb_map_at(base + head + rb->size, (size_t)rb->size, producer,
-				producer ? rb->fd : ro_fd, (off_t)head);
+		err = rb_map_at(base + head + rb->size, (size_t)rb->size, producer, pfd,
+				(off_t)head);
 	if (err) {
 		munmap(base, len);
 		goto out;
@@ -169,7 +183,8 @@ static int rb_map(struct ringbuf *rb)
 	rb->map[0] = base;
 	rb->map_len[0] = len;
 	rb->meta = (struct ringbuf_shm_meta *)base;
-	rb->consumer_pos = (ringbuf_u64 *)(base + RINGBUF_SHM_CONSUMER_PAGE * page);
+	rb->cons = (struct ringbuf_shm_consumer *)(base + RINGBUF_SHM_CONSUMER_PAGE * page);
+	rb->consumer_pos = &rb->cons->consumer_pos;
 	rb->prod = (struct ringbuf_shm_producer *)(base + RINGBUF_SHM_PRODUCER_PAGE * page);
 	rb->data = base + head;
 out:
@@ -189,10 +204,10 @@ static int rb_claim_consumer(struct ringbuf *rb)
 	uint32_t me = rb_self(), owner;
 
 	for (;;) {
-		owner = smp_load_acquire(&rb->meta->consumer_owner);
+		owner = smp_load_acquire(&rb->cons->consumer_owner);
 		if (owner == me || (owner && rb_process_alive(owner)))
 			return -EBUSY;
-		if (atomic_compare_exchange_strong_explicit(RB_ATOMIC(&rb->meta->consumer_owner),
+		if (atomic_compare_exchange_strong_explicit(RB_ATOMIC(&rb->cons->consumer_owner),
 							    &owner, me, memory_order_acq_rel,
 							    memory_order_acquire)) {
 			rb->claimed = true;
@@ -207,7 +222,7 @@ int rb_consumer_gate(struct ringbuf *rb)
 
 	if (rb->role == RINGBUF_ROLE_PRODUCER)
 		return -EOPNOTSUPP;
-	owner = READ_ONCE(rb->meta->consumer_owner);
+	owner = READ_ONCE(rb->cons->consumer_owner);
 	if (owner == 0 || (rb->claimed && owner == rb_self()))
 		return 0;
 	if (rb_process_alive(owner))
@@ -216,7 +231,7 @@ int rb_consumer_gate(struct ringbuf *rb)
 	 * another handle clears it. */
 	if (rb->role == RINGBUF_ROLE_CONSUMER)
 		return rb_claim_consumer(rb);
-	atomic_compare_exchange_strong_explicit(RB_ATOMIC(&rb->meta->consumer_owner), &owner, 0,
+	atomic_compare_exchange_strong_explicit(RB_ATOMIC(&rb->cons->consumer_owner), &owner, 0,
 						memory_order_acq_rel, memory_order_relaxed);
 	return 0;
 }
@@ -226,7 +241,7 @@ void rb_release_claim(struct ringbuf *rb)
 	uint32_t me = rb_self();
 
 	if (rb->claimed)
-		atomic_compare_exchange_strong_explicit(RB_ATOMIC(&rb->meta->consumer_owner), &me, 0,
+		atomic_compare_exchange_strong_explicit(RB_ATOMIC(&rb->cons->consumer_owner), &me, 0,
 							memory_order_release, memory_order_relaxed);
 	rb->claimed = false;
 }
@@ -235,10 +250,47 @@ void rb_release_claim(struct ringbuf *rb)
  * Handles
  * ------------------------------------------------------------------------ */
 
+/* A ring's id: random, so that a split ring's two files can be matched. */
+static uint64_t rb_random_id(void)
+{
+	uint64_t id = 0;
+
+	if (getrandom(&id, sizeof(id), GRND_NONBLOCK) != (ssize_t)sizeof(id) || !id)
+		id = rb_now_ns() ^ ((uint64_t)rb_self() << 32) ^ (uint64_t)(uintptr_t)&id;
+	return id;
+}
+
+/* Write a new ring's identity through its (still private, read-write)
+ * descriptors, before mapping: the creator's own mapping may be read-only
+ * where its role does not write. */
+static int rb_init_file(struct ringbuf *rb, uint64_t flags)
+{
+	struct ringbuf_shm_meta m = {
+		.magic = RINGBUF_MAGIC,
+		.version = RINGBUF_LAYOUT_VERSION,
+		.page_size = (uint32_t)1 << rb->page_shift,
+		.data_size = rb->size,
+		.flags = flags,
+		.ring_id = rb_random_id(),
+	};
+	off_t id_off = offsetof(struct ringbuf_shm_consumer, ring_id);
+	int cfd = rb->cons_fd;
+
+	if (cfd < 0) {
+		cfd = rb->fd;
+		id_off += (off_t)RINGBUF_SHM_CONSUMER_PAGE << rb->page_shift;
+	}
+	errno = 0;
+	if (pwrite(cfd, &m.ring_id, sizeof(m.ring_id), id_off) != (ssize_t)sizeof(m.ring_id) ||
+	    pwrite(rb->fd, &m, sizeof(m), 0) != (ssize_t)sizeof(m))
+		return errno ? -errno : -EIO;
+	return 0;
+}
+
 /* Map @fd (owned) as a ring of @size for @opts's role, register it, claim
  * the consumer role if asked; on failure free everything, return NULL with
  * errno set. */
-static struct ringbuf *rb_attach(int fd, uint64_t size, uint64_t flags,
+static struct ringbuf *rb_attach(int fd, int cons_fd, uint64_t size, uint64_t flags,
 				 const struct ringbuf_opts *opts, bool fresh)
 {
 	struct ringbuf *rb = rb_alloc(RB_USER, size, rb_page_shift());
@@ -246,22 +298,19 @@ static struct ringbuf *rb_attach(int fd, uint64_t size, uint64_t flags,
 
 	if (!rb) {
 		close(fd);
+		if (cons_fd >= 0)
+			close(cons_fd);
 		errno = ENOMEM;
 		return NULL;
 	}
 	rb->fd = fd;
+	rb->cons_fd = cons_fd;
 	rb->role = RB_OPT(opts, role);
 	rb->overwrite = flags & RINGBUF_F_OVERWRITE;
 	rb->recover_ns = rb_recover_ns(RB_OPT(opts, recover_ms));
-	err = rb_map(rb);
-	if (!err && fresh) {
-		/* Nobody else can see the file yet: plain stores suffice. */
-		rb->meta->version = RINGBUF_LAYOUT_VERSION;
-		rb->meta->page_size = (uint32_t)1 << rb->page_shift;
-		rb->meta->data_size = size;
-		rb->meta->flags = flags;
-		rb->meta->magic = RINGBUF_MAGIC;
-	}
+	err = fresh ? rb_init_file(rb, flags) : 0;
+	if (!err)
+		err = rb_map(rb);
 	if (!err && rb->role == RINGBUF_ROLE_CONSUMER)
 		err = rb_claim_consumer(rb);
 	if (!err)
@@ -299,12 +348,12 @@ static int rb_new_file(uint64_t size, const char *dir, uint32_t mode)
 	return fd;
 }
 
-static int rb_check_new(size_t data_size, const struct ringbuf_opts *opts)
+static int rb_check_new(size_t data_size, const struct ringbuf_opts *opts, uint64_t flags_allowed)
 {
 	uint32_t shift = rb_page_shift();
 
 	rb_init_once();
-	if (!rb_opts_check(opts, RINGBUF_F_OVERWRITE) || !rb_size_valid(data_size, shift))
+	if (!rb_opts_check(opts, flags_allowed) || !rb_size_valid(data_size, shift))
 		return -EINVAL;
 	if (!rb_fits_address_space(data_size, shift))
 		return -ENOMEM;
@@ -313,7 +362,7 @@ static int rb_check_new(size_t data_size, const struct ringbuf_opts *opts)
 
 struct ringbuf *ringbuf_new(size_t data_size, const struct ringbuf_opts *opts)
 {
-	int fd = rb_check_new(data_size, opts);
+	int fd = rb_check_new(data_size, opts, RINGBUF_F_OVERWRITE);
 
 	if (!fd)
 		fd = rb_new_file(data_size, NULL, 0);
@@ -321,15 +370,17 @@ struct ringbuf *ringbuf_new(size_t data_size, const struct ringbuf_opts *opts)
 		errno = -fd;
 		return NULL;
 	}
-	return rb_attach(fd, data_size, RB_OPT(opts, flags), opts, true);
+	return rb_attach(fd, -1, data_size, RB_OPT(opts, flags), opts, true);
 }
 
 /* Check that @fd holds a ring of this layout; return its data size or a
  * negative errno, and its creation flags in *@flags (unknown flags:
  * -EPROTO).  Reads the metadata once, from a private read-only map.
  * @need_seal: a handed-over fd must be size-sealed (a file that can shrink
- * lets a peer turn our accesses into SIGBUS); a named file cannot be. */
-static int64_t rb_check_file(int fd, bool need_seal, uint64_t *flags)
+ * lets a peer turn our accesses into SIGBUS); a named file cannot be.
+ * @cons_fd: a split ring's consumer file, which must carry the ring's id;
+ * -1 for a ring in one file (then a split ring's `ring` file is refused). */
+static int64_t rb_check_file(int fd, bool need_seal, int cons_fd, uint64_t *flags)
 {
 	size_t page = (size_t)1 << rb_page_shift();
 	struct ringbuf_shm_meta m;
@@ -352,8 +403,20 @@ static int64_t rb_check_file(int fd, bool need_seal, uint64_t *flags)
 		return -EPROTONOSUPPORT;
 	if (m.page_size != page || !rb_size_valid(m.data_size, rb_page_shift()) ||
 	    (uint64_t)st.st_size != RINGBUF_SHM_DATA_PAGE * page + m.data_size ||
-	    (m.flags & ~(uint64_t)RINGBUF_F_OVERWRITE))
+	    (m.flags & ~(uint64_t)(RINGBUF_F_OVERWRITE | RINGBUF_F_SPLIT)) ||
+	    !(m.flags & RINGBUF_F_SPLIT) != (cons_fd < 0))
 		return -EPROTO;
+	if (cons_fd >= 0) {
+		ringbuf_u64 id;
+
+		if (fstat(cons_fd, &st))
+			return -errno;
+		if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != page ||
+		    pread(cons_fd, &id, sizeof(id), offsetof(struct ringbuf_shm_consumer, ring_id)) !=
+			    (ssize_t)sizeof(id) ||
+		    id != m.ring_id)
+			return -EPROTO;
+	}
 	*flags = m.flags;
 	if (need_seal) {
 		seals = fcntl(fd, F_GET_SEALS);
@@ -380,7 +443,7 @@ struct ringbuf *ringbuf_from_fd(int fd, const struct ringbuf_opts *opts)
 		errno = EBADF;
 		return NULL;
 	}
-	size = rb_check_file(fd, true, &flags);
+	size = rb_check_file(fd, true, -1, &flags);
 	if (size < 0) {
 		errno = (int)-size;
 		return NULL;
@@ -388,7 +451,7 @@ struct ringbuf *ringbuf_from_fd(int fd, const struct ringbuf_opts *opts)
 	dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	if (dup_fd < 0)
 		return NULL;
-	return rb_attach(dup_fd, (uint64_t)size, flags, opts, false);
+	return rb_attach(dup_fd, -1, (uint64_t)size, flags, opts, false);
 }
 
 /* ------------------------------------------------------------------------
@@ -414,6 +477,96 @@ static int rb_name_path(const char *name, char *path, size_t len)
 	return 0;
 }
 
+/* The files of a split ring, in its directory. */
+#define RB_SPLIT_RING "ring"
+#define RB_SPLIT_CONS "consumer"
+
+/* A new file @fname of @size bytes and @mode in the directory @dfd. */
+static int rb_new_file_at(int dfd, const char *fname, uint64_t size, uint32_t mode)
+{
+	int fd = openat(dfd, fname, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0600);
+	int err;
+
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)size) || fchmod(fd, mode)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* Remove a split ring's directory @path (which must be one we may
+ * remove): its two files, then itself.  A consumer's leftovers are not
+ * ours to know; anything else in it makes rmdir fail, and so do we. */
+static int rb_remove_split_dir(int dfd, const char *path)
+{
+	int err = 0;
+
+	if (unlinkat(dfd, RB_SPLIT_RING, 0) && errno != ENOENT)
+		err = -errno;
+	if (unlinkat(dfd, RB_SPLIT_CONS, 0) && errno != ENOENT && !err)
+		err = -errno;
+	if (rmdir(path) && !err)
+		err = -errno;
+	return err;
+}
+
+/* ringbuf_create() for a split ring: both files are made in a private
+ * directory, initialised through the handle, and the directory is renamed
+ * to the ring's name, never over an existing one (RENAME_NOREPLACE). */
+static struct ringbuf *rb_create_split(const char *path, size_t data_size,
+				       const struct ringbuf_opts *opts)
+{
+	size_t page = (size_t)1 << rb_page_shift();
+	uint32_t mode = RB_OPT(opts, mode), cmode = RB_OPT(opts, consumer_mode);
+	char tmp[sizeof(RB_SHM_DIR) + 32];
+	struct ringbuf *rb = NULL;
+	int dfd, fd, cfd, err;
+
+	mode = mode ? mode : 0600;
+	cmode = cmode ? cmode : mode;
+	snprintf(tmp, sizeof(tmp), "%s/.ringbuf-new.XXXXXX", RB_SHM_DIR);
+	if (!mkdtemp(tmp))
+		return NULL;
+	dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (dfd < 0) {
+		err = -errno;
+		rmdir(tmp);
+		errno = -err;
+		return NULL;
+	}
+	fd = rb_new_file_at(dfd, RB_SPLIT_RING, RINGBUF_SHM_DATA_PAGE * page + data_size, mode);
+	cfd = fd < 0 ? fd : rb_new_file_at(dfd, RB_SPLIT_CONS, page, cmode);
+	if (cfd < 0) {
+		err = cfd;
+		if (fd >= 0)
+			close(fd);
+		goto fail;
+	}
+	rb = rb_attach(fd, cfd, data_size, RB_OPT(opts, flags), opts, true);
+	if (!rb) {
+		err = -errno;
+		goto fail;
+	}
+	/* Reachable by anyone the files' modes let in; listable by nobody
+	 * but the owner. */
+	if (fchmod(dfd, 0711) || renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE)) {
+		err = -errno;
+		ringbuf_free(rb);
+		rb = NULL;
+		goto fail;
+	}
+	close(dfd);
+	return rb;
+fail:
+	rb_remove_split_dir(dfd, tmp);
+	close(dfd);
+	errno = -err;
+	return NULL;
+}
+
 struct ringbuf *ringbuf_create(const char *name, size_t data_size,
 			       const struct ringbuf_opts *opts)
 {
@@ -424,13 +577,15 @@ struct ringbuf *ringbuf_create(const char *name, size_t data_size,
 
 	err = rb_name_path(name, path, sizeof(path));
 	if (!err)
-		err = rb_check_new(data_size, opts);
+		err = rb_check_new(data_size, opts, RINGBUF_F_OVERWRITE | RINGBUF_F_SPLIT);
+	if (!err && (RB_OPT(opts, flags) & RINGBUF_F_SPLIT))
+		return rb_create_split(path, data_size, opts);
 	fd = err ? err : rb_new_file(data_size, RB_SHM_DIR, mode ? mode : 0600);
 	if (fd < 0) {
 		errno = -fd;
 		return NULL;
 	}
-	rb = rb_attach(fd, data_size, RB_OPT(opts, flags), opts, true);
+	rb = rb_attach(fd, -1, data_size, RB_OPT(opts, flags), opts, true);
 	if (!rb)
 		return NULL;
 	/* Publish the finished ring under its name; never replace one. */
@@ -444,12 +599,32 @@ struct ringbuf *ringbuf_create(const char *name, size_t data_size,
 	return rb;
 }
 
+/* Open a split ring's two files in @dfd, each read-write only for the role
+ * that writes it. */
+static int rb_open_split(int dfd, uint32_t role, int *fd, int *cfd)
+{
+	int pflags = role == RINGBUF_ROLE_CONSUMER ? O_RDONLY : O_RDWR;
+	int cflags = role == RINGBUF_ROLE_PRODUCER ? O_RDONLY : O_RDWR;
+
+	*fd = openat(dfd, RB_SPLIT_RING, pflags | O_CLOEXEC | O_NOFOLLOW);
+	if (*fd < 0)
+		return errno == ENOENT ? -EPROTO : -errno;
+	*cfd = openat(dfd, RB_SPLIT_CONS, cflags | O_CLOEXEC | O_NOFOLLOW);
+	if (*cfd < 0) {
+		int err = errno == ENOENT ? -EPROTO : -errno;
+
+		close(*fd);
+		return err;
+	}
+	return 0;
+}
+
 struct ringbuf *ringbuf_open(const char *name, const struct ringbuf_opts *opts)
 {
 	char path[sizeof(RB_SHM_DIR) + sizeof(RB_NAME_PREFIX) + RB_NAME_MAX + 2];
 	uint64_t flags = 0;
 	int64_t size;
-	int fd, err;
+	int fd, cfd = -1, dfd, err;
 
 	rb_init_once();
 	err = rb_name_path(name, path, sizeof(path));
@@ -459,25 +634,64 @@ struct ringbuf *ringbuf_open(const char *name, const struct ringbuf_opts *opts)
 		errno = -err;
 		return NULL;
 	}
-	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
+	/* A directory under the name is a split ring (O_PATH: its mode gives
+	 * others search permission only). */
+	dfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (dfd >= 0) {
+		err = rb_open_split(dfd, RB_OPT(opts, role), &fd, &cfd);
+		close(dfd);
+		if (err) {
+			errno = -err;
+			return NULL;
+		}
+	} else if (errno == ENOTDIR) {
+		fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0)
+			return NULL;
+	} else {
 		return NULL;
-	size = rb_check_file(fd, false, &flags);
+	}
+	size = rb_check_file(fd, false, cfd, &flags);
 	if (size < 0) {
 		close(fd);
+		if (cfd >= 0)
+			close(cfd);
 		errno = (int)-size;
 		return NULL;
 	}
-	return rb_attach(fd, (uint64_t)size, flags, opts, false);
+	return rb_attach(fd, cfd, (uint64_t)size, flags, opts, false);
 }
 
 int ringbuf_unlink(const char *name)
 {
 	char path[sizeof(RB_SHM_DIR) + sizeof(RB_NAME_PREFIX) + RB_NAME_MAX + 2];
-	int err = rb_name_path(name, path, sizeof(path));
+	char tmp[sizeof(RB_SHM_DIR) + 32];
+	int err = rb_name_path(name, path, sizeof(path)), dfd;
 
 	if (err)
 		return (int)rb_err(-err);
 	rb_wake_unlink_stale(path); /* a killed consumer's wakeup name */
-	return unlink(path) ? (int)rb_err(errno) : 0;
+	if (!unlink(path))
+		return 0;
+	if (errno != EISDIR)
+		return (int)rb_err(errno);
+	/* A split ring: take the name away first, in one step (a rename
+	 * over an empty directory of our own), then empty and remove the
+	 * directory under that private name. */
+	snprintf(tmp, sizeof(tmp), "%s/.ringbuf-old.XXXXXX", RB_SHM_DIR);
+	if (!mkdtemp(tmp))
+		return (int)rb_err(errno);
+	if (rename(path, tmp)) {
+		err = errno;
+		rmdir(tmp);
+		return (int)rb_err(err);
+	}
+	snprintf(path, sizeof(path), "%s/%s", tmp, RB_SPLIT_RING);
+	rb_wake_unlink_stale(path);
+	dfd = open(tmp, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (dfd < 0)
+		return (int)rb_err(errno);
+	err = rb_remove_split_dir(dfd, tmp);
+	close(dfd);
+	return err ? (int)rb_err(-err) : 0;
 }

@@ -125,7 +125,7 @@ int rb_wake_open(struct ringbuf *rb)
 	rb->wake_pid = rb_self();
 	rb->wake_rx = fd;
 	/* Before arming (a release store): producers reconnect. */
-	gen = &((struct ringbuf_shm_consumer *)(void *)rb->consumer_pos)->wake_gen;
+	gen = &rb->cons->wake_gen;
 	WRITE_ONCE(*gen, READ_ONCE(*gen) + 1);
 	return 0;
 fail:
@@ -142,13 +142,10 @@ void rb_wake_close(struct ringbuf *rb)
 	/* A fork()ed child freeing its copy of the handle only closes its
 	 * copy of the socket: the name and the arming are its parent's. */
 	if (rb->wake_rx >= 0 && rb->wake_pid == rb_self()) {
-		uint32_t armed = RINGBUF_WAIT_FD;
-
-		/* Producers need not send to a socket that is about to go. */
-		if (rb->meta)
-			atomic_compare_exchange_strong_explicit(
-				RB_ATOMIC(&rb->meta->consumer_waiting), &armed, 0,
-				memory_order_relaxed, memory_order_relaxed);
+		/* Producers need not send to a socket that is about to go
+		 * (only this consumer writes the word). */
+		if (rb->cons && READ_ONCE(rb->cons->consumer_waiting) == RINGBUF_WAIT_FD)
+			WRITE_ONCE(rb->cons->consumer_waiting, 0);
 		if (!rb_wake_addr_fd(rb->fd, &sa) && !lstat(sa.sun_path, &st) &&
 		    S_ISSOCK(st.st_mode) && (uint64_t)st.st_ino == rb->wake_ino)
 			(void)unlink(sa.sun_path);
@@ -214,12 +211,12 @@ static int rb_wake_connect(struct ringbuf *rb, uint32_t gen)
  * has gone: ECONNREFUSED and the like).  EAGAIN: the queue is full, so the
  * socket is readable -- the wakeup is delivered.  Errors are not reported
  * (a commit cannot fail for them); nobody listening means nobody to wake.
- * Called after the exchange of consumer_waiting (acquire), which orders
- * the read of wake_gen after the consumer's bump.
+ * Called after the load_acquire of consumer_waiting (A8), which orders the
+ * read of wake_gen after the consumer's bump (made before it armed).
  */
 void rb_wake_send(struct ringbuf *rb)
 {
-	const uint32_t *genp = &((struct ringbuf_shm_consumer *)(void *)rb->consumer_pos)->wake_gen;
+	const uint32_t *genp = &rb->cons->wake_gen;
 	uint32_t gen = READ_ONCE(*genp);
 	int saved = errno;
 

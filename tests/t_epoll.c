@@ -332,7 +332,7 @@ static void test_watermark_futex(void)
 		_exit(0);
 	}
 	/* the ring's first page is its metadata (ringbuf.h) */
-	meta = mmap(NULL, g_page, PROT_READ, MAP_SHARED, ringbuf_fd(rb), 0);
+	meta = mmap(NULL, 2 * g_page, PROT_READ, MAP_SHARED, ringbuf_fd(rb), 0);
 	CHECK(meta != MAP_FAILED);
 	proc_wait_asleep(pid, meta, 1000);
 	for (uint32_t i = 0; i < 3; i++)
@@ -345,7 +345,7 @@ static void test_watermark_futex(void)
 	CHECK_EQ(wakeups(rb), 1);
 	status = proc_wait_status(pid, 10, 1000);
 	CHECK(proc_exited_with(pid, status, 0));
-	munmap((void *)meta, g_page);
+	munmap((void *)meta, 2 * g_page);
 	close(pfd[0]);
 	close(pfd[1]);
 	ringbuf_free(rb);

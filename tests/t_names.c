@@ -1073,10 +1073,14 @@ static void test_by_name(void)
 	shm_path(path, sizeof(path), name);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	CHECK(fd >= 0);
-	const struct ringbuf_shm_meta *meta = mmap(NULL, g_page, PROT_READ, MAP_SHARED, fd, 0);
+	const struct ringbuf_shm_meta *meta = mmap(NULL, 2 * g_page, PROT_READ, MAP_SHARED, fd, 0);
 	CHECK(meta != MAP_FAILED);
 	close(fd);
-	CHECK_EQ(meta->consumer_owner, (uint32_t)cp.pid);
+	{
+		const struct ringbuf_shm_consumer *cpage =
+			(const void *)((const char *)meta + RINGBUF_SHM_CONSUMER_PAGE * g_page);
+		CHECK_EQ(cpage->consumer_owner, (uint32_t)cp.pid);
+	}
 
 	peer_send(&cp, 'w', 0xD2, 0);
 	wait_asleep(cp.pid, meta);
@@ -1096,7 +1100,7 @@ static void test_by_name(void)
 	CHECK_EQ(peer_call(&pp, 'o', 0xD2, 3).ret, 0);
 	expect_woken(&cp, 3, 1, "adaptive record again");
 
-	munmap((void *)meta, g_page);
+	munmap((void *)meta, 2 * g_page);
 	peer_end(&cp);
 	peer_end(&pp);
 	ringbuf_free(rb);
@@ -1241,13 +1245,16 @@ static void check_layout(const struct stat *st, uintptr_t base, uint32_t role)
 	bool cons_w = role != RINGBUF_ROLE_PRODUCER, prod_w = role != RINGBUF_ROLE_CONSUMER;
 	uintptr_t cons = base + g_page, prod = base + 2 * g_page, data = base + 3 * g_page;
 
-	check_part(st, base, g_page, 0, true, "meta");
+	check_part(st, base, g_page, 0, prod_w, "meta");
 	check_part(st, cons, g_page, g_page, cons_w, "consumer page");
 	check_part(st, prod, g_page, 2 * g_page, prod_w, "producer page");
 	check_part(st, data, g_ds, 3 * g_page, prod_w, "data");
 	check_part(st, data + g_ds, g_ds, 3 * g_page, prod_w, "data, second copy");
 
-	check_writable(base, g_page);
+	if (prod_w)
+		check_writable(base, g_page);
+	else
+		check_read_only(base, g_page); /* the consumer writes only its page */
 	if (cons_w)
 		check_writable(cons, g_page);
 	else

@@ -416,7 +416,7 @@ static void test_wakeup(bool by_fd)
 	struct ringbuf *rb = ringbuf_new(DATA_PAGES * g_page, NULL);
 	CHECK(rb != NULL);
 	const struct ringbuf_shm_meta *meta =
-		mmap(NULL, g_page, PROT_READ, MAP_SHARED, ringbuf_fd(rb), 0);
+		mmap(NULL, 2 * g_page, PROT_READ, MAP_SHARED, ringbuf_fd(rb), 0);
 	CHECK(meta != MAP_FAILED);
 	CHECK_EQ(pipe2(pfd, O_CLOEXEC), 0);
 
@@ -427,7 +427,7 @@ static void test_wakeup(bool by_fd)
 			/* attach while the inherited mapping still exists, so the
 			 * new one is at another address; then drop the old one */
 			struct ringbuf *mine = attach(ringbuf_fd(rb));
-			munmap((void *)meta, g_page);
+			munmap((void *)meta, 2 * g_page);
 			ringbuf_free(rb);
 			rb = mine;
 		}
@@ -504,7 +504,7 @@ static void test_wakeup(bool by_fd)
 	wait_ok(pid, 10);
 
 	close(pfd[0]);
-	munmap((void *)meta, g_page);
+	munmap((void *)meta, 2 * g_page);
 	ringbuf_free(rb);
 	printf("wakeup (%s): ok\n", by_fd ? "consumer attached by fd" : "inherited handle");
 }

@@ -93,15 +93,18 @@ static inline char proc_state(pid_t pid)
 
 /* Wait until the consumer @pid is asleep: interruptibly sleeping for 10
  * looks in a row, @poll_us apart, with consumer_waiting set in the shared
- * meta page (5 s at most, else the test fails). */
+ * consumer page.  @meta maps the ring file's first two pages (the metadata
+ * and the consumer page).  5 s at most, else the test fails. */
 static inline void proc_wait_asleep(pid_t pid, const struct ringbuf_shm_meta *meta,
 				    unsigned poll_us)
 {
+	const struct ringbuf_shm_consumer *cons =
+		(const void *)((const char *)meta + RINGBUF_SHM_CONSUMER_PAGE * meta->page_size);
 	uint64_t t0 = t_now_ns();
 	int streak = 0;
 
 	while (streak < 10) {
-		uint32_t waiting = __atomic_load_n(&meta->consumer_waiting, __ATOMIC_ACQUIRE);
+		uint32_t waiting = __atomic_load_n(&cons->consumer_waiting, __ATOMIC_ACQUIRE);
 		streak = (proc_state(pid) == 'S' && waiting == 1) ? streak + 1 : 0;
 		if (t_now_ns() - t0 > 5000000000ull) {
 			fprintf(stderr, "consumer %d: state %c, consumer_waiting %u\n", (int)pid,
