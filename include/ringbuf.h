@@ -721,7 +721,11 @@ RINGBUF_API int ringbuf_consume_n(struct ringbuf *rb, ringbuf_sample_fn fn, void
  * at the head does not make poll spin (unlike EPOLLIN on a kernel ring),
  * but while one is there poll wakes for the dead-producer checks of
  * ringbuf_consume(), so a record whose owner died is recovered without a
- * notification, and poll returns once it has recovered one.
+ * notification, and poll returns once it has recovered one.  With a
+ * watermark (ringbuf_set_watermark()), "a committed record waiting" also
+ * needs that many bytes pending.  On a handle in fd mode
+ * (ringbuf_epoll_fd()) it waits on the handle's wakeup socket instead of
+ * the futex, by the same rules.
  *
  * Returns what ringbuf_consume() returns (0 after a timeout with nothing to
  * deliver, or after recovering a record with nothing committed behind it),
