@@ -82,7 +82,11 @@ extern "C" {
  * the other's part -- not through this library, and not by opening,
  * mapping or mprotect()ing the files themselves.  The flag is recorded in
  * the ring; ringbuf_open() finds the mode by itself.  The `ring` file
- * alone is not a ring (ringbuf_from_fd() refuses it with EPROTO).
+ * alone is not a ring (ringbuf_from_fd() refuses it with EPROTO).  A
+ * consumer-only handle cannot rewrite a dead producer's BUSY record
+ * itself: once it finds the owner dead it asks, and the next reservation
+ * checks the owner again and recovers the record (counted in
+ * ringbuf_stats().recovered like the consumer's own recoveries).
  */
 #define RINGBUF_F_SPLIT (1ULL << 32)
 
@@ -188,7 +192,10 @@ struct ringbuf_shm_meta {
 	ringbuf_u64 refused_too_big;/* reservations refused: can never fit (-E2BIG) */
 	ringbuf_u64 refused_flags;  /* calls refused for bad flags (-EINVAL) */
 	ringbuf_u64 wakeups;        /* wakeup system calls made by producers */
-	uint8_t  _reserved[128 - 40];
+	ringbuf_u64 recovered;      /* BUSY records of dead producers that a
+				    * producer turned into discards, at the
+				    * consumer's request (recover_hint) */
+	uint8_t  _reserved[128 - 48];
 };
 
 /* The consumer page's consumer_waiting: 0 while the consumer runs;
@@ -213,7 +220,12 @@ struct ringbuf_shm_consumer {
 	/* any mode */
 	ringbuf_u64 recovered;     /* BUSY records of dead producers turned into
 				    * discards by a consumer */
-	uint8_t  _pad1[128 - 24];
+	ringbuf_u64 recover_hint;  /* position | 1 of a BUSY head record whose
+				    * owner the consumer found dead but cannot
+				    * rewrite (split ring, consumer-only handle):
+				    * the next reservation checks it and does
+				    * the CAS; 0 if none */
+	uint8_t  _pad1[128 - 32];
 
 	/* wakeups: read by producers only when the consumer waits */
 	ringbuf_u64 wakeup_watermark; /* 0: the kernel's adaptive wakeups; else
@@ -282,12 +294,14 @@ RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, wakeups) == 416, "meta.w
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, notify_seq) == 260, "meta.seq");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, force_seq) == 264, "meta.force_seq");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, ring_id) == 32, "meta.ring_id");
-RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, _reserved) == 424, "meta._reserved");
+RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, recovered) == 424, "meta.recovered");
+RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, _reserved) == 432, "meta._reserved");
 RINGBUF_STATIC_ASSERT(sizeof(struct ringbuf_shm_meta) == 512, "meta fits any page");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_consumer, consumer_pos) == 0, "consumer_pos");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_consumer, ow_passed) == 128, "cons.ow_passed");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_consumer, ow_lost) == 136, "cons.ow_lost");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_consumer, recovered) == 144, "cons.recovered");
+RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_consumer, recover_hint) == 152, "cons.hint");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_consumer, wakeup_watermark) == 256,
 		      "watermark on its own block");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_consumer, wake_gen) == 264, "wake_gen");
@@ -584,8 +598,11 @@ struct ringbuf_stats {
 	uint64_t overwritten;     /* overwrite mode: records (not discarded) that
 				   * producers overwrote, read by the consumer or not */
 	uint64_t lost;            /* overwrite mode: those the consumer never got */
-	uint64_t recovered;       /* BUSY records of dead producers that a consumer
-				   * turned into discards (not in discarded) */
+	uint64_t recovered;       /* BUSY records of dead producers turned into
+				   * discards (not in discarded): by the
+				   * consumer, or, in a split ring whose
+				   * consumer cannot write the data, by the
+				   * next reservation at its request */
 };
 
 /*

@@ -63,6 +63,8 @@ struct ringbuf {
 	uint64_t stall_pos;              /* its position */
 	uint64_t stall_check;            /* when to check its owner next (ns) */
 	uint32_t dead_owner;             /* the last owner found dead */
+	uint64_t hint_pos, hint_at;      /* producer: the recover_hint last
+					  * checked, and when (ns) */
 };
 
 static inline long rb_err(int e)

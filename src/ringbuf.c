@@ -46,13 +46,15 @@
  *   overwrite_pos, ow_passed, ow_check   overwrite mode: producers, under
  *                     the reservation lock (see 9)
  *   ow_passed, ow_lost (consumer page)   overwrite mode: the consumer
- *   recovered         the consumer (consumer page, its own 128-byte block)
+ *   recovered         the consumer (consumer page, its own 128-byte block);
+ *                     meta.recovered: a producer, at the request of a
+ *                     split ring's consumer (recover_hint, consumer page)
  *
  * So the consumer writes only its own page, and producers only the
  * metadata page, the producer page and the data -- which is what lets a
  * split ring (RINGBUF_F_SPLIT, src/shm.c) enforce the roles with file
- * permissions.  The one exception is the recovery CAS of section 10, which
- * a consumer without write access to the data cannot make.
+ * permissions.  The one exception is the recovery CAS of section 10; a
+ * consumer without write access to the data asks producers to make it.
  *
  * Nothing here trusts a peer: every field read from shared memory is read
  * once into a local, checked (alignment, distance between positions, record
@@ -298,7 +300,13 @@
  *   header forbids -- win or lose whole.  Further records of an owner just
  *   found dead (its other threads') are checked at once.  A consumer-role
  *   handle, whose data mapping is read-only, maps the header's page
- *   writable for that one CAS.  In overwrite mode (section 9) the same
+ *   writable for that one CAS -- except in a split ring, where its file
+ *   is read-only too: it stores recover_hint = position | 1 in its own
+ *   page instead, and the next reservation, whose pending_pos walk stops
+ *   at that very record, checks the owner itself (the hint is a peer's
+ *   request, never trusted as a verdict) and makes the CAS, counting it in
+ *   meta.recovered (rb_recover_for_consumer).  A ring with no further
+ *   reservation keeps the record until one comes.  In overwrite mode (section 9) the same
  *   check runs in rb_consume_ow(); producers never pass a BUSY record
  *   there either, and before the CAS the consumer re-reads overwrite_pos
  *   (F5's pattern) so that the header it swaps is the record's own, never
@@ -582,7 +590,7 @@ int ringbuf_stats(struct ringbuf *rb, struct ringbuf_stats *out)
 		st.consumer_pid = READ_ONCE(rb->cons->consumer_owner);
 		st.overwritten = READ_ONCE(rb->prod->ow_passed);
 		st.lost = READ_ONCE(rb->cons->ow_lost);
-		st.recovered = READ_ONCE(rb->cons->recovered);
+		st.recovered = READ_ONCE(rb->cons->recovered) + READ_ONCE(m->recovered);
 	}
 	st.flags = rb->overwrite ? RINGBUF_F_OVERWRITE : 0;
 	st.ring_size = rb->size;
@@ -683,6 +691,38 @@ static inline void rb_unlock(struct ringbuf *rb)
  * its cache.  A header that is BUSY, or whose length runs past producer_pos
  * (corrupt), stops the walk: a pending_pos that lags refuses more, never
  * less. */
+static bool rb_owner_dead(uint32_t pid);
+
+/*
+ * A split ring's consumer-only handle cannot write the data, so it cannot
+ * turn a dead producer's record into a discard; it asks, by recover_hint,
+ * and the next reservation (which walks pending_pos up to that record)
+ * does it -- after checking the owner itself, exactly as the consumer
+ * does: the hint is a request from a peer, not a verdict (section 10).
+ * At most one check per millisecond per handle, so a hint naming a live
+ * producer's record costs a pidfd per millisecond, not one per record.
+ */
+static __attribute__((noinline, cold)) bool
+rb_recover_for_consumer(struct ringbuf *rb, struct ringbuf_hdr *hdr, uint64_t pos, uint32_t len)
+{
+	uint32_t owner = READ_ONCE(hdr->pg_off);
+	uint64_t now = rb_now_ns();
+
+	if (rb->hint_pos == pos && now - rb->hint_at < 1000000)
+		return false;
+	rb->hint_pos = pos;
+	rb->hint_at = now;
+	if (!rb_owner_dead(owner))
+		return false;
+	/* R7 again, made by a producer: see rb_cas_len(). */
+	if (!atomic_compare_exchange_strong_explicit(RB_ATOMIC(&hdr->len), &len,
+						     (len & ~RINGBUF_BUSY_BIT) | RINGBUF_DISCARD_BIT,
+						     memory_order_acq_rel, memory_order_relaxed))
+		return false;
+	RB_COUNT(rb, recovered);
+	return true;
+}
+
 static inline uint64_t rb_advance_pending(struct ringbuf *rb, uint64_t pend, uint64_t prod)
 {
 	while (pend != prod) {
@@ -691,8 +731,12 @@ static inline uint64_t rb_advance_pending(struct ringbuf *rb, uint64_t pend, uin
 		uint32_t len = smp_load_acquire(&hdr->len);
 		uint64_t rec;
 
-		if (len & RINGBUF_BUSY_BIT)
+		if (len & RINGBUF_BUSY_BIT) {
+			if (__builtin_expect(READ_ONCE(rb->cons->recover_hint) == (pend | 1), 0) &&
+			    rb_recover_for_consumer(rb, hdr, pend, len))
+				continue; /* now a discard: walk on */
 			break;
+		}
 		rec = ((uint64_t)(len & LEN_MASK) + RINGBUF_HDR_SZ + 7) & ~7ull;
 		if (rec > prod - pend)
 			break;
@@ -1372,8 +1416,9 @@ static uint64_t rb_recheck_ns(const struct ringbuf *rb)
 /* Compare-and-swap the len word of the header at data offset @off.  A
  * consumer-role handle has the data mapped read-only (so that it cannot
  * write records by mistake); for this one store it maps the header's page
- * writable from the ring file, which it holds open read-write for the
- * metadata page anyway. */
+ * writable from the ring file, which every handle of a ring in one file
+ * holds open read-write.  (A split ring's consumer-only handle holds it
+ * read-only and asks producers instead: see rb_recover().) */
 static bool rb_cas_len(struct ringbuf *rb, uint64_t off, uint32_t expect, uint32_t want)
 {
 	struct ringbuf_hdr *hdr = (void *)(rb->data + off);
@@ -1448,6 +1493,12 @@ static bool rb_recover(struct ringbuf *rb, uint64_t cons, struct ringbuf_hdr *hd
 		smp_rmb();
 		if ((int64_t)(smp_load_acquire(&rb->prod->overwrite_pos) - cons) > 0)
 			return false;
+	}
+	if (rb->cons_fd >= 0 && rb->role == RINGBUF_ROLE_CONSUMER) {
+		/* A split ring's consumer-only handle cannot write the data:
+		 * ask the next reservation (rb_recover_for_consumer()). */
+		WRITE_ONCE(rb->cons->recover_hint, cons | 1);
+		return false;
 	}
 	if (!rb_cas_len(rb, cons & rb->mask, len, (len & ~RINGBUF_BUSY_BIT) | RINGBUF_DISCARD_BIT))
 		return false;

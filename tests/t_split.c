@@ -25,6 +25,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <stddef.h>
 #include <unistd.h>
 
 #include "ringbuf.h"
@@ -214,6 +215,122 @@ static void test_refusals(void)
 }
 
 /* ------------------------------------------------------------------------
+ * A dead producer in a split ring: the consumer-only handle cannot write
+ * the data, so the next reservation recovers the record at its request --
+ * and only after checking, itself, that the owner is dead.
+ * ------------------------------------------------------------------------ */
+
+/* A child that reserves one record and holds it (BUSY) until killed. */
+static pid_t holder(int *ready_rd)
+{
+	int pfd[2];
+	pid_t pid;
+
+	CHECK(pipe(pfd) == 0);
+	pid = proc_fork_child(g_parent, 60);
+	if (pid == 0) {
+		struct ringbuf *p = open_role(RINGBUF_ROLE_PRODUCER);
+		uint32_t *v;
+
+		close(pfd[0]);
+		CHECK(p != NULL);
+		v = ringbuf_reserve(p, sizeof(*v), 0);
+		CHECK(v != NULL);
+		*v = 0xdead;
+		CHECK_EQ(write(pfd[1], "r", 1), 1);
+		for (;;)
+			pause();
+	}
+	close(pfd[1]);
+	*ready_rd = pfd[0];
+	return pid;
+}
+
+static const volatile uint64_t *map_hint(void **map)
+{
+	char path[256];
+	int fd;
+
+	path_for(path, sizeof(path), "consumer");
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	CHECK(fd >= 0);
+	*map = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	CHECK(*map != MAP_FAILED);
+	close(fd);
+	return (volatile uint64_t *)((char *)*map + offsetof(struct ringbuf_shm_consumer,
+							      recover_hint));
+}
+
+static void test_dead_producer(void)
+{
+	struct ringbuf_opts co = { .sz = sizeof(co), .role = RINGBUF_ROLE_CONSUMER,
+				   .recover_ms = 50 };
+	struct ringbuf_stats st = { .sz = sizeof(st) };
+	struct ringbuf *rb, *c, *p;
+	struct seen s = { 0 };
+	volatile uint64_t *hint;
+	void *map;
+	int rd, status;
+	uint32_t v;
+	char ch;
+	pid_t pid;
+
+	name_for("dead");
+	rb = create_split(0600, 0600);
+	ringbuf_free(rb);
+	hint = (volatile uint64_t *)map_hint(&map);
+	c = ringbuf_open(g_name, &co);
+	p = open_role(RINGBUF_ROLE_PRODUCER);
+	CHECK(c && p);
+
+	/* 1. A live (stopped) owner: a forged hint is not obeyed. */
+	pid = holder(&rd);
+	CHECK_EQ(read(rd, &ch, 1), 1);
+	close(rd);
+	CHECK(kill(pid, SIGSTOP) == 0);
+	*hint = 0 | 1; /* the held record is at position 0 */
+	v = 0;
+	CHECK_EQ(ringbuf_output(p, &v, sizeof(v), 0), 0);
+	t_sleep_ms(5);
+	v = 1;
+	CHECK_EQ(ringbuf_output(p, &v, sizeof(v), 0), 0);
+	CHECK_EQ(ringbuf_consume(c, on_rec, &s), 0);
+	CHECK_EQ(ringbuf_stats(c, &st), 0);
+	CHECK_EQ(st.recovered, 0);
+	*hint = 0;
+
+	/* 2. The owner dies: the consumer asks, the next reservation
+	 * recovers, the records behind it arrive. */
+	CHECK(kill(pid, SIGKILL) == 0);
+	CHECK(waitpid(pid, &status, 0) == pid);
+	{
+		uint64_t t0 = t_now_ns();
+
+		/* the consumer cannot move, but asks once its bound passed */
+		while (*hint != (0 | 1)) {
+			CHECK_EQ(ringbuf_poll(c, on_rec, &s, 10), 0);
+			CHECK(t_now_ns() - t0 < 5000000000ull);
+		}
+	}
+	CHECK_EQ(ringbuf_consume(c, on_rec, &s), 0);
+	CHECK_EQ(ringbuf_stats(c, &st), 0);
+	CHECK_EQ(st.recovered, 0);
+	v = 2;
+	CHECK_EQ(ringbuf_output(p, &v, sizeof(v), 0), 0); /* walks pending: recovers */
+	CHECK_EQ(ringbuf_consume(c, on_rec, &s), 3);
+	CHECK_EQ(s.next, 3);
+	CHECK_EQ(s.bad, 0);
+	CHECK_EQ(ringbuf_stats(c, &st), 0);
+	CHECK_EQ(st.recovered, 1);
+	CHECK_EQ(st.discarded, 0);
+
+	munmap(map, 4096);
+	ringbuf_free(c);
+	ringbuf_free(p);
+	CHECK_EQ(ringbuf_unlink(g_name), 0);
+}
+
+/* ------------------------------------------------------------------------
  * Two users
  * ------------------------------------------------------------------------ */
 
@@ -367,6 +484,8 @@ int main(void)
 	printf("ok   layout\n");
 	test_refusals();
 	printf("ok   refusals\n");
+	test_dead_producer();
+	printf("ok   dead producer, consumer-only handle\n");
 	if (geteuid() != 0)
 		SKIP("the two-user part needs root (chown, setresuid); the rest passed");
 	test_two_users();
