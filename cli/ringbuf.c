@@ -3,7 +3,8 @@
  * ringbuf -- the command-line tool: create, list, inspect, tail and write
  * ringbuf rings, and tail kernel BPF ring buffer maps.
  *
- *   ringbuf create NAME --size SIZE [--mode MODE]
+ *   ringbuf create NAME --size SIZE [--mode MODE] [--overwrite]
+ *                  [--split [--consumer-mode MODE]]
  *   ringbuf rm NAME
  *   ringbuf ls
  *   ringbuf stat TARGET [--watch [SECS]]
@@ -11,10 +12,18 @@
  *   ringbuf write TARGET [--lines | --raw] [--no-wakeup | --force-wakeup]
  *   ringbuf demo [ARGS...]   /   ringbuf bench [ARGS...]
  *
- * TARGET is a ring name (/dev/shm/ringbuf.NAME), a path to a map pinned in
- * bpffs (anything containing a '/'), or id:N for a kernel map id.  Uses
- * only the public API of include/ringbuf.h and libc.  The exit codes are
- * listed in usage_main() and in docs/ringbuf.1.
+ * TARGET is a ring name (/dev/shm/ringbuf.NAME, a file, or a directory for
+ * a split ring), a path to a map pinned in bpffs (anything containing a
+ * '/'), or id:N for a kernel map id.  Uses only the public API of
+ * include/ringbuf.h and libc.  The exit codes are listed in usage_main()
+ * and in docs/ringbuf.1.
+ *
+ * Roles: each subcommand opens a named ring with the least it needs, so
+ * that it works for a user whom a split ring's file modes give only one
+ * role: tail the consumer role, write the producer role, stat and ls the
+ * producer role (which claims nothing, so a running consumer is not
+ * disturbed) or, when the user may not write the `ring` file, the
+ * consumer role, held only for the moment of reading (open_observe()).
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -125,6 +134,7 @@ static void usage_main(FILE *f)
 		"\n"
 		"commands:\n"
 		"  create NAME --size SIZE [--mode MODE] [--overwrite]\n"
+		"              [--split [--consumer-mode MODE]]\n"
 		"                                             create a named ring\n"
 		"  rm NAME                                    remove a ring's name\n"
 		"  ls                                         list the rings on this machine\n"
@@ -138,7 +148,9 @@ static void usage_main(FILE *f)
 		"  help [COMMAND]                             this text, or a command's\n"
 		"\n"
 		"TARGET: a ring NAME, a bpffs PATH (anything with a '/') of a pinned kernel\n"
-		"map, or id:N for the kernel map with id N.\n"
+		"map, or id:N for the kernel map with id N.  A named ring is opened with the\n"
+		"least role each command needs: tail the consumer role, write the producer\n"
+		"role, stat and ls the producer role, else the consumer role (split rings).\n"
 		"'ringbuf COMMAND --help' describes a command; see also ringbuf(1).\n"
 		"\n%s",
 		exit_codes_text);
@@ -149,6 +161,7 @@ static void usage_sub(const char *sub, FILE *f)
 	if (!strcmp(sub, "create")) {
 		fprintf(f,
 			"usage: ringbuf create NAME --size SIZE [--mode MODE] [--overwrite]\n"
+			"                      [--split [--consumer-mode MODE]]\n"
 			"\n"
 			"Create the ring NAME (1-200 characters of [A-Za-z0-9._-], not starting\n"
 			"with '.') as " SHM_DIR "/" SHM_PREFIX "NAME.\n"
@@ -156,34 +169,51 @@ static void usage_sub(const char *sub, FILE *f)
 			"  --size SIZE   data bytes: a power of two, a multiple of the page size,\n"
 			"                at most 2G; a number with an optional suffix K, M or G\n"
 			"                (KiB, MiB, GiB also accepted; powers of 1024): 4096, 64K, 1M\n"
-			"  --mode MODE   permissions of the ring file, octal (default 0600; the\n"
-			"                umask does not apply)\n"
+			"  --mode MODE   permissions of the ring file (of 'ring' with --split),\n"
+			"                octal (default 0600; the umask does not apply)\n"
 			"  --overwrite   overwrite mode (the kernel's BPF_F_RB_OVERWRITE): writers\n"
 			"                never fail for lack of room, the oldest committed records\n"
 			"                are overwritten; tail gets the newest, and stat counts\n"
 			"                the records it lost (overwritten, lost, overwrite_pos)\n"
+			"  --split       a split ring: " SHM_DIR "/" SHM_PREFIX "NAME is a directory (mode\n"
+			"                0711) holding two files, 'ring' (what producers write:\n"
+			"                metadata, producer page, data; --mode) and 'consumer' (what\n"
+			"                the consumer writes: its page; --consumer-mode).  Writing\n"
+			"                records needs write access to 'ring', consuming needs it\n"
+			"                to 'consumer'; read access to the other file is needed\n"
+			"                too.  chown/chmod the files to let each user do only its\n"
+			"                part.\n"
+			"  --consumer-mode MODE\n"
+			"                with --split: permissions of the 'consumer' file, octal\n"
+			"                (default: as --mode)\n"
 			"\n"
-			"Exit status: 0, 1, 2 (bad name, size or mode), 5, 9 (exists).\n");
+			"Exit status: 0, 1, 2 (bad name, size or mode; --consumer-mode without\n"
+			"--split), 5, 9 (exists).\n");
 	} else if (!strcmp(sub, "rm")) {
 		fprintf(f,
 			"usage: ringbuf rm NAME\n"
 			"\n"
-			"Remove the name of ring NAME.  Processes that have it open keep using it.\n"
+			"Remove the name of ring NAME (a split ring's directory with its two\n"
+			"files).  Processes that have it open keep using it.\n"
 			"\n"
 			"Exit status: 0, 1, 2 (bad name), 3 (no such ring), 5.\n");
 	} else if (!strcmp(sub, "ls")) {
 		fprintf(f,
 			"usage: ringbuf ls\n"
 			"\n"
-			"List the rings in " SHM_DIR " (files named " SHM_PREFIX "*), one per line:\n"
+			"List the rings in " SHM_DIR " (files and split rings' directories named\n"
+			SHM_PREFIX "*), one per line:\n"
 			"  NAME       the ring's name\n"
 			"  SIZE       data bytes (K, M, G: powers of 1024)\n"
 			"  FILL       data not yet consumed, percent of SIZE\n"
 			"  CONSUMER   pid of the process holding the consumer role, '-' if none\n"
+			"  PRODUCERS  other processes mapping the ring (its 'ring' file), the\n"
+			"             consumer not counted ('-': not visible to this user)\n"
 			"  RESERVED   reservations made (records written, discarded ones included)\n"
 			"  DISCARDED  records committed as discarded\n"
 			"  REFUSED    reservations refused (ring full, too big, bad flags)\n"
-			"A file that cannot be opened as a ring is listed with '-' and the reason.\n"
+			"A name that cannot be opened as a ring is listed with '-' and the reason.\n"
+			"Each ring is opened as stat does (see 'ringbuf stat --help').\n"
 			"\n"
 			"Exit status: 0, 1 (" SHM_DIR " unreadable), 2.\n");
 	} else if (!strcmp(sub, "stat")) {
@@ -196,8 +226,17 @@ static void usage_sub(const char *sub, FILE *f)
 			"refused_too_big, refused_flags, wakeups, lock_steals, recovered -- records\n"
 			"of dead producers a consumer discarded -- mode; for an overwrite-mode ring\n"
 			"also overwrite_pos, overwritten -- records overwritten -- and lost -- those\n"
-			"of them the consumer never got).  Kernel maps keep no counters: only sizes\n"
+			"of them the consumer never got), split -- yes for a split ring -- and\n"
+			"opened_as -- the role stat used.  Kernel maps keep no counters: only sizes\n"
 			"and positions are shown for them.\n"
+			"\n"
+			"A named ring is opened in the producer role, which claims nothing, so a\n"
+			"running consumer is not disturbed.  If the user may not write the ring\n"
+			"(a split ring whose 'ring' file another user's producers write), it is\n"
+			"opened in the consumer role instead, held only while reading (reopened\n"
+			"at each --watch refresh; a tail starting at that very moment may be\n"
+			"refused as busy).  If neither works: permission denied (5), also when\n"
+			"the consumer role is held by a running consumer.\n"
 			"\n"
 			"  --watch [SECS]  refresh every SECS seconds (default 1; fractions allowed;\n"
 			"                  --watch=SECS is unambiguous) until interrupted, adding\n"
@@ -213,10 +252,11 @@ static void usage_sub(const char *sub, FILE *f)
 			"                    [--timeout S]\n"
 			"\n"
 			"Consume the ring's records and print them as they arrive.  A named ring\n"
-			"is opened in the consumer role: while this runs, no other process may\n"
-			"consume it (a second tail fails with exit status 8).  Consumed records are\n"
-			"gone from the ring.  Runs until interrupted (SIGINT/SIGTERM: exit 0),\n"
-			"unless --count or --timeout ends it.\n"
+			"is opened in the consumer role (a split ring: this needs write access to\n"
+			"its 'consumer' file): while this runs, no other process may consume it\n"
+			"(a second tail fails with exit status 8).  Consumed records are gone\n"
+			"from the ring.  Runs until interrupted (SIGINT/SIGTERM: exit 0), unless\n"
+			"--count or --timeout ends it.\n"
 			"\n"
 			"  --format F    hex (default): 'record SEQ: SIZE bytes', then an offset,\n"
 			"                16 bytes in hex and their ASCII per line\n"
@@ -242,7 +282,9 @@ static void usage_sub(const char *sub, FILE *f)
 			"usage: ringbuf write TARGET [--lines | --raw] [--no-wakeup | --force-wakeup]\n"
 			"\n"
 			"Write records read from standard input until its end.  When the ring is\n"
-			"full, wait for room (no record is ever dropped).\n"
+			"full, wait for room (no record is ever dropped).  A named ring is opened\n"
+			"in the producer role (a split ring: needs write access to its 'ring'\n"
+			"file).\n"
 			"\n"
 			"  --lines          one record per line, without its newline (default); an\n"
 			"                   empty line is an empty record, a last line without a\n"
@@ -383,12 +425,24 @@ struct target {
 	const char *arg;
 	enum tkind kind;
 	uint32_t id;
+	uint32_t role; /* a named ring: the role it was (to be) opened in */
 };
+
+/* Is the named ring @name a split ring (its name a directory)? */
+static bool name_is_split(const char *name)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), SHM_DIR "/" SHM_PREFIX "%s", name);
+	return !lstat(path, &st) && S_ISDIR(st.st_mode);
+}
 
 static void parse_target(const char *sub, const char *arg, struct target *t)
 {
 	t->arg = arg;
 	t->id = 0;
+	t->role = 0;
 	if (!strncmp(arg, "id:", 3)) {
 		uint64_t v;
 
@@ -425,12 +479,21 @@ static void open_fail(const struct target *t, int e)
 		if (kernel)
 			die(EX_NOTRING, "%s: not a usable ring buffer map (a size the kernel "
 			    "would not create)", a);
+		if (name_is_split(a))
+			die(EX_NOTRING, "%s: not a ringbuf ring (the directory " SHM_DIR "/"
+			    SHM_PREFIX "%s lacks a ring's 'ring' or 'consumer' file, or they "
+			    "do not match)", a, a);
 		die(EX_NOTRING, "%s: not a ringbuf ring (" SHM_DIR "/" SHM_PREFIX "%s has the "
 		    "wrong size, magic or geometry)", a, a);
 	case EMEDIUMTYPE:
 		die(EX_NOTRING, "%s: not a BPF ring buffer map (another map type, or not a "
 		    "map)", a);
 	case EACCES:
+		if (t->kind == T_NAME && t->role && name_is_split(a))
+			die(EX_PERM, "%s: permission denied (the %s role of a split ring needs "
+			    "write access to its '%s' file)", a,
+			    t->role == RINGBUF_ROLE_CONSUMER ? "consumer" : "producer",
+			    t->role == RINGBUF_ROLE_CONSUMER ? "consumer" : "ring");
 		die(EX_PERM, "%s: permission denied", a);
 	case EPERM:
 		if (kernel)
@@ -467,12 +530,13 @@ static void open_fail(const struct target *t, int e)
 
 /* Open @t with @role (named rings only; kernel maps have the role their
  * type gives).  Exits on failure. */
-static struct ringbuf *open_target(const struct target *t, uint32_t role)
+static struct ringbuf *open_target(struct target *t, uint32_t role)
 {
 	struct ringbuf_opts o = { .sz = sizeof(o) };
 	struct ringbuf *rb = NULL;
 
 	errno = 0;
+	t->role = role;
 	switch (t->kind) {
 	case T_NAME:
 		o.role = role;
@@ -488,6 +552,69 @@ static struct ringbuf *open_target(const struct target *t, uint32_t role)
 	if (!rb)
 		open_fail(t, errno ? errno : EIO);
 	return rb;
+}
+
+/*
+ * stat and ls: open the named ring @name to read it, with the least that
+ * works.  The producer role first: it claims nothing, so a running
+ * consumer is not disturbed (the consumer role would be refused while one
+ * runs, and while held would make a starting tail fail as busy).  When the
+ * producer role is refused for permission -- a split ring whose 'ring'
+ * file this user may not write -- the consumer role, which the caller
+ * must give back (ringbuf_free) as soon as it has read.  Returns the
+ * handle and its role in *@role, or NULL with errno; *@cons_busy tells
+ * that the producer role was refused and the consumer role is held by
+ * another process (errno is then EACCES).
+ */
+static struct ringbuf *open_observe(const char *name, uint32_t *role, bool *cons_busy)
+{
+	struct ringbuf_opts o = { .sz = sizeof(o), .role = RINGBUF_ROLE_PRODUCER };
+	struct ringbuf *rb;
+
+	*cons_busy = false;
+	*role = RINGBUF_ROLE_PRODUCER;
+	errno = 0;
+	rb = ringbuf_open(name, &o);
+	if (rb || (errno != EACCES && errno != EPERM))
+		return rb;
+	o.role = *role = RINGBUF_ROLE_CONSUMER;
+	errno = 0;
+	rb = ringbuf_open(name, &o);
+	if (!rb && errno == EBUSY) {
+		*cons_busy = true;
+		errno = EACCES;
+	}
+	return rb;
+}
+
+/* ringbuf_stats() of a handle from open_observe(): a consumer-role handle
+ * is its own claim, which is not a consumer. */
+static void observe_stats(struct ringbuf *rb, uint32_t role, struct ringbuf_stats *st)
+{
+	ringbuf_stats(rb, st);
+	if (role == RINGBUF_ROLE_CONSUMER && st->consumer_pid == (uint32_t)getpid())
+		st->consumer_pid = 0;
+}
+
+/* open_observe() for stat: exits on failure. */
+static struct ringbuf *open_observe_target(struct target *t)
+{
+	struct ringbuf *rb;
+	bool busy;
+
+	if (t->kind != T_NAME)
+		return open_target(t, RINGBUF_ROLE_PRODUCER);
+	rb = open_observe(t->arg, &t->role, &busy);
+	if (rb)
+		return rb;
+	if (busy)
+		die(EX_PERM, "%s: permission denied (this user may not write the ring's 'ring' "
+		    "file, and the consumer role, which would do, is held by a running "
+		    "consumer)", t->arg);
+	if (errno == EACCES || errno == EPERM)
+		die(EX_PERM, "%s: permission denied (stat needs write access to the ring%s)",
+		    t->arg, name_is_split(t->arg) ? "'s 'ring' or 'consumer' file" : "");
+	open_fail(t, errno ? errno : EIO);
 }
 
 /* ---- signals and time ------------------------------------------------------- */
@@ -520,12 +647,30 @@ static double now_s(void)
 
 /* ---- create / rm ----------------------------------------------------------------- */
 
+/* --mode/--consumer-mode: octal permissions, 1 to 0777; exits on a bad one. */
+static uint32_t parse_mode(const char *opt, const char *name, const char *s)
+{
+	unsigned long mode;
+	char *end;
+
+	errno = 0;
+	mode = strtoul(s, &end, 8);
+	if (!*s || *end || errno || mode > 0777 || !isdigit((unsigned char)*s))
+		usage_err("create ", "malformed %s '%s' (expected octal, e.g. 0600)", opt + 2, s);
+	if (mode == 0) {
+		/* opts.mode 0 means the default (0600); a mode of 0 is asked
+		 * for explicitly: the library cannot make it, say so */
+		die(EX_USAGE, "%s: %s 0 is not supported (0 selects the default)", name, opt);
+	}
+	return (uint32_t)mode;
+}
+
 static int cmd_create(int argc, char **argv)
 {
-	const char *name = NULL, *size_s = NULL, *mode_s = NULL, *v;
-	bool overwrite = false;
+	const char *name = NULL, *size_s = NULL, *mode_s = NULL, *cmode_s = NULL, *v;
+	bool overwrite = false, split = false;
 	uint64_t size;
-	unsigned long mode = 0600;
+	uint32_t mode = 0600, cmode = 0;
 	long page = sysconf(_SC_PAGESIZE);
 
 	for (int i = 1; i < argc; i++) {
@@ -538,8 +683,12 @@ static int cmd_create(int argc, char **argv)
 			size_s = v;
 		} else if ((v = opt_value("create ", argc, argv, &i, "--mode"))) {
 			mode_s = v;
+		} else if ((v = opt_value("create ", argc, argv, &i, "--consumer-mode"))) {
+			cmode_s = v;
 		} else if (!strcmp(a, "--overwrite")) {
 			overwrite = true;
+		} else if (!strcmp(a, "--split")) {
+			split = true;
 		} else if (a[0] == '-' && a[1]) {
 			usage_err("create ", "unknown option '%s'", a);
 		} else if (!name) {
@@ -562,26 +711,19 @@ static int cmd_create(int argc, char **argv)
 	    size > RINGBUF_MAX_DATA_SIZE || size > SIZE_MAX)
 		usage_err("create ", "bad size '%s': must be a power of two, a multiple of the "
 			  "page size (%ld) and at most 2G", size_s, page);
-	if (mode_s) {
-		char *end;
-
-		errno = 0;
-		mode = strtoul(mode_s, &end, 8);
-		if (!*mode_s || *end || errno || mode > 0777 || !isdigit((unsigned char)*mode_s))
-			usage_err("create ", "malformed mode '%s' (expected octal, e.g. 0600)",
-				  mode_s);
-	}
-	struct ringbuf_opts o = { .sz = sizeof(o), .mode = (uint32_t)mode,
-				  .flags = overwrite ? RINGBUF_F_OVERWRITE : 0 };
+	if (cmode_s && !split)
+		usage_err("create ", "--consumer-mode needs --split (it is the mode of a split "
+			  "ring's 'consumer' file)");
+	if (mode_s)
+		mode = parse_mode("--mode", name, mode_s);
+	if (cmode_s)
+		cmode = parse_mode("--consumer-mode", name, cmode_s);
+	struct ringbuf_opts o = { .sz = sizeof(o), .mode = mode, .consumer_mode = cmode,
+				  .flags = (overwrite ? RINGBUF_F_OVERWRITE : 0) |
+					   (split ? RINGBUF_F_SPLIT : 0) };
 	struct target t = { .arg = name, .kind = T_NAME };
 	struct ringbuf *rb;
 
-	if (mode == 0) {
-		/* opts.mode 0 means the default (0600); a mode of 0 is asked
-		 * for explicitly: the library cannot make it, say so */
-		die(EX_USAGE, "%s: --mode 0 is not supported (0 selects the default 0600)",
-		    name);
-	}
 	errno = 0;
 	rb = ringbuf_create(name, (size_t)size, &o);
 	if (!rb)
@@ -650,6 +792,10 @@ static const char *open_reason(int e)
 	}
 }
 
+/* Names of rings, files or split rings' directories.  The library's own
+ * hidden names (wakeup sockets /dev/shm/.ringbuf.*.wake, a split ring's
+ * directory while made or removed, /dev/shm/.ringbuf-new.* and
+ * .ringbuf-old.*) start with '.' and never match. */
 static int name_filter(const struct dirent *d)
 {
 	return !strncmp(d->d_name, SHM_PREFIX, strlen(SHM_PREFIX)) &&
@@ -716,29 +862,33 @@ static int cmd_ls(int argc, char **argv)
 	       "PRODUCERS", "RESERVED", "DISCARDED", "REFUSED", "RECOVERED");
 	for (int i = 0; i < n; i++) {
 		const char *name = ents[i]->d_name + strlen(SHM_PREFIX);
-		struct ringbuf_opts o = { .sz = sizeof(o), .role = RINGBUF_ROLE_PRODUCER };
 		struct ringbuf_stats st = { .sz = sizeof(st) };
 		struct ringbuf *rb;
 		char size[32], pid[16], nprod[16];
+		uint32_t role;
+		bool busy = false;
 		int producers;
 
 		errno = 0;
-		rb = valid_name(name) ? ringbuf_open(name, &o) : (errno = EINVAL, NULL);
+		rb = valid_name(name) ? open_observe(name, &role, &busy) : (errno = EINVAL, NULL);
 		if (!rb) {
 			int e = errno ? errno : EIO;
 
 			if (e == ENOENT) /* removed since readdir */
 				goto next;
 			printf("%-24s %6s %6s %8s %9s %12s %10s %10s %10s  (%s)\n", name, "-", "-",
-			       "-", "-", "-", "-", "-", "-", open_reason(e));
+			       "-", "-", "-", "-", "-", "-",
+			       busy ? "permission denied; consumer running" : open_reason(e));
 			goto next;
 		}
-		ringbuf_stats(rb, &st);
+		observe_stats(rb, role, &st);
 		ringbuf_free(rb);
 		{
 			char path[PATH_MAX];
 
-			snprintf(path, sizeof(path), "%s/%s", SHM_DIR, ents[i]->d_name);
+			/* a split ring's producers map its 'ring' file */
+			snprintf(path, sizeof(path), "%s/%s%s", SHM_DIR, ents[i]->d_name,
+				 name_is_split(name) ? "/ring" : "");
 			producers = count_producers(path, st.consumer_pid);
 		}
 		if (producers >= 0)
@@ -789,6 +939,7 @@ static void print_stats(const struct target *t, const char *kind, const struct r
 			const struct ringbuf_stats *prev, double dt)
 {
 	bool kernel = t->kind != T_NAME;
+	bool split = !kernel && name_is_split(t->arg);
 
 	KV("target", "%s", t->arg);
 	KV("kind", "%s", kind);
@@ -814,6 +965,8 @@ static void print_stats(const struct target *t, const char *kind, const struct r
 			KV("overwritten", "%" PRIu64, st->overwritten);
 			KV("lost", "%" PRIu64, st->lost);
 		}
+		KV("split", "%s", split ? "yes" : "no");
+		KV("opened_as", "%s", t->role == RINGBUF_ROLE_CONSUMER ? "consumer" : "producer");
 	}
 	if (prev && dt > 0) {
 #define RATE(f) ((double)(st->f - prev->f) / dt)
@@ -872,10 +1025,14 @@ static int cmd_stat(int argc, char **argv)
 	if (!arg)
 		usage_err("stat ", "missing TARGET");
 	parse_target("stat ", arg, &t);
-	/* The producer role claims nothing: a consumer may be running. */
-	rb = open_target(&t, RINGBUF_ROLE_PRODUCER);
+	rb = open_observe_target(&t);
 	kind = target_kind(&t, rb);
-	ringbuf_stats(rb, &st);
+	observe_stats(rb, t.role, &st);
+	if (t.kind == T_NAME && t.role == RINGBUF_ROLE_CONSUMER) {
+		/* give the claim back at once; reopened at each refresh */
+		ringbuf_free(rb);
+		rb = NULL;
+	}
 	if (!watch) {
 		print_stats(&t, kind, &st, NULL, 0);
 	} else {
@@ -897,7 +1054,13 @@ static int cmd_stat(int argc, char **argv)
 			if (g_stop)
 				break;
 			prev = st;
-			ringbuf_stats(rb, &st);
+			if (!rb)
+				rb = open_observe_target(&t);
+			observe_stats(rb, t.role, &st);
+			if (t.role == RINGBUF_ROLE_CONSUMER) {
+				ringbuf_free(rb);
+				rb = NULL;
+			}
 			t1 = now_s();
 			dt = t1 - t0;
 			t0 = t1;

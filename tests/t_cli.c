@@ -20,6 +20,14 @@
  *   - create --overwrite: write more than the ring holds, never refused;
  *     tail gets the newest records contiguously, stat's lost counts the
  *     rest, overwrite_pos and avail_data as the kernel computes them;
+ *   - create --split: the directory and its two files with the modes asked
+ *     for; write, tail, stat, ls (a live writer counted as a producer
+ *     through the 'ring' file; the library's hidden names never listed),
+ *     rm; --consumer-mode without --split refused (2); as root, the
+ *     `consumer` file chowned to another uid: that user tails (and stats,
+ *     in the consumer role) but may not write (5) nor rm (5), a third user
+ *     may do nothing (5), and stat by that user while a consumer runs is
+ *     refused (5);
  *   - kernel maps (skipped with exit 77 where BPF is not permitted, after
  *     the user-space parts passed): tail of a BPF_MAP_TYPE_RINGBUF map fed
  *     by tests/bpf/kmap.bpf.c, by id and pinned in bpffs; stat of a pinned
@@ -255,6 +263,16 @@ static int finish(struct child *c, const void *in, size_t inlen, struct buf *out
 	buf_free(&sink_e);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
+
+/* Run `ringbuf ARGS...` as user @uid (-1: as we are) with @in on stdin;
+ * the exit code (126: could not become @uid), and its output in @out (if
+ * not NULL), its standard error in @err (if not NULL). */
+#define RUN_AS(uid, in, inlen, out, err, ...)                                    \
+	({                                                                       \
+		char *const _argv[] = { __VA_ARGS__, NULL };                     \
+		struct child _c = spawn(_argv, -1, -1, (uid));                   \
+		finish(&_c, (in), (inlen), (out), (err), 10);                    \
+	})
 
 /* Run `ringbuf ARGS...` with @in on stdin; the exit code, and its output
  * in @out (if not NULL). */
@@ -933,6 +951,262 @@ static void test_overwrite(void)
 	EXPECT_EXIT(XC_OK, "rm", (char *)a);
 }
 
+/* ---- split rings ---------------------------------------------------------------- */
+
+#define UID_C 61012 /* the consumer-only user of the two-user part */
+
+static void check_mode(const char *path, bool dir, unsigned mode)
+{
+	struct stat st;
+
+	CHECK_EQ(lstat(path, &st), 0);
+	CHECK(dir ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode));
+	if ((st.st_mode & 07777) != mode)
+		fprintf(stderr, "%s: mode %04o, expected %04o\n", path, st.st_mode & 07777, mode);
+	CHECK_EQ(st.st_mode & 07777, mode);
+}
+
+/* ls's PRODUCERS column for ring @a, or -1 if it shows none. */
+static int ls_producers(const char *a)
+{
+	struct buf out = { 0 };
+	char name[128], rest[16];
+	int prod = -1;
+	const char *p;
+
+	CHECK_EQ(RUN(&out, "ls"), 0);
+	p = strstr(out.p, a);
+	CHECK(p != NULL);
+	CHECK(sscanf(p, "%127s %*s %*s %*s %15s", name, rest) == 2);
+	CHECK(!strcmp(name, a));
+	if (strcmp(rest, "-"))
+		prod = atoi(rest);
+	buf_free(&out);
+	return prod;
+}
+
+/* As root: the `consumer` file of a split ring belongs to another user,
+ * who may consume (and stat) but not write records nor remove the ring. */
+static void test_split_users(const char *u)
+{
+	char path[256];
+	struct buf out = { 0 }, err = { 0 };
+	struct child tail;
+	int rc;
+
+	EXPECT_EXIT(XC_OK, "create", (char *)u, "--size", "16K", "--split", "--mode", "0644",
+		    "--consumer-mode", "0644");
+	snprintf(path, sizeof(path), "/dev/shm/ringbuf.%s/consumer", u);
+	CHECK_EQ(chown(path, UID_C, UID_C), 0);
+	CHECK_EQ(RUN_IN("r1\nr2\n", 6, NULL, "write", (char *)u), 0);
+
+	rc = RUN_AS(UID_C, NULL, 0, &out, &err, "tail", (char *)u, "--count", "2", "--format",
+		    "text", "--timeout", "5");
+	if (rc == 126 || rc == 127) {
+		fprintf(stderr, "note: two-user split sub-case skipped: cannot run as uid %d\n",
+			UID_C);
+		buf_free(&out);
+		buf_free(&err);
+		EXPECT_EXIT(XC_OK, "rm", (char *)u);
+		return;
+	}
+	if (rc != 0)
+		fprintf(stderr, "tail as uid %d: exit %d: %s", UID_C, rc, err.p ? err.p : "");
+	CHECK_EQ(rc, 0);
+	CHECK(!strcmp(out.p, "r1\nr2\n"));
+	buf_free(&out);
+	buf_free(&err);
+
+	/* the consumer's user may not write records: permission denied */
+	CHECK_EQ(RUN_AS(UID_C, "x\n", 2, NULL, &err, "write", (char *)u), XC_PERM);
+	CHECK(strstr(err.p, "permission denied") != NULL);
+	buf_free(&err);
+	CHECK_EQ(stat_of(u, "reserved"), 2);
+	/* nor remove the ring */
+	CHECK_EQ(RUN_AS(UID_C, NULL, 0, NULL, NULL, "rm", (char *)u), XC_PERM);
+	check_mode(path, false, 0644);
+	/* stat works for it, in the consumer role, which it gives back */
+	CHECK_EQ(RUN_AS(UID_C, NULL, 0, &out, NULL, "stat", (char *)u), 0);
+	CHECK(strstr(out.p, "opened_as:       consumer\n") != NULL);
+	CHECK(strstr(out.p, "split:           yes\n") != NULL);
+	CHECK_EQ(stat_value(out.p, "consumer_pid"), 0);
+	CHECK_EQ(stat_value(out.p, "consumer_pos"), 2 * rec_size(2));
+	CHECK_EQ(stat_value(out.p, "producer_pos"), 2 * rec_size(2));
+	buf_free(&out);
+	CHECK_EQ(stat_of(u, "consumer_pid"), 0);
+	/* stat --watch by that user holds the consumer role only while it
+	 * reads: that user's tail can start meanwhile (a few tries: a start
+	 * at the very moment of a refresh is refused as busy) */
+	{
+		char *const wargv[] = { "stat", (char *)u, "--watch", "0.5", NULL };
+		struct child wt = spawn(wargv, -1, -1, UID_C);
+		int tries = 0;
+
+		t_sleep_ms(200);
+		do {
+			rc = RUN_AS(UID_C, NULL, 0, NULL, NULL, "tail", (char *)u, "--timeout",
+				    "0.2");
+		} while (rc == XC_BUSY && ++tries < 3);
+		CHECK_EQ(rc, 0);
+		t_sleep_ms(500);
+		CHECK_EQ(kill(wt.pid, SIGINT), 0);
+		CHECK_EQ(finish(&wt, NULL, 0, &out, NULL, 10), 0);
+		CHECK(strstr(out.p, "opened_as:       consumer\n") != NULL);
+		CHECK(strstr(out.p, "consumed_rate:") != NULL); /* refreshed */
+		buf_free(&out);
+	}
+	/* and ls, with the ring's numbers */
+	{
+		char *const argv[] = { "ls", NULL };
+		struct child c = spawn(argv, -1, -1, UID_C);
+		const char *p;
+
+		CHECK_EQ(finish(&c, NULL, 0, &out, NULL, 10), 0);
+		p = strstr(out.p, u);
+		CHECK(p != NULL && strstr(p, "16K") != NULL && strstr(p, "16K") < strchr(p, '\n'));
+		CHECK(strstr(p, "(") == NULL || strstr(p, "(") > strchr(p, '\n'));
+		buf_free(&out);
+	}
+	/* a user with no write access to either file: nothing (5) */
+	CHECK_EQ(RUN_AS(65534, NULL, 0, NULL, NULL, "tail", (char *)u, "--count", "1"), XC_PERM);
+	CHECK_EQ(RUN_AS(65534, "x\n", 2, NULL, NULL, "write", (char *)u), XC_PERM);
+	CHECK_EQ(RUN_AS(65534, NULL, 0, NULL, NULL, "stat", (char *)u), XC_PERM);
+
+	/* while the consumer's user runs a tail: root sees it as the
+	 * consumer; that user's stat cannot take the consumer role and may
+	 * not write the ring file: permission denied; the tail still gets
+	 * what root writes */
+	{
+		char *const targv[] = { "tail", (char *)u, "--count", "1", "--format", "text",
+					"--timeout", "8", NULL };
+		tail = spawn(targv, -1, -1, UID_C);
+	}
+	wait_consumer(u, tail.pid);
+	CHECK_EQ(RUN_AS(UID_C, NULL, 0, NULL, &err, "stat", (char *)u), XC_PERM);
+	CHECK(strstr(err.p, "permission denied") != NULL);
+	buf_free(&err);
+	CHECK_EQ(RUN_IN("r3\n", 3, NULL, "write", (char *)u), 0);
+	CHECK_EQ(finish(&tail, NULL, 0, &out, NULL, 10), 0);
+	CHECK(!strcmp(out.p, "r3\n"));
+	buf_free(&out);
+
+	EXPECT_EXIT(XC_OK, "rm", (char *)u);
+	EXPECT_EXIT(XC_NOENT, "stat", (char *)u);
+	printf("split ring, two users: ok\n");
+}
+
+static void test_split(void)
+{
+	const char *s = mkname("split"), *u = mkname("splitu");
+	char path[256], hid_wake[256], hid_dir[256];
+	struct buf out = { 0 };
+	struct child tail, w;
+	uint64_t t0;
+	int fd;
+
+	/* --consumer-mode is a split ring's (refused by the command, which says
+	 * why); malformed modes */
+	{
+		struct buf err = { 0 };
+
+		CHECK_EQ(RUN_AS(-1, NULL, 0, NULL, &err, "create", (char *)s, "--size", "16K",
+				"--consumer-mode", "0600"), XC_USAGE);
+		CHECK(strstr(err.p, "--consumer-mode needs --split") != NULL);
+		buf_free(&err);
+	}
+	EXPECT_EXIT(XC_USAGE, "create", (char *)s, "--size", "16K", "--mode", "0600",
+		    "--consumer-mode=0600");
+	EXPECT_EXIT(XC_USAGE, "create", (char *)s, "--size", "16K", "--split", "--consumer-mode",
+		    "rw");
+	EXPECT_EXIT(XC_USAGE, "create", (char *)s, "--size", "16K", "--split", "--consumer-mode",
+		    "0");
+	EXPECT_EXIT(XC_NOENT, "stat", (char *)s); /* nothing was created */
+
+	/* the directory and its files, with the modes asked for */
+	EXPECT_EXIT(XC_OK, "create", (char *)s, "--size", "16K", "--split", "--mode", "0640",
+		    "--consumer-mode", "0604");
+	snprintf(path, sizeof(path), "/dev/shm/ringbuf.%s", s);
+	check_mode(path, true, 0711);
+	snprintf(path, sizeof(path), "/dev/shm/ringbuf.%s/ring", s);
+	check_mode(path, false, 0640);
+	snprintf(path, sizeof(path), "/dev/shm/ringbuf.%s/consumer", s);
+	check_mode(path, false, 0604);
+	EXPECT_EXIT(XC_EXIST, "create", (char *)s, "--size", "16K", "--split");
+	EXPECT_EXIT(XC_EXIST, "create", (char *)s, "--size", "16K");
+	CHECK_EQ(RUN(&out, "stat", (char *)s), 0);
+	CHECK(strstr(out.p, "split:           yes\n") != NULL);
+	CHECK(strstr(out.p, "opened_as:       producer\n") != NULL);
+	CHECK_EQ(stat_value(out.p, "ring_size"), 16384);
+	buf_free(&out);
+
+	/* write and tail across processes */
+	{
+		char *const targv[] = { "tail", (char *)s, "--count", "3", "--format", "text",
+					"--timeout", "8", NULL };
+		tail = spawn(targv, -1, -1, -1);
+	}
+	wait_consumer(s, tail.pid);
+	CHECK_EQ(RUN_IN("one\ntwo\nthree\n", 14, NULL, "write", (char *)s), 0);
+	CHECK_EQ(finish(&tail, NULL, 0, &out, NULL, 10), 0);
+	CHECK(!strcmp(out.p, "one\ntwo\nthree\n"));
+	buf_free(&out);
+	CHECK_EQ(stat_of(s, "reserved"), 3);
+	CHECK_EQ(stat_of(s, "consumer_pos"), rec_size(3) * 2 + rec_size(5));
+	CHECK_EQ(stat_of(s, "consumer_pid"), 0);
+
+	/* ls: the ring, a live writer counted as its producer (it maps the
+	 * 'ring' file, not the directory), and never the library's hidden
+	 * names, even ones that look like this ring's */
+	snprintf(hid_wake, sizeof(hid_wake), "/dev/shm/.ringbuf.%s.wake", s);
+	snprintf(hid_dir, sizeof(hid_dir), "/dev/shm/.ringbuf-new.%s", s);
+	fd = open(hid_wake, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	CHECK(fd >= 0);
+	close(fd);
+	CHECK_EQ(mkdir(hid_dir, 0700), 0);
+	CHECK_EQ(ls_producers(s), 0);
+	{
+		char *const wargv[] = { "write", (char *)s, NULL };
+
+		w = spawn(wargv, -1, -1, -1);
+	}
+	CHECK_EQ(write(w.in, "four\n", 5), 5);
+	t0 = t_now_ns();
+	while (ls_producers(s) != 1) {
+		CHECK(t_now_ns() - t0 < 5000000000ull);
+		t_sleep_ms(10);
+	}
+	CHECK_EQ(finish(&w, NULL, 0, NULL, NULL, 10), 0);
+	CHECK_EQ(ls_producers(s), 0);
+	CHECK_EQ(RUN(&out, "ls"), 0);
+	{
+		const char *p = strstr(out.p, s);
+
+		CHECK(p != NULL);
+		CHECK(strstr(p + 1, s) == NULL); /* listed once: the hidden ones are not */
+		CHECK(strstr(out.p, ".wake") == NULL && strstr(out.p, "ringbuf-new") == NULL);
+	}
+	buf_free(&out);
+	CHECK_EQ(unlink(hid_wake), 0);
+	CHECK_EQ(rmdir(hid_dir), 0);
+	CHECK_EQ(stat_of(s, "reserved"), 4);
+
+	/* rm removes the directory with its files */
+	EXPECT_EXIT(XC_OK, "rm", (char *)s);
+	snprintf(path, sizeof(path), "/dev/shm/ringbuf.%s", s);
+	CHECK(access(path, F_OK) != 0 && errno == ENOENT);
+	EXPECT_EXIT(XC_NOENT, "stat", (char *)s);
+	EXPECT_EXIT(XC_NOENT, "tail", (char *)s, "--count", "1");
+	EXPECT_EXIT(XC_NOENT, "rm", (char *)s);
+	printf("split ring: ok\n");
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "note: the two-user split sub-case needs root (chown, setuid); "
+			"skipped\n");
+		return;
+	}
+	test_split_users(u);
+}
+
 int main(void)
 {
 	uint64_t t0 = t_now_ns();
@@ -944,6 +1218,7 @@ int main(void)
 	test_raw_roundtrip();
 	test_errors();
 	test_overwrite();
+	test_split();
 	fprintf(stderr, "note: user-space parts passed; now the kernel maps\n");
 	kbpf_require();
 	test_kernel();
