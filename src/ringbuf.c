@@ -1168,21 +1168,34 @@ static bool rb_recover(struct ringbuf *rb, uint64_t cons, struct ringbuf_hdr *hd
 /* Read overwrite_pos and the count of records before it as a consistent
  * pair: if ow_check, read last, equals overwrite_pos, read first, no
  * producer started another update in between (W1), so *passed belongs to
- * that position.  A producer between its stores makes us retry; one that
- * died there leaves *passed possibly one reservation's records ahead. */
+ * that position.  A producer between its stores makes us retry: spinning
+ * briefly, then yielding, since it may have been preempted there (with
+ * more producer threads than CPUs it is; make m32 found the count off by
+ * one when this gave up after 100 spins).  Only a producer stuck there for
+ * 100 ms -- one that died between its stores, or a peer scribbling
+ * ow_check -- makes us go on with a *passed possibly one reservation's
+ * records ahead (documented). */
 static uint64_t rb_ow_read(struct ringbuf *rb, uint64_t *passed)
 {
 	struct ringbuf_shm_producer *p = rb->prod;
-	uint64_t over = 0;
+	uint64_t over = 0, t0 = 0;
 
-	for (int i = 0; i < 100; i++) {
+	for (unsigned i = 0;; i++) {
 		/* A6: pairs with R6 in rb_overwrite_advance(). */
 		over = smp_load_acquire(&p->overwrite_pos);
 		*passed = smp_load_acquire(&p->ow_passed);
 		smp_rmb(); /* pairs with W1 */
 		if (READ_ONCE(p->ow_check) == over)
 			break;
-		cpu_relax();
+		if (i < 100) {
+			cpu_relax();
+			continue;
+		}
+		if (!t0)
+			t0 = rb_now_ns();
+		else if (rb_now_ns() - t0 > 100000000ull)
+			break;
+		sched_yield();
 	}
 	return over;
 }
