@@ -593,7 +593,8 @@ struct ringbuf_stats {
 	uint64_t producer_pos;
 	uint32_t consumer_pid;    /* process holding the consumer role, 0 if none */
 	uint32_t _pad;
-	uint64_t flags;           /* the ring's creation flags (RINGBUF_F_OVERWRITE) */
+	uint64_t flags;           /* the ring's creation flags (RINGBUF_F_OVERWRITE,
+				   * RINGBUF_F_SPLIT) */
 	uint64_t overwrite_pos;
 	uint64_t overwritten;     /* overwrite mode: records (not discarded) that
 				   * producers overwrote, read by the consumer or not */

@@ -592,7 +592,7 @@ int ringbuf_stats(struct ringbuf *rb, struct ringbuf_stats *out)
 		st.lost = READ_ONCE(rb->cons->ow_lost);
 		st.recovered = READ_ONCE(rb->cons->recovered) + READ_ONCE(m->recovered);
 	}
-	st.flags = rb->overwrite ? RINGBUF_F_OVERWRITE : 0;
+	st.flags = (rb->overwrite ? RINGBUF_F_OVERWRITE : 0) | (rb->cons_fd >= 0 ? RINGBUF_F_SPLIT : 0);
 	st.ring_size = rb->size;
 	st.overwrite_pos = smp_load_acquire(&rb->prod->overwrite_pos);
 	st.consumer_pos = smp_load_acquire(rb->consumer_pos);

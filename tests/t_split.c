@@ -131,6 +131,12 @@ static void test_layout(void)
 	c = open_role(RINGBUF_ROLE_CONSUMER);
 	CHECK(p && c);
 	CHECK_EQ(ringbuf_query(c, RINGBUF_RING_SIZE), SIZE);
+	{
+		struct ringbuf_stats rs = { .sz = sizeof(rs) };
+
+		CHECK_EQ(ringbuf_stats(p, &rs), 0);
+		CHECK_EQ(rs.flags, RINGBUF_F_SPLIT);
+	}
 	for (uint32_t i = 0; i < 100; i++)
 		CHECK_EQ(ringbuf_output(p, &i, sizeof(i), 0), 0);
 	CHECK_EQ(ringbuf_consume_n(c, on_rec, &s, 40), 40);
