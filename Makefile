@@ -76,14 +76,15 @@ $(BUILD)/tests/%: tests/%.c $(TEST_COMMON) $(wildcard tests/common/*.h tests/bpf
 	$(CC) $(CFLAGS) -Itests/common -Itests $< $(TEST_COMMON) $(STATIC) $(LDFLAGS) $(LDLIBS) $(TEST_LDLIBS) -o $@
 # The fault-injection variant of the library: the same sources built with
 # -DRINGBUF_FAULT_INJECTION (the RB_FI() points of src/internal.h), linked
-# only into tests/t_dead.c.  The real library has no trace of it.
+# only into the tests of FI_TESTS.  The real library has no trace of it.
 FI_STATIC := $(BUILD)/libringbuf-fi.a
 FI_OBJS   := $(LIB_SRCS:src/%.c=$(BUILD)/fi/%.o)
 $(BUILD)/fi/%.o: src/%.c $(HEADERS) | $(BUILD)/fi
 	$(CC) $(CFLAGS) -DRINGBUF_STATIC_BUILD -DRINGBUF_FAULT_INJECTION -c $< -o $@
 $(FI_STATIC): $(FI_OBJS)
 	rm -f $@ && ar rcs $@ $^
-$(BUILD)/tests/t_dead: tests/t_dead.c $(TEST_COMMON) $(wildcard tests/common/*.h) $(FI_STATIC) | $(BUILD)/tests
+FI_TESTS  := $(BUILD)/tests/t_dead $(BUILD)/tests/t_wakeswitch
+$(FI_TESTS): $(BUILD)/tests/%: tests/%.c $(TEST_COMMON) $(wildcard tests/common/*.h) $(FI_STATIC) | $(BUILD)/tests
 	$(CC) $(CFLAGS) -Itests/common -Itests $< $(TEST_COMMON) $(FI_STATIC) $(LDFLAGS) $(LDLIBS) $(TEST_LDLIBS) -o $@
 $(BUILD)/tests/bpf/%.bpf.o: tests/bpf/%.bpf.c $(HEADERS) $(wildcard tests/bpf/*.h) | $(BUILD)/tests/bpf
 	$(BPF_CC) $(BPF_CFLAGS) -c $< -o $@

@@ -120,7 +120,8 @@
  *             and the header are seen by the next.
  *   R5 -> A5  the waking producer's CAS(notify_seq) (acq_rel) ... the
  *             consumer's load_acquire(notify_seq), when it arms and when it
- *             wakes.
+ *             wakes.  (F6 -> F3, section 6, orders the CAS against the
+ *             next arming's consumer_waiting.)
  *   R8 -> A8  the consumer's store_release(consumer_waiting) in rb_arm()
  *             ... a producer's load_acquire(consumer_waiting) in
  *             rb_wake_sleeper(): the wait_seq stored before it is this
@@ -194,6 +195,23 @@
  * writing anything of the consumer's.  A CAS that fails means notify_seq
  * already moved past this arming: its waker is on the way.  A move that
  * lands before the consumer's FUTEX_WAIT makes the wait return at once.
+ *
+ * Late wakers.  An arming reads notify_seq before it stores
+ * consumer_waiting, so a producer that read an earlier arming (a futex
+ * sleep that has since timed out, or a consumer in fd mode since replaced)
+ * may make the CAS that wins for the current one -- and wake the way the
+ * earlier one waited.  If the kinds differ, that wakeup goes nowhere and
+ * every later CAS for this arming fails (t_wakeswitch).  So a pair more:
+ *
+ *   F6 (producer, after its CAS won): smp_mb ; load consumer_waiting,
+ *                                     and wake that way too
+ *   F3 (consumer): store consumer_waiting ; smp_mb ; load notify_seq --
+ *                  FUTEX_WAIT's compare, or rb_arm_fd()'s re-read, which
+ *                  makes the fd readable itself if the word moved
+ *
+ * Either the consumer's load sees the CAS (it does not sleep), or the
+ * producer's load sees the new arming (it wakes it its way).  Costs one
+ * fence and one load per wakeup system call; none when nobody waits.
  *
  * The watermark (ringbuf_set_watermark, W > 0) replaces the adaptive rule
  * "wake if consumer_pos is at this record" by "wake if producer_pos -
@@ -912,7 +930,7 @@ static void rb_wake_sleeper(struct ringbuf *rb)
 {
 	struct ringbuf_shm_meta *m = rb->meta;
 	struct ringbuf_shm_consumer *c = rb->cons;
-	uint32_t how, seq;
+	uint32_t how, seq, again;
 
 	if (!READ_ONCE(c->consumer_waiting))
 		return;
@@ -921,16 +939,25 @@ static void rb_wake_sleeper(struct ringbuf *rb)
 	seq = READ_ONCE(c->wait_seq);
 	if (!how)
 		return;
+	RB_FI(RB_FI_WAKE);
 	/* R5: pairs with A5 in rb_sleep(); fails if another producer (or a
 	 * later arming) already moved it: that wakeup covers ours. */
 	if (!atomic_compare_exchange_strong_explicit(RB_ATOMIC(&m->notify_seq), &seq, seq + 1,
 						     memory_order_acq_rel, memory_order_relaxed))
 		return;
-	if (how == RINGBUF_WAIT_FD)
+	/* F6: pairs with F3 (section 6, "late wakers").  Our CAS may have won
+	 * for a newer arming than the one we read, of the other kind; if so,
+	 * wake that way too, or nobody will: later CASes fail. */
+	smp_mb();
+	again = READ_ONCE(c->consumer_waiting);
+	if (how == RINGBUF_WAIT_FD || again == RINGBUF_WAIT_FD) {
 		rb_wake_send(rb);
-	else
+		RB_COUNT(rb, wakeups);
+	}
+	if (how != RINGBUF_WAIT_FD || (again && again != RINGBUF_WAIT_FD)) {
 		rb_futex_wake(&m->notify_seq);
-	RB_COUNT(rb, wakeups);
+		RB_COUNT(rb, wakeups);
+	}
 }
 
 static void rb_notify(struct ringbuf *rb, uint64_t rec_off, uint64_t flags)
@@ -1756,11 +1783,14 @@ out:
  */
 void rb_arm_fd(struct ringbuf *rb)
 {
-	bool forced;
+	uint32_t seq = rb_arm(rb, RINGBUF_WAIT_FD);
+	bool forced = rb_take_forced(rb);
 
-	(void)rb_arm(rb, RINGBUF_WAIT_FD);
-	forced = rb_take_forced(rb);
-	if (!rb_due(rb) && !(forced && rb_ring_nonempty(rb)))
+	/* notify_seq moved since we read it: a waker's CAS may have won for
+	 * this arming while it woke a futex (section 6, "late wakers"); this
+	 * load after F3 is what FUTEX_WAIT's compare is to a futex sleep. */
+	if (!rb_due(rb) && !(forced && rb_ring_nonempty(rb)) &&
+	    READ_ONCE(rb->meta->notify_seq) == seq)
 		return;
 	/* Work is here already: disarm and make our own socket readable.
 	 * A producer may also have won its CAS and sent a datagram; the
@@ -1890,11 +1920,18 @@ int ringbuf_poll(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, int timeou
 #ifdef RINGBUF_FAULT_INJECTION
 static int rb_fi_point_armed;
 static long rb_fi_left;
+static int rb_fi_sig = SIGKILL;
+
+void rb_fi_arm_sig(int point, long n, int sig)
+{
+	__atomic_store_n(&rb_fi_left, n, __ATOMIC_RELAXED);
+	__atomic_store_n(&rb_fi_sig, sig, __ATOMIC_RELAXED);
+	__atomic_store_n(&rb_fi_point_armed, point, __ATOMIC_RELEASE);
+}
 
 void rb_fi_arm(int point, long n)
 {
-	__atomic_store_n(&rb_fi_left, n, __ATOMIC_RELAXED);
-	__atomic_store_n(&rb_fi_point_armed, point, __ATOMIC_RELEASE);
+	rb_fi_arm_sig(point, n, SIGKILL);
 }
 
 void rb_fi_hit(int point)
@@ -1902,6 +1939,7 @@ void rb_fi_hit(int point)
 	if (__atomic_load_n(&rb_fi_point_armed, __ATOMIC_ACQUIRE) != point)
 		return;
 	if (__atomic_sub_fetch(&rb_fi_left, 1, __ATOMIC_RELAXED) == 0)
-		kill(getpid(), SIGKILL); /* every thread dies here, at once */
+		/* SIGKILL: every thread dies here, at once */
+		kill(getpid(), __atomic_load_n(&rb_fi_sig, __ATOMIC_RELAXED));
 }
 #endif
