@@ -104,6 +104,7 @@ enum rb_fi_point {
 	RB_FI_COMMIT,     /* submit/discard/output, before the header store */
 	RB_FI_WAKE,       /* a waker has read the consumer's arming, notify_seq
 			   * not yet moved (t_wakeswitch stops it here) */
+	RB_FI_FREE,       /* ringbuf_free(): the consumer claim just released */
 	RB_FI_NPOINTS
 };
 #ifdef RINGBUF_FAULT_INJECTION

@@ -530,6 +530,7 @@ int ringbuf_fd(const struct ringbuf *rb)
 void rb_release(struct ringbuf *rb)
 {
 	rb_wake_close(rb); /* while the fd and the meta page are still there */
+	pthread_mutex_destroy(&rb->wake_lock);
 	for (int i = 0; i < 2; i++)
 		if (rb->map[i])
 			munmap(rb->map[i], rb->map_len[i]);
@@ -547,8 +548,12 @@ void ringbuf_free(struct ringbuf *rb)
 {
 	if (!rb)
 		return;
+	/* The wakeup socket first: once the claim is released, the next
+	 * consumer may arm and bind its own, and we must not disarm it. */
+	rb_wake_close(rb);
 	if (rb->kind == RB_USER)
 		rb_release_claim(rb);
+	RB_FI(RB_FI_FREE);
 	rb_unregister(rb);
 	rb_release(rb);
 }

@@ -134,6 +134,8 @@ fail:
 	return err;
 }
 
+/* Disarm, remove our name, close the sockets; idempotent (ringbuf_free()
+ * calls it before it releases the consumer claim, rb_release() again). */
 void rb_wake_close(struct ringbuf *rb)
 {
 	struct sockaddr_un sa;
@@ -158,7 +160,6 @@ void rb_wake_close(struct ringbuf *rb)
 		close(rb->wake_tx);
 		rb->wake_tx = -1;
 	}
-	pthread_mutex_destroy(&rb->wake_lock);
 }
 
 /* Empty the socket: the notifications it holds are about to be served. */

@@ -19,6 +19,10 @@
  * record at the head of the armed consumer, and checks that the fd polls
  * readable.  Fails without the re-read of consumer_waiting after the CAS in
  * rb_wake_sleeper().
+ *
+ * Also: ringbuf_free() of an fd-mode consumer, stopped at RB_FI_FREE just
+ * after it released the claim, must not disarm the next consumer's arming
+ * (fails if the free disarms after releasing the claim).
  */
 #include <errno.h>
 #include <linux/futex.h>
@@ -38,7 +42,7 @@
 #include "test.h"
 
 /* The hook of the fault-injection library (src/internal.h); test-only. */
-enum { FI_WAKE = 6 };
+enum { FI_WAKE = 6, FI_FREE };
 void rb_fi_arm_sig(int point, long n, int sig);
 
 static struct ringbuf *g_rb;
@@ -70,6 +74,69 @@ static bool readable(int fd)
 
 	CHECK(r >= 0);
 	return r == 1;
+}
+
+/*
+ * ringbuf_free() of a consumer in fd mode disarms and removes its wakeup
+ * name; it must do so before it releases the consumer claim, or the next
+ * consumer, which may claim, bind and arm in between, loses its arming.
+ * The old consumer is a child stopped (SIGSTOP) just after it released
+ * the claim; the new one arms meanwhile, then the old one finishes its
+ * free, then a producer commits at the head: the new fd must be readable.
+ */
+static void test_free_order(void)
+{
+	struct ringbuf_opts co = { .sz = sizeof(co), .role = RINGBUF_ROLE_CONSUMER };
+	size_t page = (size_t)getpagesize();
+	struct ringbuf *rb, *b;
+	struct ringbuf_shm_consumer *cons;
+	int ready[2], go[2], status, fd;
+	pid_t child;
+	uint32_t v = 3;
+	char ch;
+	void *map;
+
+	rb = ringbuf_new(16 * page, NULL);
+	CHECK(rb != NULL);
+	map = mmap(NULL, 2 * page, PROT_READ, MAP_SHARED, ringbuf_fd(rb), 0);
+	CHECK(map != MAP_FAILED);
+	cons = (void *)((char *)map + page);
+	CHECK(pipe(ready) == 0 && pipe(go) == 0);
+	child = proc_fork_child(getpid(), 60);
+	if (child == 0) {
+		struct ringbuf *a = ringbuf_from_fd(ringbuf_fd(rb), &co);
+
+		CHECK(a != NULL);
+		CHECK(ringbuf_epoll_fd(a) >= 0);
+		CHECK_EQ(write(ready[1], "r", 1), 1);
+		CHECK_EQ(read(go[0], &ch, 1), 1);
+		rb_fi_arm_sig(FI_FREE, 1, SIGSTOP);
+		ringbuf_free(a); /* stops after releasing the claim */
+		_exit(0);
+	}
+	CHECK_EQ(read(ready[0], &ch, 1), 1);
+	CHECK_EQ(__atomic_load_n(&cons->consumer_waiting, __ATOMIC_ACQUIRE), RINGBUF_WAIT_FD);
+	CHECK_EQ(write(go[1], "g", 1), 1);
+	CHECK_EQ(waitpid(child, &status, WUNTRACED), child);
+	CHECK(WIFSTOPPED(status));
+
+	b = ringbuf_from_fd(ringbuf_fd(rb), &co); /* the claim is free */
+	CHECK(b != NULL);
+	fd = ringbuf_epoll_fd(b);
+	CHECK(fd >= 0);
+	CHECK(!readable(fd));
+	CHECK_EQ(kill(child, SIGCONT), 0);
+	status = proc_wait_status(child, 30, 1000);
+	CHECK(proc_exited_with(child, status, 0));
+
+	CHECK_EQ(ringbuf_output(rb, &v, sizeof(v), 0), 0);
+	if (!readable(fd))
+		CHECK(!"the new consumer's fd is readable: the old one's free must not disarm it");
+	CHECK_EQ(ringbuf_consume(b, on_rec, NULL), 1);
+	ringbuf_free(b);
+	munmap(map, 2 * page);
+	ringbuf_free(rb);
+	printf("  free before the claim is released: ok\n");
 }
 
 int main(void)
@@ -141,6 +208,8 @@ int main(void)
 
 	munmap(map, 2 * page);
 	ringbuf_free(g_rb);
+	printf("  late futex waker, fd arming: ok\n");
+	test_free_order();
 	printf("t_wakeswitch: ok\n");
 	return T_PASS;
 }
