@@ -404,10 +404,12 @@ static void named_consume(struct ringbuf *rb, struct sink *s, uint32_t n)
 }
 
 /* A consumer and a producer in two processes attached by name; the
- * consumer then restarts (new handle, new socket) under the same producer. */
-static void test_named(void)
+ * consumer then restarts (new handle, new socket) under the same producer.
+ * @flags: 0, or RINGBUF_F_SPLIT (the ring's two files). */
+static void test_named(uint64_t flags)
 {
-	struct ringbuf_opts co = { .sz = sizeof(co), .mode = 0640, .role = RINGBUF_ROLE_CONSUMER };
+	struct ringbuf_opts co = { .sz = sizeof(co), .flags = flags, .mode = 0640,
+				   .role = RINGBUF_ROLE_CONSUMER };
 	const char *name = "t_epoll_named";
 	const uint32_t per = 20000;
 	struct sink s = { 0 };
@@ -437,6 +439,7 @@ static void test_named(void)
 	/* restart: the producer's connection is to a socket that is gone */
 	ringbuf_free(rb);
 	CHECK(lstat(path, &st) != 0);
+	co.flags = 0; /* ringbuf_open() takes the layout from the ring */
 	rb = ringbuf_open(name, &co);
 	CHECK(rb);
 	CHECK_EQ(write(go[1], "g", 1), 1);
@@ -634,7 +637,8 @@ int main(void)
 	test_local();
 	test_watermark_fd();
 	test_watermark_futex();
-	test_named();
+	test_named(0);
+	test_named(RINGBUF_F_SPLIT);
 	test_stale_names();
 	test_threads();
 	printf("t_epoll: ok\n");
