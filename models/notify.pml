@@ -10,14 +10,15 @@
  *   relaxed store (WRITE_ONCE, smp_store_release) goes into the buffer; the
  *   `memory' process drains any buffer's oldest entry at any time.  A load
  *   reads the process's own newest buffered store to that variable (store
- *   forwarding), else memory.  smp_mb and every locked RMW (xchg, CAS,
- *   fetch_add: the lock's CAS, rb_take_forced's xchg, rb_wake_sleeper's xchg
+ *   forwarding), else memory.  smp_mb and every locked RMW (CAS,
+ *   fetch_add: the lock's CAS, rb_wake_sleeper's CAS of notify_seq, a FORCE
+ *   producer's fetch_add of force_seq
  *   and fetch_add) wait until the buffer has drained and then act on memory
  *   atomically.
  *   That is x86-TSO: loads are not reordered with loads, stores not with
  *   stores, and a store can be passed only by the same process's later loads
  *   -- exactly the store->load reordering the Dekker pairs F1/F3 and F1'/F3
- *   must forbid.  So removing a fence here (-DNO_F1, -DNO_F1P, -DNO_F3) does
+ *   must forbid.  So removing a fence here (-DNO_F1, -DNO_F2, -DNO_F3) does
  *   make a difference, as it does on real hardware.
  *
  *   Release/acquire pairs (R1..R5 / A1..A5) get no special treatment: under
@@ -36,9 +37,16 @@
  *       argument.
  *   IRIW-style non-multi-copy-atomicity (POWER) is not modelled; all the
  *   cross-process store->load pairs that matter have an SC fence on both
- *   sides, which restores it for them.  F2 (the smp_mb after the consumer's
- *   xchg of notify_pending) is implied by the locked xchg on x86, so this
- *   model cannot show that it is needed on ARM (no -DNO_F2 control).
+ *   sides, which restores it for them.  F1' (the smp_mb after a FORCE
+ *   producer's fetch_add of force_seq) is implied by that locked RMW on
+ *   x86, so this model cannot show that it is needed on ARM (no -DNO_F1P
+ *   control); F2 (after the consumer's plain store of force_taken) is not,
+ *   and -DNO_F2 finds its counterexample.
+ *
+ *   The protocol since layout 2 (split rings): the consumer alone writes
+ *   consumer_waiting, wait_seq (the notify_seq it armed at) and
+ *   force_taken; a waker wins by CAS(notify_seq, wait_seq, wait_seq + 1);
+ *   a forced notification is pending while force_seq != force_taken.
  *
  * OTHER ABSTRACTIONS
  *
@@ -92,12 +100,13 @@
  *
  * NEGATIVE CONTROLS (each must yield a counterexample)
  *
- *   -DNO_RECHECK   rb_sleep does not re-check notify_pending / the head
+ *   -DNO_RECHECK   rb_sleep does not re-check the forced mark / the head
  *                  after arming (after F3)
  *   -DNO_F3        the consumer's fences F3 (in ringbuf_poll and rb_sleep)
  *                  are removed
  *   -DNO_F1        the producer's F1 (after the header store) is removed
- *   -DNO_F1P       the producer's F1' (after notify_pending = 1) is removed
+ *   -DNO_F2        the consumer's F2 (after taking a forced notification)
+ *                  is removed
  *
  * FD MODE AND WATERMARK
  *
@@ -144,18 +153,23 @@
 
 /* buffered variables */
 #define V_HDR  1
-#define V_NP   2
+#define V_FT   2
 #define V_CW   3
 #define V_CPOS 4
+#define V_WSEQ 5
 
 /* ---- shared memory ---- */
 byte prod_pos;                 /* producer_pos (records) */
 byte cpos;                     /* consumer_pos */
 byte hdr[N];                   /* record headers */
-bit  np;                       /* notify_pending */
-byte cw;                       /* consumer_waiting: 0, 1 futex, 2 fd (RINGBUF_WAIT_*) */
+byte fseq;                     /* meta.force_seq: bumped by FORCE producers */
+byte ftaken;                   /* force_taken (consumer page): a forced
+                                * notification is pending while fseq != ftaken */
+byte cw;                       /* consumer_waiting (consumer page): 0, 1 futex,
+                                * 2 fd (RINGBUF_WAIT_*); only the consumer writes it */
+byte wseq;                     /* wait_seq (consumer page): notify_seq when it armed */
 bit  sock;                     /* FD_MODE: the wakeup socket holds a datagram */
-byte seq;                      /* notify_seq (futex word) */
+byte seq;                      /* meta.notify_seq (futex word) */
 
 /* ---- store buffers: entry j of process p is at p*D+j, oldest first ---- */
 byte sb_var[NPROC * D];
@@ -203,8 +217,9 @@ inline flush_one(p) {
 			fi
 		:: else -> skip
 		fi
-	:: sb_var[p*D] == V_NP   -> np = sb_val[p*D]
+	:: sb_var[p*D] == V_FT   -> ftaken = sb_val[p*D]
 	:: sb_var[p*D] == V_CW   -> cw = sb_val[p*D]
+	:: sb_var[p*D] == V_WSEQ -> wseq = sb_val[p*D]
 	:: sb_var[p*D] == V_CPOS -> cpos = sb_val[p*D]
 	fi;
 	sb_var[p*D] = sb_var[p*D+1]; sb_idx[p*D] = sb_idx[p*D+1]; sb_val[p*D] = sb_val[p*D+1];
@@ -230,22 +245,12 @@ inline store(p, var, i, v) {
 	sb_n[p]++
 }
 
-/* Load notify_pending with store forwarding from p's own buffer. */
-inline load_np(p, out) {
-	out = np;
-	if
-	:: sb_n[p] > 0 && sb_var[p*D] == V_NP -> out = sb_val[p*D]
-	:: else -> skip
-	fi;
-	if
-	:: sb_n[p] > 1 && sb_var[p*D+1] == V_NP -> out = sb_val[p*D+1]
-	:: else -> skip
-	fi;
-	if
-	:: sb_n[p] > 2 && sb_var[p*D+2] == V_NP -> out = sb_val[p*D+2]
-	:: else -> skip
-	fi
-}
+/* F2 after the consumer's plain store of force_taken. */
+#ifndef NO_F2
+#define TAKE_F2 DRAINED(CONS)
+#else
+#define TAKE_F2 skip
+#endif
 
 /* The memory subsystem: drains store buffers, oldest entry first. */
 active proctype memory() {
@@ -257,25 +262,39 @@ end:
 	od
 }
 
-/* rb_wake_sleeper: exactly one waker makes the syscall. */
-inline wake_sleeper(me, v) {
+/* rb_wake_sleeper: read how the consumer waits and the notify_seq it armed
+ * at (A8: consumer_waiting, then wait_seq), then CAS notify_seq from that
+ * value: exactly one waker per arming wins and makes the syscall. */
+inline wake_sleeper(me, v, w) {
 	if
 	:: cw == 0 -> skip                        /* READ_ONCE(consumer_waiting) */
 	:: else ->
-		atomic { DRAINED(me) -> v = cw; cw = 0 }  /* xchg (acq_rel) */
+		v = cw;                               /* load_acquire (A8) */
+		w = wseq;
 		if
-		:: v == 1 ->
-			atomic { DRAINED(me) -> seq++; v = 0 };  /* fetch_add (R5) */
-			atomic { cblocked = 0 }           /* futex_wake */
-		:: v == 2 ->                              /* rb_wake_send: one datagram */
-			atomic { DRAINED(me) -> sock = 1; cblocked = 0; v = 0 }
-		:: else -> skip
+		:: v == 0 -> skip
+		:: else ->
+			atomic {                          /* CAS(notify_seq, w, w + 1) (R5) */
+				DRAINED(me) ->
+				if
+				:: seq == w -> seq++; w = 1
+				:: else -> w = 0
+				fi
+			}
+			if
+			:: w == 1 && v == 2 ->            /* rb_wake_send: one datagram */
+				atomic { sock = 1; cblocked = 0 }
+			:: w == 1 && v != 2 ->            /* futex_wake */
+				atomic { cblocked = 0 }
+			:: else -> skip
+			fi
 		fi
-	fi
+	fi;
+	v = 0; w = 0
 }
 
 proctype producer(byte me; byte kmax) {
-	byte k, idx, f, v;
+	byte k, idx, f, v, w;
 
 	do
 	:: k < kmax ->
@@ -306,23 +325,16 @@ proctype producer(byte me; byte kmax) {
 		/* rb_notify */
 		if
 		:: f == FORCE ->
-			/* if (!READ_ONCE(np)) WRITE_ONCE(np, 1): the load and the
-			 * buffered store as one step (a store into one's own buffer
-			 * is invisible to the others); v = "stored" */
-			atomic {
-				ROOM(me) ->
-				load_np(me, v);
-				if
-				:: v == 0 -> store(me, V_NP, 0, 1); v = 1
-				:: else -> v = 0
-				fi
-			}
-#ifndef NO_F1P
-			atomic { v == 0 || DRAINED(me) -> v = 0 }  /* F1' (only after the store) */
-#else
+			/* if (READ_ONCE(force_seq) == READ_ONCE(force_taken))
+			 * { fetch_add(force_seq); F1' }: a locked RMW, so F1' adds
+			 * nothing on TSO */
+			v = fseq;
+			if
+			:: v == ftaken -> atomic { DRAINED(me) -> fseq++ }
+			:: else -> skip
+			fi;
 			v = 0;
-#endif
-			wake_sleeper(me, v)
+			wake_sleeper(me, v, w)
 		:: else ->
 			if
 			:: cw == 0 -> goto done               /* READ_ONCE(consumer_waiting) */
@@ -330,12 +342,12 @@ proctype producer(byte me; byte kmax) {
 			fi;
 #ifdef WM
 			if                                    /* the watermark rule */
-			:: prod_pos - cpos >= WM -> wake_sleeper(me, v)
+			:: prod_pos - cpos >= WM -> wake_sleeper(me, v, w)
 			:: else -> skip
 			fi
 #else
 			if
-			:: cpos == idx -> wake_sleeper(me, v) /* load_acquire(consumer_pos) */
+			:: cpos == idx -> wake_sleeper(me, v, w) /* load_acquire(consumer_pos) */
 			:: else -> skip
 			fi
 #endif
@@ -367,15 +379,14 @@ active proctype consumer() {
 	byte prod, s, old, pub, i;
 
 poll:
-	/* rb_take_forced */
+	/* rb_take_forced: force_taken = force_seq (a plain store), F2 */
+	old = fseq;
 	if
-	:: np == 1 ->
-		atomic { DRAINED(CONS) -> old = np; np = 0 }  /* xchg; F2 implied */
-		if
-		:: old == 1 -> old = 0; goto consume
-		:: else -> skip
-		fi
-	:: else -> skip
+	:: old != ftaken ->
+		atomic { ROOM(CONS) -> store(CONS, V_FT, 0, old); old = 0 }
+		TAKE_F2;
+		goto consume
+	:: else -> old = 0
 	fi;
 #ifndef NO_F3
 	DRAINED(CONS);                                    /* F3 (poll) */
@@ -386,18 +397,19 @@ poll:
 	:: else -> skip
 	fi;
 
-	/* rb_sleep */
+	/* rb_sleep -> rb_arm: wait_seq = notify_seq, then consumer_waiting (R8) */
 	atomic {
 		ROOM(CONS) ->
 		s = seq;                                      /* A5 */
-		store(CONS, V_CW, 0, 1)                       /* consumer_waiting = 1 */
+		store(CONS, V_WSEQ, 0, s)
 	}
+	atomic { ROOM(CONS) -> store(CONS, V_CW, 0, 1) } /* consumer_waiting = 1 */
 #ifndef NO_F3
 	DRAINED(CONS);                                    /* F3 (sleep) */
 #endif
 #ifndef NO_RECHECK
-	if
-	:: np == 1 -> goto out
+	if                                                /* rb_forced_pending */
+	:: fseq != ftaken -> goto out
 	:: else -> skip
 	fi;
 	if
@@ -473,10 +485,14 @@ consume:
 #ifndef DRAIN_LATE
 	sock = 0;                                         /* rb_wake_drain */
 #endif
-	if                                                /* rb_take_forced */
-	:: np == 1 -> atomic { DRAINED(CONS) -> np = 0 }
+	old = fseq;                                       /* rb_take_forced */
+	if
+	:: old != ftaken ->
+		atomic { ROOM(CONS) -> store(CONS, V_FT, 0, old) }
+		TAKE_F2
 	:: else -> skip
 	fi;
+	old = 0;
 	atomic {
 		prod = prod_pos;
 		for (i : 0 .. N-1) { clear_owed(i) }
@@ -502,6 +518,7 @@ consume:
 	:: else -> pub = 0
 	fi;
 arm:
+	atomic { ROOM(CONS) -> old = seq; store(CONS, V_WSEQ, 0, old); old = 0 }  /* rb_arm */
 	atomic { ROOM(CONS) -> store(CONS, V_CW, 0, 2) }  /* consumer_waiting = FD */
 #ifndef NO_F3
 	DRAINED(CONS);                                    /* F3 (rb_arm_fd) */
@@ -511,18 +528,20 @@ arm:
 #endif
 #ifndef NO_RECHECK
 	f = 0;
-	if                                                /* rb_take_forced */
-	:: np == 1 -> atomic { DRAINED(CONS) -> f = np; np = 0 }
+	old = fseq;                                       /* rb_take_forced */
+	if
+	:: old != ftaken ->
+		atomic { ROOM(CONS) -> store(CONS, V_FT, 0, old) }
+		TAKE_F2;
+		f = 1
 	:: else -> skip
 	fi;
+	old = 0;
 	if
 	:: HEAD_DUE || (f == 1 && ccons != prod_pos) ->
-		atomic { DRAINED(CONS) -> old = cw; cw = 0 } /* xchg */
-		if
-		:: old == 2 -> sock = 1                       /* rb_wake_self */
-		:: else -> skip
-		fi;
-		old = 0
+		/* disarm (only the consumer writes the word), send to itself */
+		atomic { ROOM(CONS) -> store(CONS, V_CW, 0, 0) }
+		sock = 1                                      /* rb_wake_self */
 	:: else -> skip
 	fi;
 	f = 0;
