@@ -47,6 +47,9 @@
  *   consumer_waiting, wait_seq (the notify_seq it armed at) and
  *   force_taken; a waker wins by CAS(notify_seq, wait_seq, wait_seq + 1);
  *   a forced notification is pending while force_seq != force_taken.
+ *   The model's consumer waits one way for ever (futex, or fd with
+ *   -DFD_MODE), so rb_wake_sleeper's second look at consumer_waiting after
+ *   its CAS (F6, for a consumer that switched kinds) is not modelled.
  *
  * OTHER ABSTRACTIONS
  *
