@@ -773,12 +773,15 @@ RINGBUF_API int ringbuf_poll(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx
  * producer that finds it running makes no system call.  ringbuf_poll() on
  * an fd-mode handle waits on the socket.  ringbuf_free() of the handle
  * removes the name; ringbuf_unlink() also removes a name left by a consumer
- * that was killed.  Not supported: producers in another mount namespace
+ * that was killed.  The consumer owns the name, with the ring file's mode
+ * bits; for a split ring whose `ring` file belongs to another user who may
+ * write it (the producers'), "other" may also write the name, so their
+ * datagrams arrive (anyone can then ring this doorbell: a spurious wakeup,
+ * never a record).  Not supported: producers in another mount namespace
  * (another /dev/shm), or of another user without write permission on the
- * name -- which the consumer owns, with the ring file's mode bits: so a
- * 0600 ring, or a split ring whose `ring` file is owned by the producers'
- * user with no group or other write bit (e.g. 0644); their wakeups are
- * lost, and the consumer's poll timeout bounds the delay.  Likewise no
+ * name (e.g. a 0600 ring in one file shared by two users through group
+ * bits the consumer cannot give); their wakeups are lost, and the
+ * consumer's poll timeout bounds the delay.  Likewise no
  * event announces that a producer died holding the record at the head: an
  * event loop that waits on the fd should use a timeout (ringbuf_poll() on
  * the handle bounds its own wait) so that consume gets to recover it.

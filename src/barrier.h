@@ -14,6 +14,12 @@
 
 #define RB_ATOMIC(p) ((_Atomic __typeof__(*(p)) *)(p))
 
+/* Shared memory is shared between processes: an atomic that the compiler
+ * implements with a lock (in this process only) would not be atomic there.
+ * Every width the layout uses must be lock-free, 64 bits on i386 too. */
+_Static_assert(__atomic_always_lock_free(4, 0) && __atomic_always_lock_free(8, 0),
+	       "shared-memory atomics must be lock-free");
+
 #define READ_ONCE(x)  atomic_load_explicit(RB_ATOMIC(&(x)), memory_order_relaxed)
 #define WRITE_ONCE(x, v) atomic_store_explicit(RB_ATOMIC(&(x)), (v), memory_order_relaxed)
 

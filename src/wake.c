@@ -70,14 +70,23 @@ static int rb_wake_addr_fd(int fd, struct sockaddr_un *sa)
 }
 
 /* Permissions of the name: the ring file's, except that a ringbuf_new()
- * memfd (sealed, mode 0777 by construction) gets 0600. */
-static mode_t rb_wake_mode(int fd, const struct stat *st)
+ * memfd (sealed, mode 0777 by construction) gets 0600.  A split ring's
+ * `ring` file usually belongs to the producers' user, not to us (the
+ * socket's owner): sending needs write permission, so if that owner may
+ * write the file, "other" may write the socket -- the least this
+ * permission model allows.  All it lets anyone do is ring the doorbell:
+ * a spurious wakeup, never a record. */
+static mode_t rb_wake_mode(const struct ringbuf *rb, const struct stat *st)
 {
-	int seals = fcntl(fd, F_GET_SEALS);
+	int seals = fcntl(rb->fd, F_GET_SEALS);
+	mode_t m;
 
 	if (seals >= 0 && (seals & F_SEAL_SHRINK))
 		return 0600;
-	return st->st_mode & 0666;
+	m = st->st_mode & 0666;
+	if (rb->cons_fd >= 0 && st->st_uid != geteuid() && (st->st_mode & S_IWUSR))
+		m |= S_IWOTH;
+	return m | S_IRUSR | S_IWUSR;
 }
 
 int rb_wake_open(struct ringbuf *rb)
@@ -105,7 +114,7 @@ int rb_wake_open(struct ringbuf *rb)
 		close(fd);
 		return err;
 	}
-	if (chmod(tmp.sun_path, rb_wake_mode(rb->fd, &st))) {
+	if (chmod(tmp.sun_path, rb_wake_mode(rb, &st))) {
 		err = -errno;
 		goto fail;
 	}

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <stddef.h>
@@ -374,7 +375,27 @@ static void expect_read_only(const char *file)
 	close(fd);
 }
 
-static void consumer_child(int ready_fd)
+/* The same, waiting in its own epoll_wait() on ringbuf_epoll_fd(): the
+ * producers of the other user must reach the wakeup socket. */
+static void consume_by_fd(struct ringbuf *c, struct seen *s)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	int efd = ringbuf_epoll_fd(c), ep = epoll_create1(EPOLL_CLOEXEC);
+
+	CHECK(efd >= 0 && ep >= 0);
+	CHECK(epoll_ctl(ep, EPOLL_CTL_ADD, efd, &ev) == 0);
+	while (s->next < NREC) {
+		int n = epoll_wait(ep, &ev, 1, 10000);
+
+		CHECK(n >= 0);
+		if (n == 0)
+			CHECK(!"the other user's records make the epoll fd readable");
+		CHECK(ringbuf_consume(c, on_rec, s) >= 0);
+	}
+	close(ep);
+}
+
+static void consumer_child(int ready_fd, bool by_fd)
 {
 	struct seen s = { 0 };
 	struct ringbuf *c;
@@ -389,6 +410,14 @@ static void consumer_child(int ready_fd)
 		fprintf(stderr, "consumer user: ringbuf_open: %s\n", strerror(errno));
 	CHECK(c != NULL);
 	CHECK_EQ(ringbuf_output(c, &s, 4, 0), -EOPNOTSUPP);
+	if (by_fd) {
+		CHECK(ringbuf_epoll_fd(c) >= 0); /* armed before the producer starts */
+		CHECK_EQ(write(ready_fd, "c", 1), 1);
+		consume_by_fd(c, &s);
+		CHECK_EQ(s.bad, 0);
+		ringbuf_free(c);
+		_exit(0);
+	}
 	CHECK_EQ(write(ready_fd, "c", 1), 1);
 	t0 = t_now_ns();
 	while (s.next < NREC) {
@@ -436,7 +465,7 @@ static void producer_child(int go_fd)
 	_exit(0);
 }
 
-static void test_two_users(void)
+static void test_two_users(bool by_fd)
 {
 	char path[256];
 	struct ringbuf *rb;
@@ -444,7 +473,7 @@ static void test_two_users(void)
 	pid_t cp, pp;
 	char ch;
 
-	name_for("users");
+	name_for(by_fd ? "users_fd" : "users");
 	rb = create_split(0644, 0644);
 	ringbuf_free(rb);
 	path_for(path, sizeof(path), "ring");
@@ -456,7 +485,7 @@ static void test_two_users(void)
 	cp = proc_fork_child(g_parent, 60);
 	if (cp == 0) {
 		close(pipefd[0]);
-		consumer_child(pipefd[1]);
+		consumer_child(pipefd[1], by_fd);
 	}
 	close(pipefd[1]);
 	CHECK_EQ(read(pipefd[0], &ch, 1), 1); /* the consumer holds the claim */
@@ -494,7 +523,9 @@ int main(void)
 	printf("ok   dead producer, consumer-only handle\n");
 	if (geteuid() != 0)
 		SKIP("the two-user part needs root (chown, setresuid); the rest passed");
-	test_two_users();
+	test_two_users(false);
 	printf("ok   two users\n");
+	test_two_users(true);
+	printf("ok   two users, consumer in its own epoll_wait\n");
 	return T_PASS;
 }
