@@ -115,9 +115,15 @@ static void check_accepted(unsigned char *p, uint64_t size, uint32_t want_len, u
 	memcpy(&len, R->pdata + off, 4);
 	memcpy(&pg, R->pdata + off + 4, 4);
 	FZ_CHECK(len == want_len, "header len %x, want %x", len, want_len);
-	/* a BUSY header names its owner: this process */
-	FZ_CHECK(pg == (uint32_t)getpid(), "BUSY header pg_off %u at %llu, want the owner pid", pg,
-		 (unsigned long long)off);
+	/* a BUSY header names its owner, this process; a committed one (an
+	 * output) carries the kernel's pg_off, its page offset in the file */
+	if (want_len & RINGBUF_BUSY_BIT)
+		FZ_CHECK(pg == (uint32_t)getpid(), "BUSY header pg_off %u at %llu, want the owner pid",
+			 pg, (unsigned long long)off);
+	else
+		FZ_CHECK(pg == (uint32_t)((RINGBUF_SHM_DATA_PAGE * R->page + off) / R->page),
+			 "committed header pg_off %u at %llu, want the kernel's", pg,
+			 (unsigned long long)off);
 	if (trusted) {
 		for (size_t i = 0; i < nout; i++)
 			FZ_CHECK(!overlaps(off, rec, outs[i].off, outs[i].rec),
