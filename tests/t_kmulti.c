@@ -13,8 +13,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "bpf/multi.h"
 #include "kbpf.h"
+#include "multi_expect.h"
 #include "ringbuf.h"
 #include "test.h"
 
@@ -27,22 +27,13 @@ static int process_sample(void *ctx, void *data, size_t len)
 
 	CHECK_EQ(len, sizeof(s));
 	memcpy(&s, data, sizeof(s));
-	switch (s.seq) {
-	case 0:
-		CHECK_EQ(ring, 1);
-		CHECK_EQ(s.value, 333);
-		break;
-	case 1:
-		CHECK_EQ(ring, 2);
-		CHECK_EQ(s.value, 777);
-		break;
-	case 2: /* the ringbuf ring's record */
+	if (!multi_selftest_sample(ring, &s)) {
+		if (s.seq != 2) { /* 2: the ringbuf ring's record */
+			fprintf(stderr, "unexpected sample seq %d, val %ld\n", s.seq, s.value);
+			CHECK(!"extra sample");
+		}
 		CHECK_EQ(ring, 3);
 		CHECK_EQ(s.value, 999);
-		break;
-	default:
-		fprintf(stderr, "unexpected sample seq %d, val %ld\n", s.seq, s.value);
-		CHECK(!"extra sample");
 	}
 	CHECK_EQ(s.pid, getpid());
 	g_seen[ring]++;
