@@ -19,7 +19,6 @@
 
 static size_t g_page;
 
-
 static int g_seen[4];  /* records delivered per ring (ctx) */
 static int g_fail_at;  /* a callback returns -7 at this seq (0: never) */
 
