@@ -1190,7 +1190,7 @@ static int rb_positions(struct ringbuf *rb, uint64_t *cons, uint64_t *prod)
 }
 
 /* Section 10: recovery of a dead producer's record (below). */
-static bool rb_recover(struct ringbuf *rb, uint64_t cons, struct ringbuf_hdr *hdr, uint32_t len,
+static __attribute__((noinline, cold)) bool rb_recover(struct ringbuf *rb, uint64_t cons, struct ringbuf_hdr *hdr, uint32_t len,
 		       uint64_t avail);
 
 /* ------------------------------------------------------------------------
@@ -1498,7 +1498,7 @@ static bool rb_cas_len(struct ringbuf *rb, uint64_t off, uint32_t expect, uint32
  * passed since, check its owner; if the owner has exited, turn the record
  * into a discard.  Returns true if it did.
  */
-static bool rb_recover(struct ringbuf *rb, uint64_t cons, struct ringbuf_hdr *hdr, uint32_t len,
+static __attribute__((noinline, cold)) bool rb_recover(struct ringbuf *rb, uint64_t cons, struct ringbuf_hdr *hdr, uint32_t len,
 		       uint64_t avail)
 {
 	/* Read after the acquire of len: the reserver wrote it before R2.
