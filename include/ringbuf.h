@@ -382,7 +382,9 @@ struct ringbuf_opts {
  *
  * The ring is shared with children created by fork() (the handle stays
  * valid in the child) and with any process that receives ringbuf_fd() and
- * calls ringbuf_from_fd().
+ * calls ringbuf_from_fd().  Forking from a threaded process is safe: the
+ * library's process-local locks are taken around fork() (pthread_atfork),
+ * so none is copied into the child held by a thread the child lacks.
  *
  * @opts->flags may be RINGBUF_F_OVERWRITE (overwrite mode, see there).
  *

@@ -383,15 +383,14 @@
 pid_t rb_cached_pid;
 static pthread_once_t rb_once = PTHREAD_ONCE_INIT;
 
-static void rb_atfork_child(void)
-{
-	rb_cached_pid = getpid();
-}
+static void rb_atfork_prepare(void);
+static void rb_atfork_parent(void);
+static void rb_atfork_child(void);
 
 static void rb_init_pid(void)
 {
 	rb_cached_pid = getpid();
-	pthread_atfork(NULL, NULL, rb_atfork_child);
+	pthread_atfork(rb_atfork_prepare, rb_atfork_parent, rb_atfork_child);
 }
 
 void rb_init_once(void)
@@ -485,6 +484,34 @@ static void rb_unregister(struct ringbuf *rb)
 	/* Invalidate every thread's cached lookup: the handle may be reused. */
 	atomic_fetch_add_explicit(RB_ATOMIC(&rb_registry_gen), 1, memory_order_release);
 	pthread_mutex_unlock(&rb_registry_lock);
+}
+
+/*
+ * fork() from a threaded process copies only the forking thread: a lock
+ * another thread held at that moment would stay held in the child for
+ * ever, and the child's next ringbuf_free() (the table) or fd-mode wakeup
+ * (a handle's wake_lock) would hang.  So fork waits for them: prepare
+ * takes the table lock and then every registered handle's wake_lock (the
+ * only order in which both are ever held), and both sides release them.
+ */
+static void rb_atfork_prepare(void)
+{
+	pthread_mutex_lock(&rb_registry_lock);
+	for (size_t i = 0; i < rb_registry_len; i++)
+		pthread_mutex_lock(&rb_registry[i]->wake_lock);
+}
+
+static void rb_atfork_parent(void)
+{
+	for (size_t i = 0; i < rb_registry_len; i++)
+		pthread_mutex_unlock(&rb_registry[i]->wake_lock);
+	pthread_mutex_unlock(&rb_registry_lock);
+}
+
+static void rb_atfork_child(void)
+{
+	rb_cached_pid = getpid();
+	rb_atfork_parent();
 }
 
 static inline bool rb_holds(const struct ringbuf *rb, uintptr_t p)
