@@ -148,5 +148,6 @@ RB_INTERNAL void rb_arm_fd(struct ringbuf *rb);
 RB_INTERNAL struct ringbuf_hdr *rb_kuser_reserve(struct ringbuf *rb, uint64_t size, long *err);
 RB_INTERNAL int rb_kmap_poll(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, int timeout_ms);
 RB_INTERNAL int rb_kmap_wait(struct ringbuf *rb, uint64_t deadline);
+RB_INTERNAL void rb_local_lock(uint32_t *lock);
 
 #endif

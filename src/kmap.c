@@ -239,7 +239,7 @@ struct ringbuf *ringbuf_map_open_id(uint32_t map_id, const struct ringbuf_opts *
  * Producer into a kernel USER_RINGBUF
  * ------------------------------------------------------------------------ */
 
-static void rb_local_lock(uint32_t *lock)
+void rb_local_lock(uint32_t *lock)
 {
 	for (unsigned spins = 0;; spins++) {
 		uint32_t free_ = 0;

@@ -489,22 +489,31 @@ static void rb_unregister(struct ringbuf *rb)
 /*
  * fork() from a threaded process copies only the forking thread: a lock
  * another thread held at that moment would stay held in the child for
- * ever, and the child's next ringbuf_free() (the table) or fd-mode wakeup
- * (a handle's wake_lock) would hang.  So fork waits for them: prepare
- * takes the table lock and then every registered handle's wake_lock (the
- * only order in which both are ever held), and both sides release them.
+ * ever, and the child's next ringbuf_free() (the table), fd-mode wakeup (a
+ * handle's wake_lock) or USER_RINGBUF reservation (its local_lock) would
+ * hang.  So fork waits for them: prepare takes the table lock and then
+ * every registered handle's wake_lock and local_lock (the only order in
+ * which any two are ever held), and both sides release them.  (The shared
+ * reservation lock is no such lock: it names its holder's pid, which a
+ * child is not, and is released by the parent.)
  */
 static void rb_atfork_prepare(void)
 {
 	pthread_mutex_lock(&rb_registry_lock);
-	for (size_t i = 0; i < rb_registry_len; i++)
+	for (size_t i = 0; i < rb_registry_len; i++) {
 		pthread_mutex_lock(&rb_registry[i]->wake_lock);
+		if (rb_registry[i]->kind == RB_KERNEL_USER_RINGBUF)
+			rb_local_lock(&rb_registry[i]->local_lock);
+	}
 }
 
 static void rb_atfork_parent(void)
 {
-	for (size_t i = 0; i < rb_registry_len; i++)
+	for (size_t i = 0; i < rb_registry_len; i++) {
+		if (rb_registry[i]->kind == RB_KERNEL_USER_RINGBUF)
+			smp_store_release(&rb_registry[i]->local_lock, 0);
 		pthread_mutex_unlock(&rb_registry[i]->wake_lock);
+	}
 	pthread_mutex_unlock(&rb_registry_lock);
 }
 

@@ -989,6 +989,77 @@ static void test_raw(void)
 	kobj_free(&k);
 }
 
+/* fork() while other threads produce through the same handle: the
+ * handle's process-local producer lock must not reach the child held. */
+static atomic_int g_fork_stop;
+
+static void *fork_producer(void *arg)
+{
+	struct ringbuf *rb = arg;
+
+	while (!atomic_load(&g_fork_stop)) {
+		void *p = ringbuf_reserve(rb, 8, 0);
+
+		if (p)
+			ringbuf_discard(p, 0);
+	}
+	return NULL;
+}
+
+static void test_fork(void)
+{
+	pid_t parent = getpid();
+	pthread_t thr[2];
+	struct ringbuf *rb;
+	struct kobj k;
+	int hung = 0;
+
+	kobj_load(&k);
+	rb = ringbuf_map_open(k.urb_fd, NULL);
+	CHECK(rb != NULL);
+	for (int i = 0; i < 2; i++)
+		CHECK(pthread_create(&thr[i], NULL, fork_producer, rb) == 0);
+	for (int i = 0; i < 200 && !hung; i++) {
+		pid_t pid = proc_fork_child(parent, 30);
+		uint64_t t0 = t_now_ns();
+		int status;
+
+		if (pid == 0) {
+			void *p = ringbuf_reserve(rb, 8, 0);
+
+			if (p)
+				ringbuf_discard(p, 0);
+			_exit(p || errno == EAGAIN ? 0 : 3);
+		}
+		CHECK(pid > 0);
+		for (;;) {
+			pid_t r = waitpid(pid, &status, WNOHANG);
+
+			CHECK(r >= 0);
+			if (r == pid) {
+				CHECK(proc_exited_with(pid, status, 0));
+				break;
+			}
+			if (t_now_ns() - t0 > 5000000000ull) {
+				kill(pid, SIGKILL);
+				waitpid(pid, &status, 0);
+				hung++;
+				break;
+			}
+			usleep(200);
+		}
+	}
+	atomic_store(&g_fork_stop, 1);
+	for (int i = 0; i < 2; i++)
+		pthread_join(thr[i], NULL);
+	if (hung)
+		fprintf(stderr, "a child hung on the producer lock after fork()\n");
+	CHECK_EQ(hung, 0);
+	ringbuf_free(rb);
+	kobj_free(&k);
+	printf("fork while producing: ok\n");
+}
+
 int main(void)
 {
 	page = (size_t)sysconf(_SC_PAGESIZE);
@@ -999,6 +1070,7 @@ int main(void)
 	test_reserve_wait();
 	test_raw();
 	test_threads();
+	test_fork();
 	printf("t_kuser: ok\n");
 	return 0;
 }
