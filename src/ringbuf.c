@@ -751,6 +751,7 @@ static inline void rb_unlock(struct ringbuf *rb)
  * (corrupt), stops the walk: a pending_pos that lags refuses more, never
  * less. */
 static bool rb_owner_dead(uint32_t pid);
+static bool rb_cas_len(struct ringbuf *rb, uint64_t off, uint32_t expect, uint32_t want);
 
 /*
  * A split ring's consumer-only handle cannot write the data, so it cannot
@@ -773,10 +774,8 @@ rb_recover_for_consumer(struct ringbuf *rb, struct ringbuf_hdr *hdr, uint64_t po
 	rb->hint_at = now;
 	if (!rb_owner_dead(owner))
 		return false;
-	/* R7 again, made by a producer: see rb_cas_len(). */
-	if (!atomic_compare_exchange_strong_explicit(RB_ATOMIC(&hdr->len), &len,
-						     (len & ~RINGBUF_BUSY_BIT) | RINGBUF_DISCARD_BIT,
-						     memory_order_acq_rel, memory_order_relaxed))
+	/* R7, made by a producer (which can write the data directly). */
+	if (!rb_cas_len(rb, pos & rb->mask, len, (len & ~RINGBUF_BUSY_BIT) | RINGBUF_DISCARD_BIT))
 		return false;
 	RB_COUNT(rb, recovered);
 	return true;
