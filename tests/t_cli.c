@@ -88,14 +88,8 @@ static const char *mkname(const char *tag)
 static void find_cli(void)
 {
 	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	char *slash;
 
-	CHECK(n > 0);
-	exe[n] = '\0';
-	slash = strrchr(exe, '/');
-	CHECK(slash != NULL);
-	*slash = '\0';
+	t_exe_dir(exe);
 	snprintf(g_cli, sizeof(g_cli), "%s/../ringbuf", exe);
 	if (access(g_cli, X_OK) != 0) {
 		fprintf(stderr, "%s: %s (build it with 'make')\n", g_cli, strerror(errno));
@@ -139,7 +133,7 @@ static struct child spawn(char *const *argv, int in_fd, int out_fd, int uid)
 		dup2(out_fd >= 0 ? out_fd : pout[1], 1);
 		dup2(perr[1], 2);
 		alarm(20); /* never outlive a hung test */
-		if (uid >= 0 && (setgroups(0, NULL) || setgid((gid_t)uid) || setuid((uid_t)uid)))
+		if (uid >= 0 && t_become((unsigned)uid))
 			_exit(126);
 		execv(g_cli, args);
 		_exit(127);

@@ -868,7 +868,7 @@ static void test_access(void)
 
 	pid_t pid = fork_child();
 	if (pid == 0) {
-		if (setgroups(0, NULL) || setgid(65534) || setuid(65534))
+		if (t_become(65534))
 			_exit(77);
 		prctl(PR_SET_PDEATHSIG, SIGKILL); /* cleared by the uid change */
 		/* read-only for us: a ring needs read-write */

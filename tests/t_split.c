@@ -343,9 +343,7 @@ static void test_dead_producer(void)
 
 static void become(uid_t uid)
 {
-	CHECK(setgroups(0, NULL) == 0);
-	CHECK(setresgid(uid, uid, uid) == 0);
-	CHECK(setresuid(uid, uid, uid) == 0);
+	CHECK(t_become(uid) == 0);
 	CHECK(geteuid() == uid);
 }
 

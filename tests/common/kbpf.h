@@ -56,14 +56,8 @@ static inline const char *kbpf_object_path(const char *name)
 {
 	static char path[PATH_MAX + 64];
 	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	char *slash;
 
-	CHECK(n > 0);
-	exe[n] = '\0';
-	slash = strrchr(exe, '/');
-	CHECK(slash != NULL);
-	*slash = '\0';
+	t_exe_dir(exe);
 	CHECK(strlen(name) < 32);
 	CHECK(snprintf(path, sizeof(path), "%s/bpf/%.32s.bpf.o", exe, name) < (int)sizeof(path));
 	CHECK(access(path, R_OK) == 0);

@@ -10,11 +10,14 @@
 #define RINGBUF_TEST_H
 
 #include <errno.h>
+#include <grp.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define T_PASS 0
 #define T_FAIL 1
@@ -58,6 +61,28 @@
 #ifndef T_TSAN
 #define T_TSAN 0
 #endif
+
+/* The directory of this test's executable, into @dir (PATH_MAX bytes). */
+static inline void t_exe_dir(char *dir)
+{
+	ssize_t n = readlink("/proc/self/exe", dir, PATH_MAX - 1);
+	char *slash;
+
+	CHECK(n > 0);
+	dir[n] = '\0';
+	slash = strrchr(dir, '/');
+	CHECK(slash != NULL);
+	*slash = '\0';
+}
+
+/* Become @uid (group @uid too, no supplementary groups) for good: 0, or
+ * -1 with errno (not root).  Capabilities go with the uid change. */
+static inline int t_become(unsigned uid)
+{
+	if (setgroups(0, NULL) || setresgid(uid, uid, uid) || setresuid(uid, uid, uid))
+		return -1;
+	return 0;
+}
 
 static inline uint64_t t_now_ns(void)
 {
