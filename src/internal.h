@@ -37,8 +37,8 @@ struct ringbuf {
 	void *map[2];    /* mappings to undo in ringbuf_free() */
 	size_t map_len[2];
 	struct ringbuf_shm_meta *meta;   /* NULL for kernel maps */
-	struct ringbuf_shm_consumer *cons; /* ringbuf rings only */
-	ringbuf_u64 *consumer_pos;
+	struct ringbuf_shm_consumer *cons; /* consumer page (a kernel map: its own,
+					    * consumer_pos only) */
 	struct ringbuf_shm_producer *prod;
 	unsigned char *data;             /* first of the two data copies */
 	uint32_t local_lock;             /* USER_RINGBUF: this process's producers */

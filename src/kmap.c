@@ -106,7 +106,6 @@ static int rb_kmap_map(struct ringbuf *rb)
 	rb->map[1] = rest;
 	rb->map_len[1] = page + 2 * rb->size;
 	rb->cons = (struct ringbuf_shm_consumer *)cons; /* the kernel's page: consumer_pos only */
-	rb->consumer_pos = cons;
 	rb->prod = rest;
 	rb->data = (unsigned char *)rest + page;
 	return 0;
@@ -278,7 +277,7 @@ struct ringbuf_hdr *rb_kuser_reserve(struct ringbuf *rb, uint64_t size, long *er
 	}
 	rb_local_lock(&rb->local_lock);
 	/* Pairs with the kernel's smp_store_release(consumer_pos) in its drain. */
-	cons = smp_load_acquire(rb->consumer_pos);
+	cons = smp_load_acquire(&rb->cons->consumer_pos);
 	prod = READ_ONCE(rb->prod->producer_pos);
 	if ((cons | prod) & 7 || prod - cons > rb->size) {
 		*err = -EBADMSG;

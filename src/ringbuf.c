@@ -599,7 +599,7 @@ void ringbuf_free(struct ringbuf *rb)
  * the smaller distance to producer_pos. */
 static uint64_t rb_avail_data(struct ringbuf *rb)
 {
-	uint64_t cons = smp_load_acquire(rb->consumer_pos), over, prod;
+	uint64_t cons = smp_load_acquire(&rb->cons->consumer_pos), over, prod;
 
 	if (!rb->overwrite)
 		return smp_load_acquire(&rb->prod->producer_pos) - cons;
@@ -618,7 +618,7 @@ uint64_t ringbuf_query(struct ringbuf *rb, uint64_t what)
 	case RINGBUF_RING_SIZE:
 		return rb->size;
 	case RINGBUF_CONS_POS:
-		return smp_load_acquire(rb->consumer_pos);
+		return smp_load_acquire(&rb->cons->consumer_pos);
 	case RINGBUF_PROD_POS:
 		return smp_load_acquire(&rb->prod->producer_pos);
 	case RINGBUF_OVERWRITE_POS:
@@ -654,7 +654,7 @@ int ringbuf_stats(struct ringbuf *rb, struct ringbuf_stats *out)
 	st.flags = (rb->overwrite ? RINGBUF_F_OVERWRITE : 0) | (rb->cons_fd >= 0 ? RINGBUF_F_SPLIT : 0);
 	st.ring_size = rb->size;
 	st.overwrite_pos = smp_load_acquire(&rb->prod->overwrite_pos);
-	st.consumer_pos = smp_load_acquire(rb->consumer_pos);
+	st.consumer_pos = smp_load_acquire(&rb->cons->consumer_pos);
 	st.producer_pos = smp_load_acquire(&rb->prod->producer_pos);
 	st.avail_data = rb_avail_data(rb);
 	/* Copy only what the caller's struct holds; keep its sz. */
@@ -926,7 +926,7 @@ rb_reserve(struct ringbuf *rb, uint64_t size, long *err)
 	cons = READ_ONCE(rb->meta->cons_cache);
 	if (new_prod - cons > rb->mask || prod - cons > rb->size) {
 		/* A3: pairs with R3 in rb_publish_consumer(). */
-		cons = smp_load_acquire(rb->consumer_pos);
+		cons = smp_load_acquire(&rb->cons->consumer_pos);
 		WRITE_ONCE(rb->meta->cons_cache, cons);
 		if (new_prod - cons > rb->mask)
 			goto full;
@@ -1026,7 +1026,7 @@ static void rb_notify(struct ringbuf *rb, uint64_t rec_off, uint64_t flags)
 	/* A watermark replaces the adaptive rule (section 6): wake once that
 	 * much is pending, whichever record's commit sees it. */
 	wm = READ_ONCE(rb->cons->wakeup_watermark);
-	cons = smp_load_acquire(rb->consumer_pos);
+	cons = smp_load_acquire(&rb->cons->consumer_pos);
 	if (wm ? READ_ONCE(rb->prod->producer_pos) - cons >= wm : (cons & rb->mask) == rec_off)
 		rb_wake_sleeper(rb);
 }
@@ -1209,14 +1209,14 @@ long ringbuf_output(struct ringbuf *rb, const void *data, uint64_t size, uint64_
 static inline void rb_publish_consumer(struct ringbuf *rb, uint64_t cons)
 {
 	/* R3: pairs with A3 in rb_reserve() and rb_notify(). */
-	smp_store_release(rb->consumer_pos, cons);
+	smp_store_release(&rb->cons->consumer_pos, cons);
 }
 
 /* Read and check both positions.  Returns 0, or -EBADMSG if they cannot
  * belong to a ring that follows the protocol. */
 static int rb_positions(struct ringbuf *rb, uint64_t *cons, uint64_t *prod)
 {
-	*cons = READ_ONCE(*rb->consumer_pos); /* only the consumer writes it */
+	*cons = READ_ONCE(rb->cons->consumer_pos); /* only the consumer writes it */
 	/* A2: pairs with R2 in rb_reserve(). */
 	*prod = smp_load_acquire(&rb->prod->producer_pos);
 	if ((*cons | *prod) & 7 || *prod - *cons > rb->size)
@@ -1384,7 +1384,7 @@ static int rb_consume_ow(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, si
 	size_t cnt = 0;
 	int err;
 
-	o.cons = READ_ONCE(*rb->consumer_pos); /* only the consumer writes it */
+	o.cons = READ_ONCE(rb->cons->consumer_pos); /* only the consumer writes it */
 	o.passed = READ_ONCE(c->ow_passed);
 	o.lost = READ_ONCE(c->ow_lost);
 	o.prod = smp_load_acquire(&rb->prod->producer_pos); /* A2 */
@@ -1458,7 +1458,7 @@ static int rb_head(struct ringbuf *rb, uint64_t *head, uint64_t *prod)
 
 	if (!rb->overwrite)
 		return rb_positions(rb, head, prod);
-	o.cons = READ_ONCE(*rb->consumer_pos);
+	o.cons = READ_ONCE(rb->cons->consumer_pos);
 	o.prod = smp_load_acquire(&rb->prod->producer_pos); /* A2 */
 	o.passed = o.lost = 0;
 	err = (o.cons | o.prod) & 7 ? -EBADMSG : rb_ow_sync(rb, &o);

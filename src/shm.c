@@ -184,7 +184,6 @@ static int rb_map(struct ringbuf *rb)
 	rb->map_len[0] = len;
 	rb->meta = (struct ringbuf_shm_meta *)base;
 	rb->cons = (struct ringbuf_shm_consumer *)(base + RINGBUF_SHM_CONSUMER_PAGE * page);
-	rb->consumer_pos = &rb->cons->consumer_pos;
 	rb->prod = (struct ringbuf_shm_producer *)(base + RINGBUF_SHM_PRODUCER_PAGE * page);
 	rb->data = base + head;
 out:
