@@ -459,6 +459,57 @@ RINGBUF_API struct ringbuf *ringbuf_open(const char *name, const struct ringbuf_
 RINGBUF_API int ringbuf_unlink(const char *name);
 
 /*
+ * Names.  A named ring NAME lives at /dev/shm/ringbuf.NAME: a file, or, for
+ * a split ring, a directory holding its `ring` and `consumer` files.  A
+ * name is 1 to RINGBUF_NAME_MAX characters of [A-Za-z0-9._-], not starting
+ * with '.'.  Tools that show or address named rings ask the library with
+ * the calls below instead of re-deriving these rules.
+ */
+#define RINGBUF_NAME_MAX 200
+
+/* struct ringbuf_name_info.kind */
+#define RINGBUF_NAME_FILE  1U /* a ring in one file */
+#define RINGBUF_NAME_SPLIT 2U /* a split ring's directory */
+
+struct ringbuf_name_info {
+	size_t sz;           /* sizeof(struct ringbuf_name_info) */
+	uint32_t kind;       /* RINGBUF_NAME_*; 0 when the name does not exist */
+	char path[256];      /* the name's path: /dev/shm/ringbuf.NAME */
+	char ring_path[256]; /* the file producers map: path, or path/ring for
+			      * a split ring (e.g. to find them in /proc/PID/maps) */
+};
+
+/*
+ * ringbuf_name_info - where the named ring @name lives and what kind it is.
+ * Fills @info (set info->sz first) whenever @name is a valid name, also when
+ * nothing exists under it.  Looks at the name itself (lstat), opens nothing.
+ *
+ * Returns 0, or -EINVAL (NULL or invalid @name, NULL @info or info->sz too
+ * small), -ENOENT (a valid name with nothing under it; @info is filled,
+ * kind 0), -EPROTO (something that is neither a file nor a directory, or a
+ * symbolic link, is under the name), or the errno of lstat().  Any role,
+ * thread-safe, no handle needed.
+ */
+RINGBUF_API int ringbuf_name_info(const char *name, struct ringbuf_name_info *info);
+
+/* Called by ringbuf_list() once per name.  @name is the ring's name (the
+ * part after "ringbuf."), exactly as found in the directory: it may hold
+ * any byte but '/' when @err is -EINVAL, so escape it before printing.
+ * A nonzero return stops the listing and is returned by ringbuf_list(). */
+typedef int (*ringbuf_name_fn)(void *ctx, const char *name, int err);
+
+/*
+ * ringbuf_list - call @fn for every named ring in /dev/shm, in byte order of
+ * the names: @err is 0 for a valid name, -EINVAL for a name this library
+ * would refuse (so a listing can show it, not hide it).  The library's own
+ * hidden entries (names starting with '.') are not listed.
+ *
+ * Returns 0, @fn's first nonzero return, -EINVAL (NULL @fn), -ENOMEM, or the
+ * errno of opening or reading the directory.  Thread-safe.
+ */
+RINGBUF_API int ringbuf_list(ringbuf_name_fn fn, void *ctx);
+
+/*
  * ringbuf_fd - the ring's file descriptor (for a ringbuf_new() ring, to pass
  * to other processes over SCM_RIGHTS for ringbuf_from_fd(); for a kernel
  * map, the map fd, e.g. for epoll).  Owned by the handle: do not close it.

@@ -30,6 +30,7 @@
 #include "barrier.h"
 
 #include <fcntl.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +41,7 @@
 
 #define RB_SHM_DIR    "/dev/shm"
 #define RB_NAME_PREFIX "ringbuf."
-#define RB_NAME_MAX   200
+#define RB_NAME_MAX   RINGBUF_NAME_MAX
 
 /* libbpf's OPTS_VALID: sz covers at least the first field, bytes past the
  * struct this library knows are zero, and each known field present is
@@ -479,6 +480,72 @@ static int rb_name_path(const char *name, char *path, size_t len)
 /* The files of a split ring, in its directory. */
 #define RB_SPLIT_RING "ring"
 #define RB_SPLIT_CONS "consumer"
+
+_Static_assert(sizeof(RB_SHM_DIR "/" RB_NAME_PREFIX "/" RB_SPLIT_CONS) + RB_NAME_MAX <=
+	       sizeof(((struct ringbuf_name_info *)0)->ring_path), "ring_path holds every path");
+
+int ringbuf_name_info(const char *name, struct ringbuf_name_info *info)
+{
+	struct stat st;
+	int err;
+
+	if (!info || info->sz < offsetof(struct ringbuf_name_info, ring_path) +
+				    sizeof(info->ring_path))
+		return (int)rb_err(EINVAL);
+	err = rb_name_path(name, info->path, sizeof(info->path));
+	if (err)
+		return (int)rb_err(-err);
+	info->kind = 0;
+	snprintf(info->ring_path, sizeof(info->ring_path), "%s", info->path);
+	if (lstat(info->path, &st))
+		return (int)rb_err(errno);
+	if (S_ISDIR(st.st_mode)) {
+		info->kind = RINGBUF_NAME_SPLIT;
+		/* a valid name's path leaves room: 9 + 8 + RB_NAME_MAX + 5 < 256 */
+		memcpy(info->ring_path + strlen(info->path), "/" RB_SPLIT_RING,
+		       sizeof("/" RB_SPLIT_RING));
+	} else if (S_ISREG(st.st_mode)) {
+		info->kind = RINGBUF_NAME_FILE;
+	} else {
+		return (int)rb_err(EPROTO);
+	}
+	return 0;
+}
+
+/* scandir() filter: "ringbuf." and at least one more byte. */
+static int rb_list_filter(const struct dirent *d)
+{
+	return !strncmp(d->d_name, RB_NAME_PREFIX, strlen(RB_NAME_PREFIX)) &&
+	       d->d_name[strlen(RB_NAME_PREFIX)] != '\0';
+}
+
+/* Byte order, whatever the locale (alphasort() follows LC_COLLATE). */
+static int rb_list_cmp(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+int ringbuf_list(ringbuf_name_fn fn, void *ctx)
+{
+	char path[sizeof(RB_SHM_DIR) + sizeof(RB_NAME_PREFIX) + RB_NAME_MAX + 2];
+	struct dirent **ents;
+	int n, ret = 0;
+
+	if (!fn)
+		return (int)rb_err(EINVAL);
+	n = scandir(RB_SHM_DIR, &ents, rb_list_filter, rb_list_cmp);
+	if (n < 0)
+		return (int)rb_err(errno);
+	for (int i = 0; i < n; i++) {
+		const char *name = ents[i]->d_name + strlen(RB_NAME_PREFIX);
+
+		if (!ret)
+			ret = fn(ctx, name, rb_name_path(name, path, sizeof(path)));
+		free(ents[i]);
+	}
+	free(ents);
+	return ret;
+}
 
 /* A new file @fname of @size bytes and @mode in the directory @dfd. */
 static int rb_new_file_at(int dfd, const char *fname, uint64_t size, uint32_t mode)
