@@ -29,7 +29,10 @@ LDFLAGS  ?=
 override LDFLAGS += $(SANITIZE)
 LDLIBS   := -lpthread
 
-LIB_SRCS := $(wildcard src/*.c)
+# src/fault.c (the RB_FI() hook of src/fault.h) goes only into the
+# fault-injection variant below, never into the real library.
+FI_SRCS  := src/fault.c
+LIB_SRCS := $(filter-out $(FI_SRCS),$(wildcard src/*.c))
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
 LIB_PIC  := $(LIB_SRCS:src/%.c=$(BUILD)/pic/%.o)
 STATIC   := $(BUILD)/libringbuf.a
@@ -75,10 +78,11 @@ $(SHARED): $(LIB_PIC) src/libringbuf.map
 $(BUILD)/tests/%: tests/%.c $(TEST_COMMON) $(wildcard tests/common/*.h tests/bpf/*.h) $(STATIC) | $(BUILD)/tests
 	$(CC) $(CFLAGS) -Itests/common -Itests $< $(TEST_COMMON) $(STATIC) $(LDFLAGS) $(LDLIBS) $(TEST_LDLIBS) -o $@
 # The fault-injection variant of the library: the same sources built with
-# -DRINGBUF_FAULT_INJECTION (the RB_FI() points of src/internal.h), linked
-# only into the tests of FI_TESTS.  The real library has no trace of it.
+# -DRINGBUF_FAULT_INJECTION (the RB_FI() points of src/fault.h) plus
+# src/fault.c, linked only into the tests of FI_TESTS.  The real library
+# has no trace of it.
 FI_STATIC := $(BUILD)/libringbuf-fi.a
-FI_OBJS   := $(LIB_SRCS:src/%.c=$(BUILD)/fi/%.o)
+FI_OBJS   := $(LIB_SRCS:src/%.c=$(BUILD)/fi/%.o) $(FI_SRCS:src/%.c=$(BUILD)/fi/%.o)
 $(BUILD)/fi/%.o: src/%.c $(HEADERS) | $(BUILD)/fi
 	$(CC) $(CFLAGS) -DRINGBUF_STATIC_BUILD -DRINGBUF_FAULT_INJECTION -c $< -o $@
 $(FI_STATIC): $(FI_OBJS)

@@ -9,12 +9,12 @@
 #                    (fuzz/corpus plus build-fuzz/corpus), with llvm-cov
 #
 # The targets are built with clang from the library sources directly
-# (src/*.c), under ASan + UBSan, with no recovery: any crash, sanitizer
-# report, failed check (abort), leak or hang (FUZZ_TIMEOUT seconds for one
-# input) makes the fuzzer exit non-zero and make fail.  The reproducer is
-# written to build-fuzz/artifacts/.  New corpus entries go to
-# build-fuzz/corpus/<target>; fuzz/corpus is only read.  One worker per
-# target, one target at a time.
+# (LIB_SRCS: src/*.c but the fault-injection hook), under ASan + UBSan,
+# with no recovery: any crash, sanitizer report, failed check (abort),
+# leak or hang (FUZZ_TIMEOUT seconds for one input) makes the fuzzer exit
+# non-zero and make fail.  The reproducer is written to
+# build-fuzz/artifacts/.  New corpus entries go to build-fuzz/corpus/<target>;
+# fuzz/corpus is only read.  One worker per target, one target at a time.
 
 FUZZ_CC            ?= clang
 FUZZ_BUILD         ?= build-fuzz
@@ -32,9 +32,9 @@ FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/%)
 
 fuzz-build: $(FUZZ_BINS)
 
-$(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_common.h $(wildcard src/*.c) $(HEADERS)
+$(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_common.h $(LIB_SRCS) $(HEADERS)
 	@mkdir -p $(FUZZ_BUILD)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(wildcard src/*.c) -lpthread -o $@
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(LIB_SRCS) -lpthread -o $@
 
 # $(call fuzz_run,target,seconds)
 define fuzz_run
@@ -66,9 +66,9 @@ FUZZ_LLVM_COV      ?= llvm-cov
 FUZZ_COV_CFLAGS := $(filter-out -fsanitize=% -fno-sanitize-recover=%,$(FUZZ_CFLAGS)) \
 	-fsanitize=fuzzer -fprofile-instr-generate -fcoverage-mapping
 
-$(FUZZ_BUILD)/cov/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_common.h $(wildcard src/*.c) $(HEADERS)
+$(FUZZ_BUILD)/cov/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_common.h $(LIB_SRCS) $(HEADERS)
 	@mkdir -p $(FUZZ_BUILD)/cov
-	$(FUZZ_CC) $(FUZZ_COV_CFLAGS) $< $(wildcard src/*.c) -lpthread -o $@
+	$(FUZZ_CC) $(FUZZ_COV_CFLAGS) $< $(LIB_SRCS) -lpthread -o $@
 
 FUZZ_COV_OBJS = $(FUZZ_BUILD)/cov/fuzz_consumer $(patsubst %,-object $(FUZZ_BUILD)/cov/%,\
 	$(filter-out fuzz_consumer,$(FUZZ_TARGETS)))

@@ -7,6 +7,7 @@
 #define RINGBUF_INTERNAL_H
 
 #include "ringbuf.h"
+#include "fault.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -89,32 +90,6 @@ static inline bool rb_fits_address_space(uint64_t size, uint32_t page_shift)
 {
 	return ((uint64_t)RINGBUF_SHM_DATA_PAGE << page_shift) + 2 * size <= SIZE_MAX;
 }
-
-/* Fault injection: compiled only into the test variant of the library
- * (build/libringbuf-fi.a, -DRINGBUF_FAULT_INJECTION); in the real library
- * RB_FI() is nothing.  rb_fi_arm(point, n) makes the process SIGKILL
- * itself the n-th time (n >= 1) any of its threads passes @point;
- * rb_fi_arm_sig() sends another signal instead (SIGSTOP: the test holds the
- * process there and lets it go on with SIGCONT). */
-enum rb_fi_point {
-	RB_FI_LOCKED = 1, /* reservation lock taken, nothing written yet */
-	RB_FI_HDR,        /* BUSY header written, producer_pos not yet */
-	RB_FI_PUBLISHED,  /* producer_pos published, lock not yet released */
-	RB_FI_RESERVED,   /* lock released: the caller holds a BUSY record */
-	RB_FI_COMMIT,     /* submit/discard/output, before the header store */
-	RB_FI_WAKE,       /* a waker has read the consumer's arming, notify_seq
-			   * not yet moved (t_wakeswitch stops it here) */
-	RB_FI_FREE,       /* ringbuf_free(): the consumer claim just released */
-	RB_FI_NPOINTS
-};
-#ifdef RINGBUF_FAULT_INJECTION
-RB_INTERNAL void rb_fi_arm(int point, long n);
-RB_INTERNAL void rb_fi_arm_sig(int point, long n, int sig);
-RB_INTERNAL void rb_fi_hit(int point);
-#define RB_FI(point) rb_fi_hit(point)
-#else
-#define RB_FI(point) ((void)0)
-#endif
 
 RB_INTERNAL void rb_init_once(void);
 RB_INTERNAL bool rb_process_alive(uint32_t pid);

@@ -44,18 +44,18 @@
 #include <stdbool.h>
 #include <sys/mman.h>
 
+#include "fault.h" /* the hook of the fault-injection library; test-only */
 #include "test.h"
 #include "proc.h"
 
-/* The hook of the fault-injection library (src/internal.h); test-only. */
-enum { FI_LOCKED = 1, FI_HDR, FI_PUBLISHED, FI_RESERVED, FI_COMMIT, FI_N };
-void rb_fi_arm(int point, long n);
+/* The kill points of a reservation, RB_FI_LOCKED .. RB_FI_COMMIT. */
+#define FI_N (RB_FI_COMMIT + 1)
 static const char *const fi_name[FI_N] = {
-	[FI_LOCKED] = "inside the lock, before the header",
-	[FI_HDR] = "inside the lock, header written, producer_pos not",
-	[FI_PUBLISHED] = "inside the lock, producer_pos published",
-	[FI_RESERVED] = "holding a BUSY record after reserve",
-	[FI_COMMIT] = "in submit/discard/output, before the header store",
+	[RB_FI_LOCKED] = "inside the lock, before the header",
+	[RB_FI_HDR] = "inside the lock, header written, producer_pos not",
+	[RB_FI_PUBLISHED] = "inside the lock, producer_pos published",
+	[RB_FI_RESERVED] = "holding a BUSY record after reserve",
+	[RB_FI_COMMIT] = "in submit/discard/output, before the header store",
 };
 
 #define RING      (64 * 1024)
@@ -312,13 +312,13 @@ static void one_round(int point, long n, uint64_t seed, bool consumer_role)
 	for (uint32_t p = 1; p + 1 < NPROD; p++)
 		CHECK_EQ(c.next[p], LIVE_RECS);
 	CHECK_EQ(c.next[NPROD - 1], atomic_load(&sh->committed[NPROD - 1]));
-	uint64_t want_rec = point >= FI_PUBLISHED;
+	uint64_t want_rec = point >= RB_FI_PUBLISHED;
 	if (st.recovered != want_rec) {
 		fprintf(stderr, "%s (n=%ld): recovered %llu, want %llu\n", fi_name[point], n,
 			(unsigned long long)st.recovered, (unsigned long long)want_rec);
 		CHECK(!"recovered counts the BUSY records the kill left");
 	}
-	CHECK_EQ(st.lock_steals, point <= FI_PUBLISHED);
+	CHECK_EQ(st.lock_steals, point <= RB_FI_PUBLISHED);
 	CHECK_EQ(st.reserved, c.delivered + st.discarded + st.recovered);
 	CHECK_EQ(st.consumer_pos, st.producer_pos);
 
@@ -335,7 +335,7 @@ static void test_windows(void)
 	if (env)
 		rng = strtoull(env, NULL, 0) | 1;
 	printf("windows: seed %llu\n", (unsigned long long)rng);
-	for (int point = FI_LOCKED; point < FI_N; point++) {
+	for (int point = RB_FI_LOCKED; point < FI_N; point++) {
 		for (int round = 0; round < ROUNDS; round++) {
 			long n = 1 + (long)(t_rand(&rng) % 2000);
 			one_round(point, n, t_rand(&rng), round & 1);

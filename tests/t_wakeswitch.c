@@ -37,13 +37,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fault.h" /* the hook of the fault-injection library; test-only */
 #include "proc.h"
 #include "ringbuf.h"
 #include "test.h"
-
-/* The hook of the fault-injection library (src/internal.h); test-only. */
-enum { FI_WAKE = 6, FI_FREE };
-void rb_fi_arm_sig(int point, long n, int sig);
 
 static struct ringbuf *g_rb;
 static atomic_int g_done;
@@ -110,7 +107,7 @@ static void test_free_order(void)
 		CHECK(ringbuf_epoll_fd(a) >= 0);
 		CHECK_EQ(write(ready[1], "r", 1), 1);
 		CHECK_EQ(read(go[0], &ch, 1), 1);
-		rb_fi_arm_sig(FI_FREE, 1, SIGSTOP);
+		rb_fi_arm_sig(RB_FI_FREE, 1, SIGSTOP);
 		ringbuf_free(a); /* stops after releasing the claim */
 		_exit(0);
 	}
@@ -162,7 +159,7 @@ int main(void)
 	child = proc_fork_child(parent, 60);
 	if (child == 0) {
 		close(go[1]);
-		rb_fi_arm_sig(FI_WAKE, 1, SIGSTOP);
+		rb_fi_arm_sig(RB_FI_WAKE, 1, SIGSTOP);
 		CHECK_EQ(read(go[0], &ch, 1), 1);
 		/* stops after reading the futex arming, before its CAS */
 		CHECK_EQ(ringbuf_output(g_rb, &v, sizeof(v), 0), 0);
