@@ -8,6 +8,7 @@
 
 #include "ringbuf.h"
 #include "fault.h"
+#include "barrier.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -15,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #define RB_INTERNAL __attribute__((visibility("hidden")))
 
@@ -74,6 +76,21 @@ static inline long rb_err(int e)
 	return -e;
 }
 
+/* Does a ring of @size data bytes fit this address space once mapped (its
+ * pages before the data, then the data twice)?  Not a 2 GiB ring on 32-bit;
+ * without this check the mapping length would wrap. */
+static inline bool rb_fits_address_space(uint64_t size, uint32_t page_shift)
+{
+	return ((uint64_t)RINGBUF_SHM_DATA_PAGE << page_shift) + 2 * size <= SIZE_MAX;
+}
+
+/* ------------------------------------------------------------------------
+ * What each file offers the files above it, bottom up.
+ * ------------------------------------------------------------------------ */
+
+/* proc.c: the process -- clock, liveness, futex, fork, and the table of
+ * this process's mappings */
+
 /* getpid() is a system call in current glibc; the lock needs it per
  * reservation, so it is cached and refreshed in fork()ed children. */
 RB_INTERNAL extern pid_t rb_cached_pid;
@@ -83,30 +100,24 @@ static inline uint32_t rb_self(void)
 	return (uint32_t)rb_cached_pid;
 }
 
-/* Does a ring of @size data bytes fit this address space once mapped (its
- * pages before the data, then the data twice)?  Not a 2 GiB ring on 32-bit;
- * without this check the mapping length would wrap. */
-static inline bool rb_fits_address_space(uint64_t size, uint32_t page_shift)
-{
-	return ((uint64_t)RINGBUF_SHM_DATA_PAGE << page_shift) + 2 * size <= SIZE_MAX;
-}
-
 RB_INTERNAL void rb_init_once(void);
-RB_INTERNAL bool rb_process_alive(uint32_t pid);
 RB_INTERNAL uint64_t rb_now_ns(void);
-RB_INTERNAL bool rb_opts_check(const struct ringbuf_opts *opts, uint64_t flags_allowed);
-#define rb_opts_valid(opts) rb_opts_check((opts), 0)
-RB_INTERNAL uint32_t rb_page_shift(void);
-RB_INTERNAL bool rb_size_valid(uint64_t size, uint32_t page_shift);
-RB_INTERNAL struct ringbuf *rb_alloc(enum rb_kind kind, uint64_t size, uint32_t page_shift);
-RB_INTERNAL void rb_release(struct ringbuf *rb);
+RB_INTERNAL bool rb_process_alive(uint32_t pid);
+RB_INTERNAL void rb_futex_wake(uint32_t *word);
+RB_INTERNAL void rb_futex_wait(uint32_t *word, uint32_t expect, const struct timespec *rel);
+RB_INTERNAL void rb_local_lock(uint32_t *lock);
 RB_INTERNAL int rb_register(struct ringbuf *rb);
-RB_INTERNAL bool rb_head_committed(struct ringbuf *rb);
-RB_INTERNAL int rb_consume(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, size_t n);
+RB_INTERNAL void rb_unregister(struct ringbuf *rb);
+RB_INTERNAL struct ringbuf *rb_registry_find(uintptr_t p, uint64_t *gen);
+RB_INTERNAL extern uint64_t rb_registry_gen; /* bumped on every removal */
 
-/* shm.c: ring files, roles and the consumer claim */
-RB_INTERNAL int rb_consumer_gate(struct ringbuf *rb);
-RB_INTERNAL void rb_release_claim(struct ringbuf *rb);
+/* Does @rb's data mapping (both copies) contain address @p? */
+static inline bool rb_holds(const struct ringbuf *rb, uintptr_t p)
+{
+	uintptr_t lo = (uintptr_t)rb->data;
+
+	return p >= lo && p - lo < 2 * rb->size;
+}
 
 /* wake.c: the consumer's wakeup socket (fd mode) */
 RB_INTERNAL int rb_wake_open(struct ringbuf *rb);
@@ -116,13 +127,25 @@ RB_INTERNAL void rb_wake_self(struct ringbuf *rb);
 RB_INTERNAL void rb_wake_send(struct ringbuf *rb);
 RB_INTERNAL void rb_wake_unlink_stale(const char *ring_path);
 
-/* ringbuf.c: fd-mode arming, after a consume */
-RB_INTERNAL void rb_arm_fd(struct ringbuf *rb);
+/* handle.c: options, allocation and release, the consumer claim */
+RB_INTERNAL bool rb_opts_check(const struct ringbuf_opts *opts, uint64_t flags_allowed);
+#define rb_opts_valid(opts) rb_opts_check((opts), 0)
+RB_INTERNAL uint32_t rb_page_shift(void);
+RB_INTERNAL bool rb_size_valid(uint64_t size, uint32_t page_shift);
+RB_INTERNAL struct ringbuf *rb_alloc(enum rb_kind kind, uint64_t size, uint32_t page_shift);
+RB_INTERNAL void rb_release(struct ringbuf *rb);
+RB_INTERNAL int rb_claim_consumer(struct ringbuf *rb);
+RB_INTERNAL int rb_consumer_gate(struct ringbuf *rb);
+RB_INTERNAL void rb_release_claim(struct ringbuf *rb);
 
 /* kmap.c: kernel maps */
 RB_INTERNAL struct ringbuf_hdr *rb_kuser_reserve(struct ringbuf *rb, uint64_t size, long *err);
 RB_INTERNAL int rb_kmap_poll(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, int timeout_ms);
 RB_INTERNAL int rb_kmap_wait(struct ringbuf *rb, uint64_t deadline);
-RB_INTERNAL void rb_local_lock(uint32_t *lock);
+
+/* ringbuf.c: consuming, and fd-mode arming after a consume */
+RB_INTERNAL bool rb_head_committed(struct ringbuf *rb);
+RB_INTERNAL int rb_consume(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, size_t n);
+RB_INTERNAL void rb_arm_fd(struct ringbuf *rb);
 
 #endif

@@ -238,22 +238,6 @@ struct ringbuf *ringbuf_map_open_id(uint32_t map_id, const struct ringbuf_opts *
  * Producer into a kernel USER_RINGBUF
  * ------------------------------------------------------------------------ */
 
-void rb_local_lock(uint32_t *lock)
-{
-	for (unsigned spins = 0;; spins++) {
-		uint32_t free_ = 0;
-
-		if (!READ_ONCE(*lock) &&
-		    atomic_compare_exchange_weak_explicit(RB_ATOMIC(lock), &free_, 1,
-							  memory_order_acquire, memory_order_relaxed))
-			return;
-		if (spins < 128)
-			cpu_relax();
-		else
-			sched_yield();
-	}
-}
-
 /*
  * The kernel's rules for what it will drain (kernel/bpf/ringbuf.c,
  * __bpf_user_ringbuf_peek): producer_pos 8-aligned, a record no longer than

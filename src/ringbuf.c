@@ -42,7 +42,7 @@
  *   reserved, reserved_bytes   the lock holder (plain adds on the lock's line)
  *   discarded, refused_*, wakeups   any producer (atomic adds, rare events)
  *   consumer_owner    the process claiming the consumer role (consumer
- *                     page, src/shm.c)
+ *                     page, src/handle.c)
  *   overwrite_pos, ow_passed, ow_check   overwrite mode: producers, under
  *                     the reservation lock (see 9)
  *   ow_passed, ow_lost (consumer page)   overwrite mode: the consumer
@@ -341,7 +341,7 @@
  *   (refused_full), as with any stopped consumer.
  *
  *   A dead consumer.  Its claim is taken over by the next consumer-role
- *   handle (src/shm.c), which starts at the shared consumer_pos: records
+ *   handle (src/handle.c), which starts at the shared consumer_pos: records
  *   the dead one delivered after it last published consumer_pos (at most
  *   one consume call's worth, or a quarter ring while draining a backlog)
  *   are delivered again.  At least once across a consumer crash, exactly
@@ -375,293 +375,6 @@
 #define LOCK_LIVENESS_NS    (5 * 1000 * 1000)
 #define LOCK_GIVEUP_NS      (1000 * 1000 * 1000)
 
-
-/* ------------------------------------------------------------------------
- * Errors, pid, futex
- * ------------------------------------------------------------------------ */
-
-pid_t rb_cached_pid;
-static pthread_once_t rb_once = PTHREAD_ONCE_INIT;
-
-static void rb_atfork_prepare(void);
-static void rb_atfork_parent(void);
-static void rb_atfork_child(void);
-
-static void rb_init_pid(void)
-{
-	rb_cached_pid = getpid();
-	pthread_atfork(rb_atfork_prepare, rb_atfork_parent, rb_atfork_child);
-}
-
-void rb_init_once(void)
-{
-	pthread_once(&rb_once, rb_init_pid);
-}
-
-
-/* Has process @pid not yet exited?  A pidfd turns readable when the process
- * exits, even while it is an unreaped zombie, which kill(pid, 0) still
- * reports as existing.  A stopped process is alive. */
-bool rb_process_alive(uint32_t pid)
-{
-	struct pollfd pfd = { .events = POLLIN };
-	bool alive;
-
-	if (pid == 0 || pid > INT_MAX)
-		return false;
-	pfd.fd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
-	if (pfd.fd < 0) {
-		if (errno == ESRCH)
-			return false;
-		return kill((pid_t)pid, 0) == 0 || errno != ESRCH; /* no pidfd: best effort */
-	}
-	alive = poll(&pfd, 1, 0) == 0;
-	close(pfd.fd);
-	return alive;
-}
-
-static void rb_futex_wake(uint32_t *word)
-{
-	syscall(SYS_futex, word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
-}
-
-static void rb_futex_wait(uint32_t *word, uint32_t expect, const struct timespec *rel)
-{
-	syscall(SYS_futex, word, FUTEX_WAIT, expect, rel, NULL, 0);
-}
-
-uint64_t rb_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* ------------------------------------------------------------------------
- * The table of this process's mappings, for submit/discard
- * ------------------------------------------------------------------------ */
-
-static pthread_mutex_t rb_registry_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct ringbuf **rb_registry;
-static size_t rb_registry_len, rb_registry_cap;
-static uint64_t rb_registry_gen = 1; /* bumped on every removal */
-
-static __thread struct ringbuf *rb_tls_last;
-static __thread uint64_t rb_tls_gen;
-
-int rb_register(struct ringbuf *rb)
-{
-	int err = 0;
-
-	pthread_mutex_lock(&rb_registry_lock);
-	if (rb_registry_len == rb_registry_cap) {
-		size_t cap = rb_registry_cap ? rb_registry_cap * 2 : 8;
-		struct ringbuf **n = realloc(rb_registry, cap * sizeof(*n));
-
-		if (!n) {
-			err = ENOMEM;
-			goto out;
-		}
-		rb_registry = n;
-		rb_registry_cap = cap;
-	}
-	rb_registry[rb_registry_len++] = rb;
-out:
-	pthread_mutex_unlock(&rb_registry_lock);
-	return err;
-}
-
-static void rb_unregister(struct ringbuf *rb)
-{
-	pthread_mutex_lock(&rb_registry_lock);
-	for (size_t i = 0; i < rb_registry_len; i++) {
-		if (rb_registry[i] == rb) {
-			rb_registry[i] = rb_registry[--rb_registry_len];
-			break;
-		}
-	}
-	/* Invalidate every thread's cached lookup: the handle may be reused. */
-	atomic_fetch_add_explicit(RB_ATOMIC(&rb_registry_gen), 1, memory_order_release);
-	pthread_mutex_unlock(&rb_registry_lock);
-}
-
-/*
- * fork() from a threaded process copies only the forking thread: a lock
- * another thread held at that moment would stay held in the child for
- * ever, and the child's next ringbuf_free() (the table), fd-mode wakeup (a
- * handle's wake_lock) or USER_RINGBUF reservation (its local_lock) would
- * hang.  So fork waits for them: prepare takes the table lock and then
- * every registered handle's wake_lock and local_lock (the only order in
- * which any two are ever held), and both sides release them.  (The shared
- * reservation lock is no such lock: it names its holder's pid, which a
- * child is not, and is released by the parent.)
- */
-static void rb_atfork_prepare(void)
-{
-	pthread_mutex_lock(&rb_registry_lock);
-	for (size_t i = 0; i < rb_registry_len; i++) {
-		pthread_mutex_lock(&rb_registry[i]->wake_lock);
-		if (rb_registry[i]->kind == RB_KERNEL_USER_RINGBUF)
-			rb_local_lock(&rb_registry[i]->local_lock);
-	}
-}
-
-static void rb_atfork_parent(void)
-{
-	for (size_t i = 0; i < rb_registry_len; i++) {
-		if (rb_registry[i]->kind == RB_KERNEL_USER_RINGBUF)
-			smp_store_release(&rb_registry[i]->local_lock, 0);
-		pthread_mutex_unlock(&rb_registry[i]->wake_lock);
-	}
-	pthread_mutex_unlock(&rb_registry_lock);
-}
-
-static void rb_atfork_child(void)
-{
-	rb_cached_pid = getpid();
-	rb_atfork_parent();
-}
-
-static inline bool rb_holds(const struct ringbuf *rb, uintptr_t p)
-{
-	uintptr_t lo = (uintptr_t)rb->data;
-
-	return p >= lo && p - lo < 2 * rb->size;
-}
-
-/* The ring whose data mapping contains address @p, or NULL. */
-static struct ringbuf *rb_lookup(uintptr_t p)
-{
-	uint64_t gen = atomic_load_explicit(RB_ATOMIC(&rb_registry_gen), memory_order_acquire);
-	struct ringbuf *rb = rb_tls_last, *hit = NULL;
-
-	if (rb && rb_tls_gen == gen && rb_holds(rb, p))
-		return rb;
-	pthread_mutex_lock(&rb_registry_lock);
-	for (size_t i = 0; i < rb_registry_len; i++) {
-		if (rb_holds(rb_registry[i], p)) {
-			hit = rb_registry[i];
-			break;
-		}
-	}
-	gen = READ_ONCE(rb_registry_gen);
-	pthread_mutex_unlock(&rb_registry_lock);
-	if (hit) {
-		rb_tls_last = hit;
-		rb_tls_gen = gen;
-	}
-	return hit;
-}
-
-int ringbuf_fd(const struct ringbuf *rb)
-{
-	if (!rb)
-		return (int)rb_err(EINVAL);
-	return rb->fd;
-}
-
-/* Undo the mappings and close the fds of a handle not (or no longer) in
- * the registry. */
-void rb_release(struct ringbuf *rb)
-{
-	rb_wake_close(rb); /* while the fd and the meta page are still there */
-	pthread_mutex_destroy(&rb->wake_lock);
-	for (int i = 0; i < 2; i++)
-		if (rb->map[i])
-			munmap(rb->map[i], rb->map_len[i]);
-	if (rb->epoll_fd >= 0)
-		close(rb->epoll_fd);
-	if (rb->fd >= 0)
-		close(rb->fd);
-	if (rb->cons_fd >= 0)
-		close(rb->cons_fd);
-	free(rb->ow_buf);
-	free(rb);
-}
-
-void ringbuf_free(struct ringbuf *rb)
-{
-	if (!rb)
-		return;
-	/* The wakeup socket first: once the claim is released, the next
-	 * consumer may arm and bind its own, and we must not disarm it. */
-	rb_wake_close(rb);
-	if (rb->kind == RB_USER)
-		rb_release_claim(rb);
-	RB_FI(RB_FI_FREE);
-	rb_unregister(rb);
-	rb_release(rb);
-}
-
-/* The kernel's ringbuf_avail_data_sz(): in overwrite mode, producer_pos
- * - max(consumer_pos, overwrite_pos), the max taken as the kernel does, by
- * the smaller distance to producer_pos. */
-static uint64_t rb_avail_data(struct ringbuf *rb)
-{
-	uint64_t cons = smp_load_acquire(&rb->cons->consumer_pos), over, prod;
-
-	if (!rb->overwrite)
-		return smp_load_acquire(&rb->prod->producer_pos) - cons;
-	over = smp_load_acquire(&rb->prod->overwrite_pos); /* A6 */
-	prod = smp_load_acquire(&rb->prod->producer_pos);
-	return prod - cons < prod - over ? prod - cons : prod - over;
-}
-
-uint64_t ringbuf_query(struct ringbuf *rb, uint64_t what)
-{
-	if (!rb)
-		return 0;
-	switch (what) {
-	case RINGBUF_AVAIL_DATA:
-		return rb_avail_data(rb);
-	case RINGBUF_RING_SIZE:
-		return rb->size;
-	case RINGBUF_CONS_POS:
-		return smp_load_acquire(&rb->cons->consumer_pos);
-	case RINGBUF_PROD_POS:
-		return smp_load_acquire(&rb->prod->producer_pos);
-	case RINGBUF_OVERWRITE_POS:
-		/* A6: pairs with R6 in rb_overwrite_advance(). */
-		return smp_load_acquire(&rb->prod->overwrite_pos);
-	default:
-		return 0;
-	}
-}
-
-int ringbuf_stats(struct ringbuf *rb, struct ringbuf_stats *out)
-{
-	struct ringbuf_stats st = { .sz = sizeof(st) };
-	struct ringbuf_shm_meta *m;
-
-	if (!rb || !out || out->sz < sizeof(out->sz))
-		return (int)rb_err(EINVAL);
-	m = rb->meta;
-	if (m) {
-		st.reserved = READ_ONCE(m->reserved);
-		st.reserved_bytes = READ_ONCE(m->reserved_bytes);
-		st.discarded = READ_ONCE(m->discarded);
-		st.refused_full = READ_ONCE(m->refused_full);
-		st.refused_too_big = READ_ONCE(m->refused_too_big);
-		st.refused_flags = READ_ONCE(m->refused_flags);
-		st.wakeups = READ_ONCE(m->wakeups);
-		st.lock_steals = READ_ONCE(m->lock_steals);
-		st.consumer_pid = READ_ONCE(rb->cons->consumer_owner);
-		st.overwritten = READ_ONCE(rb->prod->ow_passed);
-		st.lost = READ_ONCE(rb->cons->ow_lost);
-		st.recovered = READ_ONCE(rb->cons->recovered) + READ_ONCE(m->recovered);
-	}
-	st.flags = (rb->overwrite ? RINGBUF_F_OVERWRITE : 0) | (rb->cons_fd >= 0 ? RINGBUF_F_SPLIT : 0);
-	st.ring_size = rb->size;
-	st.overwrite_pos = smp_load_acquire(&rb->prod->overwrite_pos);
-	st.consumer_pos = smp_load_acquire(&rb->cons->consumer_pos);
-	st.producer_pos = smp_load_acquire(&rb->prod->producer_pos);
-	st.avail_data = rb_avail_data(rb);
-	/* Copy only what the caller's struct holds; keep its sz. */
-	memcpy((char *)out + sizeof(out->sz), (char *)&st + sizeof(st.sz),
-	       (out->sz < sizeof(st) ? out->sz : sizeof(st)) - sizeof(st.sz));
-	return 0;
-}
 
 /* ------------------------------------------------------------------------
  * Producer: the reservation lock
@@ -1084,6 +797,29 @@ static void rb_commit_hdr(struct ringbuf *rb, uint64_t off, uint64_t flags, bool
 	if (discard) /* after: a producer killed before its commit is counted
 		      * once, by the consumer that recovers the record */
 		RB_COUNT(rb, discarded);
+}
+
+/* The ring whose data mapping contains address @p, or NULL.  Each thread
+ * remembers its last hit, valid while rb_registry_gen does not move (no
+ * handle freed since): on the submit/discard path the lookup is then one
+ * comparison. */
+static __thread struct ringbuf *rb_tls_last;
+static __thread uint64_t rb_tls_gen;
+
+static inline struct ringbuf *rb_lookup(uintptr_t p)
+{
+	uint64_t gen = atomic_load_explicit(RB_ATOMIC(&rb_registry_gen), memory_order_acquire);
+	struct ringbuf *rb = rb_tls_last, *hit;
+	uint64_t found_gen;
+
+	if (rb && rb_tls_gen == gen && rb_holds(rb, p))
+		return rb;
+	hit = rb_registry_find(p, &found_gen);
+	if (hit) {
+		rb_tls_last = hit;
+		rb_tls_gen = found_gen;
+	}
+	return hit;
 }
 
 /* submit/discard from the sample pointer alone: find the ring in this

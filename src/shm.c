@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * shm.c -- ring files: creating them (anonymous memfd or named), checking
- * a file someone hands us, mapping it for a role, and the consumer claim.
+ * a file someone hands us, and mapping it for a role.
  *
  * Mapping.  A handle reserves 3 pages + 2 * size of address space and maps
  * into it, with MAP_FIXED, the metadata page, the consumer page, the
@@ -21,10 +21,8 @@
  * name is never replaced (EEXIST).  tmpfs files other than memfds cannot be
  * sealed, so a named ring is protected against truncation only by its mode.
  *
- * The consumer claim.  The consumer page's consumer_owner holds the pid of the process
- * whose RINGBUF_ROLE_CONSUMER handle consumes; a second live consumer is
- * refused instead of being allowed to corrupt the stream, and the claim of
- * a process that has exited (pidfd) is taken over.
+ * The consumer claim (src/handle.c) is taken here when a consumer-role
+ * handle attaches.
  */
 #include "internal.h"
 #include "barrier.h"
@@ -43,35 +41,6 @@
 #define RB_NAME_PREFIX "ringbuf."
 #define RB_NAME_MAX   RINGBUF_NAME_MAX
 
-/* libbpf's OPTS_VALID: sz covers at least the first field, bytes past the
- * struct this library knows are zero, and each known field present is
- * valid. */
-bool rb_opts_check(const struct ringbuf_opts *opts, uint64_t flags_allowed)
-{
-	if (!opts)
-		return true;
-	if (opts->sz < sizeof(opts->sz))
-		return false;
-	for (size_t i = sizeof(*opts); i < opts->sz; i++)
-		if (((const unsigned char *)opts)[i])
-			return false;
-	if (opts->sz >= offsetof(struct ringbuf_opts, flags) + sizeof(opts->flags) &&
-	    (opts->flags & ~flags_allowed))
-		return false;
-	if (opts->sz >= offsetof(struct ringbuf_opts, mode) + sizeof(opts->mode) &&
-	    (opts->mode & ~07777u))
-		return false;
-	if (opts->sz >= offsetof(struct ringbuf_opts, role) + sizeof(opts->role) &&
-	    opts->role > (RINGBUF_ROLE_PRODUCER | RINGBUF_ROLE_CONSUMER))
-		return false;
-	/* consumer_mode: a mode, and only for a split ring being created */
-	if (opts->sz >= offsetof(struct ringbuf_opts, consumer_mode) + sizeof(opts->consumer_mode) &&
-	    opts->consumer_mode &&
-	    ((opts->consumer_mode & ~07777u) || !(opts->flags & RINGBUF_F_SPLIT)))
-		return false;
-	return true;
-}
-
 /* A field of @opts, or 0 when @opts is NULL or too short to hold it. */
 #define RB_OPT(opts, field)                                                        \
 	((opts) && (opts)->sz >= offsetof(struct ringbuf_opts, field) + sizeof((opts)->field) \
@@ -83,36 +52,6 @@ static uint64_t rb_recover_ns(uint32_t ms)
 	if (ms == RINGBUF_RECOVER_NEVER)
 		return 0;
 	return (uint64_t)(ms ? ms : RINGBUF_RECOVER_DEFAULT_MS) * 1000000ull;
-}
-
-uint32_t rb_page_shift(void)
-{
-	return (uint32_t)__builtin_ctzl((unsigned long)sysconf(_SC_PAGESIZE));
-}
-
-bool rb_size_valid(uint64_t size, uint32_t page_shift)
-{
-	return size >= (1ull << page_shift) && size <= RINGBUF_MAX_DATA_SIZE &&
-	       (size & (size - 1)) == 0;
-}
-
-struct ringbuf *rb_alloc(enum rb_kind kind, uint64_t size, uint32_t page_shift)
-{
-	struct ringbuf *rb = calloc(1, sizeof(*rb));
-
-	if (!rb)
-		return NULL;
-	rb->kind = kind;
-	rb->fd = -1;
-	rb->cons_fd = -1;
-	rb->epoll_fd = -1;
-	rb->wake_rx = -1;
-	rb->wake_tx = -1;
-	pthread_mutex_init(&rb->wake_lock, NULL);
-	rb->page_shift = page_shift;
-	rb->size = size;
-	rb->mask = size - 1;
-	return rb;
 }
 
 /* ------------------------------------------------------------------------
@@ -191,59 +130,6 @@ out:
 	if (ro_fd >= 0)
 		close(ro_fd);
 	return err;
-}
-
-/* ------------------------------------------------------------------------
- * The consumer claim
- * ------------------------------------------------------------------------ */
-
-/* Claim the consumer role for this process.  0, or -EBUSY while another
- * live process (or another handle of this one) holds it. */
-static int rb_claim_consumer(struct ringbuf *rb)
-{
-	uint32_t me = rb_self(), owner;
-
-	for (;;) {
-		owner = smp_load_acquire(&rb->cons->consumer_owner);
-		if (owner == me || (owner && rb_process_alive(owner)))
-			return -EBUSY;
-		if (atomic_compare_exchange_strong_explicit(RB_ATOMIC(&rb->cons->consumer_owner),
-							    &owner, me, memory_order_acq_rel,
-							    memory_order_acquire)) {
-			rb->claimed = true;
-			return 0;
-		}
-	}
-}
-
-int rb_consumer_gate(struct ringbuf *rb)
-{
-	uint32_t owner;
-
-	if (rb->role == RINGBUF_ROLE_PRODUCER)
-		return -EOPNOTSUPP;
-	owner = READ_ONCE(rb->cons->consumer_owner);
-	if (owner == 0 || (rb->claimed && owner == rb_self()))
-		return 0;
-	if (rb_process_alive(owner))
-		return -EBUSY; /* includes a fork()ed child of the claimant */
-	/* The claimant has exited: a consumer handle takes the claim over,
-	 * another handle clears it. */
-	if (rb->role == RINGBUF_ROLE_CONSUMER)
-		return rb_claim_consumer(rb);
-	atomic_compare_exchange_strong_explicit(RB_ATOMIC(&rb->cons->consumer_owner), &owner, 0,
-						memory_order_acq_rel, memory_order_relaxed);
-	return 0;
-}
-
-void rb_release_claim(struct ringbuf *rb)
-{
-	uint32_t me = rb_self();
-
-	if (rb->claimed)
-		atomic_compare_exchange_strong_explicit(RB_ATOMIC(&rb->cons->consumer_owner), &me, 0,
-							memory_order_release, memory_order_relaxed);
-	rb->claimed = false;
 }
 
 /* ------------------------------------------------------------------------
