@@ -8,7 +8,7 @@
  * it; one consumer reads committed records in order.  From its second page
  * on, a ring's shared memory is byte-identical to mmap() of a kernel ring
  * buffer map (see struct ringbuf_shm_* below; the essay at the top of
- * src/ringbuf.c explains the protocol).  The same handle type also serves
+ * src/ring.c explains the protocol).  The same handle type also serves
  * kernel BPF_MAP_TYPE_RINGBUF and BPF_MAP_TYPE_USER_RINGBUF maps.
  *
  * Error model (as libbpf): functions returning int/long return a negative

@@ -1,5 +1,6 @@
 /*
- * notify.pml -- the notification protocol of src/ringbuf.c, as implemented
+ * notify.pml -- the notification protocol (src/notify.c, with the commit
+ * of src/ring.c and the poll loop of src/poll.c), as implemented
  * since the split-ring layout (consumer_waiting, wait_seq and force_taken
  * on the consumer page, written only by the consumer; producers write only
  * meta.notify_seq and meta.force_seq): rb_commit_len/rb_notify/

@@ -1,6 +1,6 @@
 /*
  * reserve.pml -- reservation among producers (rb_reserve +
- * rb_advance_pending in src/ringbuf.c, PROTOCOL.md 4 step 2) against a
+ * rb_advance_pending in src/ring.c, PROTOCOL.md 4 step 2) against a
  * hostile consumer that stores any 8-aligned value into consumer_pos at any
  * time (CVE-2024-41009).
  *

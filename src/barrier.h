@@ -4,8 +4,9 @@
  *
  * Every shared-memory field is a plain fixed-width integer in the layout
  * (include/ringbuf.h); these helpers access it as an _Atomic object of the
- * same size, as liburing's barrier.h does.  Each use site in ringbuf.c names
- * the operation it pairs with.
+ * same size, as liburing's barrier.h does.  Each use site names the
+ * operation it pairs with: the labels R1..R8, A1..A8 and W1 of the essay at
+ * the top of src/ring.c, F1..F6 of src/notify.c's and src/ring.c's.
  */
 #ifndef RINGBUF_BARRIER_H
 #define RINGBUF_BARRIER_H

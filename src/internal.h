@@ -58,7 +58,7 @@ struct ringbuf {
 	uint32_t wake_tx_gen;            /* producer: the wake_gen it connected at */
 	pthread_mutex_t wake_lock;       /* producer threads of this handle: wake_tx */
 	/* Consumer: recovery of records left BUSY by dead producers
-	 * (src/ringbuf.c, section 10).  Process-local: a new consumer starts
+	 * (src/recover.c).  Process-local: a new consumer starts
 	 * its own clock. */
 	uint64_t recover_ns;             /* 0 = never */
 	bool stall_on;                   /* the fields below describe a record */
@@ -138,14 +138,33 @@ RB_INTERNAL int rb_claim_consumer(struct ringbuf *rb);
 RB_INTERNAL int rb_consumer_gate(struct ringbuf *rb);
 RB_INTERNAL void rb_release_claim(struct ringbuf *rb);
 
-/* kmap.c: kernel maps */
+/* kmap.c: kernel maps; producing into a USER_RINGBUF */
 RB_INTERNAL struct ringbuf_hdr *rb_kuser_reserve(struct ringbuf *rb, uint64_t size, long *err);
-RB_INTERNAL int rb_kmap_poll(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, int timeout_ms);
-RB_INTERNAL int rb_kmap_wait(struct ringbuf *rb, uint64_t deadline);
 
-/* ringbuf.c: consuming, and fd-mode arming after a consume */
+/* recover.c: the reservation lock's slow path; dead producers' records */
+RB_INTERNAL bool rb_lock_slow(struct ringbuf *rb, uint32_t me);
+RB_INTERNAL __attribute__((noinline, cold)) bool
+rb_recover(struct ringbuf *rb, uint64_t cons, struct ringbuf_hdr *hdr, uint32_t len, uint64_t avail);
+RB_INTERNAL __attribute__((noinline, cold)) bool
+rb_recover_for_consumer(struct ringbuf *rb, struct ringbuf_hdr *hdr, uint64_t pos, uint32_t len);
+
+/* overwrite.c: overwrite mode */
+RB_INTERNAL long rb_overwrite_advance(struct ringbuf *rb, uint64_t prod, uint64_t pend,
+				      uint64_t new_prod);
+RB_INTERNAL int rb_consume_ow(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, size_t n);
+RB_INTERNAL int rb_head(struct ringbuf *rb, uint64_t *head, uint64_t *prod);
+
+/* notify.c: who wakes whom */
+RB_INTERNAL void rb_notify(struct ringbuf *rb, uint64_t rec_off, uint64_t flags);
 RB_INTERNAL bool rb_head_committed(struct ringbuf *rb);
-RB_INTERNAL int rb_consume(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, size_t n);
+RB_INTERNAL bool rb_due(struct ringbuf *rb);
+RB_INTERNAL bool rb_ring_nonempty(struct ringbuf *rb);
+RB_INTERNAL bool rb_forced_pending(struct ringbuf *rb);
+RB_INTERNAL bool rb_take_forced(struct ringbuf *rb);
+RB_INTERNAL void rb_sleep(struct ringbuf *rb, uint64_t deadline);
 RB_INTERNAL void rb_arm_fd(struct ringbuf *rb);
+
+/* ring.c: the hot path */
+RB_INTERNAL int rb_consume(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, size_t n);
 
 #endif

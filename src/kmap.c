@@ -5,11 +5,12 @@
  * A BPF_MAP_TYPE_RINGBUF map is mapped as libbpf maps it: the consumer page
  * read-write at offset 0, then the producer page and the data read-only at
  * offset P (the kernel maps the data twice itself, so P + 2 * size bytes
- * cover both copies).  From there the consumer code path of ringbuf.c
+ * cover both copies).  From there the consumer code path of src/ring.c
  * serves it unchanged: the layout from the consumer page on is the one
  * ringbuf rings share.  What differs is sleeping: the kernel wakes an epoll
  * waiter on the map fd (irq_work after a commit), so ringbuf_poll() waits in
- * epoll_wait().
+ * epoll_wait() on the epoll instance made here (src/poll.c waits, and says
+ * how that is ordered against the kernel's commit).
  *
  * A BPF_MAP_TYPE_USER_RINGBUF map is the reverse: user space produces, a BPF
  * program drains with bpf_user_ringbuf_drain().  The consumer page is
@@ -17,16 +18,6 @@
  * trusts nothing user space writes (PROTOCOL.md 6), and there is no lock in
  * the shared memory, so this process's producer threads serialize on a
  * process-local lock; one process produces into a given map at a time.
- *
- * Ordering on a kernel RINGBUF (the kernel's pairs):
- *   kernel commit: xchg(hdr->len) [full barrier]; load consumer_pos
- *   ringbuf:       store_release(consumer_pos); smp_mb; load producer_pos
- *                  and the head header (rb_head_committed)
- * so either the kernel sees our position and sends an adaptive wakeup, or
- * our check sees its record.  An edge-triggered epoll registration keeps a
- * wakeup that arrives before epoll_wait() queued for it, and makes poll
- * wait for the next wakeup rather than spin while a BUSY record sits at the
- * head (the level-triggered EPOLLIN libbpf uses would report it ready).
  *
  * Ordering on a USER_RINGBUF: our store_release(producer_pos) pairs with
  * the kernel's smp_load_acquire(producer_pos) in its peek; our
@@ -38,9 +29,7 @@
 #include "barrier.h"
 
 #include <fcntl.h>
-#include <limits.h>
 #include <linux/bpf.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,7 +248,7 @@ struct ringbuf_hdr *rb_kuser_reserve(struct ringbuf *rb, uint64_t size, long *er
 		*err = -E2BIG;
 		return NULL;
 	}
-	rb_local_lock(&rb->local_lock);
+	rb_local_lock(&rb->local_lock); /* src/proc.c */
 	/* Pairs with the kernel's smp_store_release(consumer_pos) in its drain. */
 	cons = smp_load_acquire(&rb->cons->consumer_pos);
 	prod = READ_ONCE(rb->prod->producer_pos);
@@ -278,63 +267,4 @@ struct ringbuf_hdr *rb_kuser_reserve(struct ringbuf *rb, uint64_t size, long *er
 	}
 	smp_store_release(&rb->local_lock, 0);
 	return hdr;
-}
-
-/* ------------------------------------------------------------------------
- * Waiting on kernel maps
- * ------------------------------------------------------------------------ */
-
-/* Milliseconds left until @deadline (0 = for ever: -1), rounded up. */
-static int rb_ms_left(uint64_t deadline)
-{
-	uint64_t now;
-
-	if (!deadline)
-		return -1;
-	now = rb_now_ns();
-	if (now >= deadline)
-		return 0;
-	return (int)((deadline - now + 999999) / 1000000 > INT_MAX ? INT_MAX
-			: (deadline - now + 999999) / 1000000);
-}
-
-/* Wait for the kernel's next notification on the map fd, or @deadline.
- * Returns 1 if notified, 0 on timeout, or a negative errno. */
-int rb_kmap_wait(struct ringbuf *rb, uint64_t deadline)
-{
-	struct epoll_event ev;
-
-	for (;;) {
-		int ms = rb_ms_left(deadline), n;
-
-		if (ms == 0)
-			return 0;
-		n = epoll_wait(rb->epoll_fd, &ev, 1, ms);
-		if (n >= 0)
-			return n > 0;
-		if (errno != EINTR)
-			return -errno;
-	}
-}
-
-int rb_kmap_poll(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, int timeout_ms)
-{
-	if (rb->kind != RB_KERNEL_RINGBUF)
-		return (int)rb_err(EOPNOTSUPP);
-	/* Our last consumer_pos store before the head check: pairs with the
-	 * kernel's xchg-then-load in bpf_ringbuf_commit(). */
-	smp_mb();
-	if (timeout_ms != 0 && !rb_head_committed(rb)) {
-		uint64_t deadline = 0;
-		int r;
-
-		if (timeout_ms > 0)
-			deadline = rb_now_ns() + (uint64_t)timeout_ms * 1000000ull;
-		/* One notification (or the timeout), then consume what there
-		 * is: a FORCE_WAKEUP may be for a record behind a BUSY one. */
-		r = rb_kmap_wait(rb, deadline);
-		if (r < 0)
-			return (int)rb_err(-r);
-	}
-	return rb_consume(rb, fn, ctx, SIZE_MAX);
 }

@@ -5,7 +5,7 @@
  *
  * One epoll instance watches each ring's ringbuf_epoll_fd(): the wakeup
  * socket of a ringbuf ring in fd mode (readable exactly while a
- * notification is owed, see rb_arm_fd() in ringbuf.c), or the map fd of a
+ * notification is owed, see rb_arm_fd() in src/notify.c), or the map fd of a
  * kernel RINGBUF (the kernel's level-triggered EPOLLIN).  Each registration
  * carries the ring's index.  poll consumes the rings epoll reports, with
  * their own callbacks; consuming re-arms them.  Nothing here touches shared

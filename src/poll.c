@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * poll.c -- waiting: ringbuf_poll() and the fd of ringbuf_epoll_fd() for
+ * the consumer, with its watermark; ringbuf_reserve_wait() for a producer
+ * facing a full ring; and both on kernel maps, where the kernel's own
+ * epoll readiness replaces the futex and the wakeup socket.  What a wait
+ * re-checks, and why no wakeup is lost, is src/notify.c's; this file only
+ * decides when and how long to sleep.
+ *
+ * Ordering on a kernel RINGBUF (the kernel's pairs):
+ *   kernel commit: xchg(hdr->len) [full barrier]; load consumer_pos
+ *   ringbuf:       store_release(consumer_pos); smp_mb; load producer_pos
+ *                  and the head header (rb_head_committed)
+ * so either the kernel sees our position and sends an adaptive wakeup, or
+ * our check sees its record.  An edge-triggered epoll registration keeps a
+ * wakeup that arrives before epoll_wait() queued for it, and makes poll
+ * wait for the next wakeup rather than spin while a BUSY record sits at the
+ * head (the level-triggered EPOLLIN libbpf uses would report it ready).
+ */
+#include "internal.h"
+#include "ring.h"
+
+#include <limits.h>
+#include <poll.h>
+#include <sys/epoll.h>
+
+/* ------------------------------------------------------------------------
+ * Kernel maps: the map fd's epoll readiness
+ * ------------------------------------------------------------------------ */
+
+/* Milliseconds left until @deadline (0 = for ever: -1), rounded up. */
+static int rb_ms_left(uint64_t deadline)
+{
+	uint64_t now;
+
+	if (!deadline)
+		return -1;
+	now = rb_now_ns();
+	if (now >= deadline)
+		return 0;
+	return (int)((deadline - now + 999999) / 1000000 > INT_MAX ? INT_MAX
+			: (deadline - now + 999999) / 1000000);
+}
+
+/* Wait for the kernel's next notification on the map fd, or @deadline.
+ * Returns 1 if notified, 0 on timeout, or a negative errno. */
+static int rb_kmap_wait(struct ringbuf *rb, uint64_t deadline)
+{
+	struct epoll_event ev;
+
+	for (;;) {
+		int ms = rb_ms_left(deadline), n;
+
+		if (ms == 0)
+			return 0;
+		n = epoll_wait(rb->epoll_fd, &ev, 1, ms);
+		if (n >= 0)
+			return n > 0;
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
+static int rb_kmap_poll(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, int timeout_ms)
+{
+	if (rb->kind != RB_KERNEL_RINGBUF)
+		return (int)rb_err(EOPNOTSUPP);
+	/* Our last consumer_pos store before the head check: pairs with the
+	 * kernel's xchg-then-load in bpf_ringbuf_commit(). */
+	smp_mb();
+	if (timeout_ms != 0 && !rb_head_committed(rb)) {
+		uint64_t deadline = 0;
+		int r;
+
+		if (timeout_ms > 0)
+			deadline = rb_now_ns() + (uint64_t)timeout_ms * 1000000ull;
+		/* One notification (or the timeout), then consume what there
+		 * is: a FORCE_WAKEUP may be for a record behind a BUSY one. */
+		r = rb_kmap_wait(rb, deadline);
+		if (r < 0)
+			return (int)rb_err(-r);
+	}
+	return rb_consume(rb, fn, ctx, SIZE_MAX);
+}
+
+/* ------------------------------------------------------------------------
+ * The consumer of a ringbuf ring
+ * ------------------------------------------------------------------------ */
+
+/* ringbuf_poll: is the head a BUSY record?  Then run the recovery check
+ * (true: it recovered the record, consume now) and lower *@wake to the
+ * time of the next check. */
+static bool rb_head_stall(struct ringbuf *rb, uint64_t *wake)
+{
+	uint64_t cons, prod;
+	struct ringbuf_hdr *hdr;
+	uint32_t len;
+
+	if (!rb->recover_ns || rb_head(rb, &cons, &prod) || cons == prod)
+		return false;
+	hdr = (void *)(rb->data + (cons & rb->mask));
+	len = rb_racy_len(&hdr->len); /* A1 (see rb_head_committed()) */
+	if (!(len & RINGBUF_BUSY_BIT))
+		return false;
+	if (rb_recover(rb, cons, hdr, len, prod - cons))
+		return true;
+	if (!*wake || rb->stall_check < *wake)
+		*wake = rb->stall_check;
+	return false;
+}
+
+/* ringbuf_poll() in fd mode: wait on the socket (armed by the last
+ * consume), then consume, which drains and re-arms. */
+static int rb_poll_fd(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, uint64_t deadline,
+		      bool no_wait)
+{
+	struct pollfd p = { .fd = rb->wake_rx, .events = POLLIN };
+
+	while (!no_wait) {
+		uint64_t now = rb_now_ns(), until = deadline;
+		int ms = -1, r;
+
+		/* a BUSY head whose owner may die: wake for its next check */
+		if (rb_head_stall(rb, &until))
+			break;
+		if (until) {
+			if (now >= until)
+				break;
+			ms = (int)((until - now + 999999) / 1000000 > INT_MAX
+					   ? INT_MAX : (until - now + 999999) / 1000000);
+		}
+		r = poll(&p, 1, ms);
+		if (r > 0 || (r < 0 && errno != EINTR) || (r == 0 && until == deadline))
+			break;
+	}
+	return rb_consume(rb, fn, ctx, SIZE_MAX);
+}
+
+int ringbuf_poll(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, int timeout_ms)
+{
+	uint64_t deadline = 0;
+	int err;
+
+	if (!rb || !fn)
+		return (int)rb_err(EINVAL);
+	if (rb->kind != RB_USER)
+		return rb_kmap_poll(rb, fn, ctx, timeout_ms);
+	err = rb_consumer_gate(rb);
+	if (err)
+		return (int)rb_err(-err);
+	if (timeout_ms >= 0)
+		deadline = rb_now_ns() + (uint64_t)timeout_ms * 1000000ull;
+	if (rb->wake_rx >= 0)
+		return rb_poll_fd(rb, fn, ctx, timeout_ms ? deadline : 0, timeout_ms == 0);
+	for (;;) {
+		bool forced = rb_take_forced(rb);
+
+		smp_mb(); /* F3 (consumer_pos side): pairs with F1 in rb_commit() */
+		if (rb_due(rb))
+			break;
+		/* A forced notification counts while the ring holds anything,
+		 * even a BUSY record: the kernel's EPOLLIN is producer_pos !=
+		 * consumer_pos, and its epoll drops a wakeup that finds the
+		 * ring empty (t_diff found the difference). */
+		if (forced && rb_ring_nonempty(rb))
+			break;
+		if (deadline && rb_now_ns() >= deadline)
+			break;
+		if (timeout_ms == 0)
+			break;
+		/* A BUSY record at the head whose owner may die: never sleep
+		 * past its next check (a dead owner wakes nobody). */
+		uint64_t until = deadline;
+
+		if (rb_head_stall(rb, &until))
+			break;
+		/* Woken, timed out, interrupted (EINTR) or spurious: the loop
+		 * re-checks everything. */
+		rb_sleep(rb, until);
+	}
+	return rb_consume(rb, fn, ctx, SIZE_MAX);
+}
+
+int ringbuf_epoll_fd(struct ringbuf *rb)
+{
+	int err;
+
+	if (!rb)
+		return (int)rb_err(EINVAL);
+	if (rb->kind == RB_KERNEL_RINGBUF)
+		return rb->fd; /* the kernel's own EPOLLIN */
+	if (rb->kind != RB_USER)
+		return (int)rb_err(EOPNOTSUPP);
+	err = rb_consumer_gate(rb);
+	if (err)
+		return (int)rb_err(-err);
+	if (rb->wake_rx < 0) {
+		err = rb_wake_open(rb);
+		if (err)
+			return (int)rb_err(-err);
+		rb_arm_fd(rb);
+	}
+	return rb->wake_rx;
+}
+
+int ringbuf_set_watermark(struct ringbuf *rb, uint64_t bytes)
+{
+	int err;
+
+	if (!rb)
+		return (int)rb_err(EINVAL);
+	if (rb->kind != RB_USER)
+		return (int)rb_err(EOPNOTSUPP);
+	err = rb_consumer_gate(rb);
+	if (err)
+		return (int)rb_err(-err);
+	if (bytes > rb->size - RINGBUF_HDR_SZ)
+		return (int)rb_err(EINVAL);
+	WRITE_ONCE(rb->cons->wakeup_watermark, bytes);
+	/* A lower watermark may already be met: no producer would say so. */
+	if (rb->wake_rx >= 0)
+		rb_arm_fd(rb);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * A producer facing a full ring
+ * ------------------------------------------------------------------------ */
+
+void *ringbuf_reserve_wait(struct ringbuf *rb, uint64_t size, int timeout_ms)
+{
+	uint64_t deadline = 0, nap_ns = 50000;
+	void *sample;
+	long err = 0;
+
+	if (!rb || timeout_ms < -1) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (timeout_ms > 0)
+		deadline = rb_now_ns() + (uint64_t)timeout_ms * 1000000ull;
+	for (;;) {
+		int r = 0;
+
+		sample = ringbuf_reserve(rb, size, 0);
+		if (sample)
+			return sample;
+		err = -errno;
+		if (err != -EAGAIN || timeout_ms == 0 || (deadline && rb_now_ns() >= deadline))
+			break;
+		if (rb->kind == RB_KERNEL_USER_RINGBUF) {
+			r = rb_kmap_wait(rb, deadline); /* EPOLLOUT after a drain */
+		} else {
+			struct timespec ts = { 0, (long)nap_ns };
+
+			nanosleep(&ts, NULL);
+			nap_ns = nap_ns * 2 > 1000000 ? 1000000 : nap_ns * 2;
+		}
+		if (r < 0) {
+			err = r;
+			break;
+		}
+	}
+	errno = (int)-err;
+	return NULL;
+}

@@ -1,0 +1,591 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ring.c -- the BPF ring buffer in user space: the hot path.  Reserve,
+ * commit, output and the consume loop, in that order.  Read this essay
+ * before the code.  The rest of the design is at the top of the file that
+ * implements it:
+ *
+ *   src/notify.c     notifications without lost wakeups (F1..F3, F6), and
+ *                    the wakeup fd of ringbuf_epoll_fd() (fd mode)
+ *   src/overwrite.c  overwrite mode (RINGBUF_F_OVERWRITE)
+ *   src/recover.c    dead peers: a dead lock holder, a dead producer's
+ *                    BUSY record, a dead consumer
+ *   src/poll.c       waiting: ringbuf_poll(), kernel maps, a full ring
+ *
+ * 1. THE OBJECT
+ *
+ * A ring is one sealed memfd: a metadata page of ringbuf's own, then the
+ * kernel's BPF_MAP_TYPE_RINGBUF layout -- consumer page, producer page, data
+ * pages -- with the data mapped twice back to back so that no record is ever
+ * split at the end (include/ringbuf.h has the ABI).  Every process maps the
+ * whole file; a struct ringbuf is one process's view of it.  Shared memory
+ * holds positions, never pointers.  Positions are free-running 64-bit byte
+ * counters compared by unsigned difference, so 2^64 wrap-around is harmless
+ * and there is no ABA on positions.
+ *
+ * 2. WHO WRITES WHAT
+ *
+ *   consumer_pos      the consumer, once per consume call (plus every quarter
+ *                     ring while draining a backlog), never per record
+ *   producer_pos      producers, under the reservation lock
+ *   pending_pos       producers, under the reservation lock (see 4)
+ *   record header     the reserving producer: {len|BUSY, its pid} under the
+ *                     lock, then once more at commit: {len, the kernel's
+ *                     pg_off} in one 8-byte store.  Or, instead of that
+ *                     commit, the consumer, if the reserving process died
+ *                     (one CAS on len: BUSY|n -> DISCARD|n, src/recover.c)
+ *   payload           the reserving producer, between reserve and commit
+ *   lock_owner        producers (pid of the holder, 0 when free)
+ *   consumer_waiting, wait_seq   the consumer only (consumer page): it
+ *                     arms before sleeping (RINGBUF_WAIT_FUTEX) or, in fd
+ *                     mode, after each consume (RINGBUF_WAIT_FD), storing
+ *                     the notify_seq it armed at, and clears the word when
+ *                     it wakes or disarms
+ *   wakeup_watermark  the consumer (consumer page, its own 128-byte block);
+ *                     producers read it only when the consumer waits
+ *   force_seq         producers sending a FORCE_WAKEUP bump it (meta)
+ *   force_taken       the consumer, when it takes a forced notification
+ *                     (consumer page); one is pending while the two differ
+ *   notify_seq        the futex word (meta): moved from wait_seq to
+ *                     wait_seq + 1 by the one producer whose CAS wins
+ *   reserved, reserved_bytes   the lock holder (plain adds on the lock's line)
+ *   discarded, refused_*, wakeups   any producer (atomic adds, rare events)
+ *   consumer_owner    the process claiming the consumer role (consumer
+ *                     page, src/handle.c)
+ *   overwrite_pos, ow_passed, ow_check   overwrite mode: producers, under
+ *                     the reservation lock (src/overwrite.c)
+ *   ow_passed, ow_lost (consumer page)   overwrite mode: the consumer
+ *   recovered         the consumer (consumer page, its own 128-byte block);
+ *                     meta.recovered: a producer, at the request of a
+ *                     split ring's consumer (recover_hint, consumer page)
+ *
+ * So the consumer writes only its own page, and producers only the
+ * metadata page, the producer page and the data -- which is what lets a
+ * split ring (RINGBUF_F_SPLIT, src/shm.c) enforce the roles with file
+ * permissions.  The one exception is the recovery CAS (src/recover.c); a
+ * consumer without write access to the data asks producers to make it.
+ *
+ * Nothing here trusts a peer: every field read from shared memory is read
+ * once into a local, checked (alignment, distance between positions, record
+ * length against producer_pos), and never turned into an address without
+ * masking it into this process's own mapping.
+ *
+ * 3. INVARIANTS (of a ring whose peers follow the protocol)
+ *
+ *   I1  consumer_pos <= pending_pos <= producer_pos   (as unsigned distances)
+ *   I2  producer_pos - consumer_pos <= size - 8, and
+ *       producer_pos - pending_pos  <= size - 8: the kernel's two space checks
+ *       ("> mask" rejects).  The second is the CVE-2024-41009 fix: however far
+ *       a consumer moves consumer_pos, a new record never overlaps one that
+ *       is still BUSY, because everything from pending_pos on may be BUSY.
+ *   I3  every position is a multiple of 8; every record occupies
+ *       round_up(len + 8, 8) bytes, headers are 8-byte aligned.
+ *   I4  the header at producer_pos's predecessor records is written BUSY
+ *       before producer_pos covers it (R2 below), so a consumer never sees a
+ *       stale header between consumer_pos and producer_pos.
+ *   I5  sizes are checked before positions (CVE-2021-3489): a record of
+ *       round_up(len + 8, 8) >= size is refused before consumer_pos is read.
+ *   I6  overwrite mode: overwrite_pos <= pending_pos <= producer_pos, on a
+ *       record boundary; consumer_pos may then lag any distance (src/overwrite.c).
+ *
+ * 4. RESERVATION AMONG MANY PRODUCERS
+ *
+ * Like the kernel, a reservation takes a lock around a handful of
+ * instructions: read positions, check space, write the BUSY header, publish
+ * producer_pos.  Copying the payload and committing happen outside it, so
+ * the lock is held for a few nanoseconds whatever the record size.  The lock
+ * is one CAS to take and one release store to drop.  A waiter spins briefly,
+ * then yields the CPU -- so a holder preempted by producers that outnumber
+ * the cores gets its CPU back instead of being spun against -- and every
+ * few milliseconds checks whether the holder's process has exited (a pidfd
+ * polls readable once it has, even while it is an unreaped zombie).
+ * A holder killed inside the critical section leaves a consistent ring: each
+ * of its shared stores leaves I1-I4 true (the header is written before
+ * producer_pos, pending_pos only moves over committed records), so the
+ * waiter that finds it dead simply takes the lock over (counted in
+ * lock_steals).  A stopped (SIGSTOP) holder is alive and is never robbed;
+ * after a second of waiting for a live holder the reservation gives up
+ * with -EAGAIN, so a stopped holder, or a peer that writes a live pid into
+ * lock_owner, cannot hang the other producers (found by the fuzzer).
+ *
+ * pending_pos is advanced as the kernel does it, at the start of every
+ * reservation attempt, over the committed records since the last one; so
+ * it equals the kernel's value at every step, not only the accept/refuse
+ * decisions (the differential test compares the producer page).
+ *
+ * 5. ORDERING: THE PAIRS
+ *
+ *   R1 -> A1  commit's store_release(hdr->len) ... consumer's
+ *             load_acquire(hdr->len): the payload is visible before the
+ *             record is seen committed.
+ *   R2 -> A2  reserve's store_release(producer_pos) ... consumer's
+ *             load_acquire(producer_pos): the BUSY header (I4) is visible
+ *             before the position that covers it.
+ *   R3 -> A3  consumer's store_release(consumer_pos) ... reserve's
+ *             load_acquire(consumer_pos): the consumer has finished reading
+ *             bytes before a producer may overwrite them.
+ *   R4 -> A4  unlock's store_release(lock_owner, 0) ... lock's CAS
+ *             (acquire): one holder's writes of producer_pos, pending_pos
+ *             and the header are seen by the next.
+ *   R5 -> A5  the waking producer's CAS(notify_seq) (acq_rel) ... the
+ *             consumer's load_acquire(notify_seq), when it arms and when it
+ *             wakes.  (F6 -> F3, src/notify.c, orders the CAS against
+ *             the next arming's consumer_waiting.)
+ *   R8 -> A8  the consumer's store_release(consumer_waiting) in rb_arm()
+ *             ... a producer's load_acquire(consumer_waiting) in
+ *             rb_wake_sleeper(): the wait_seq stored before it is this
+ *             arming's, so the CAS that wins is the one this arming owes.
+ *   R6 -> A6  overwrite mode: reserve's store_release(overwrite_pos) ...
+ *             the consumer's load_acquire(overwrite_pos): ow_passed (and
+ *             ow_check) are visible with the position they describe.
+ *             overwrite_pos is stored before producer_pos (R2), as in the
+ *             kernel, so a consumer that reads it after producer_pos sees a
+ *             value at least as new as that producer_pos needs.
+ *   F4 -> F5  overwrite mode, a seqlock whose sequence is overwrite_pos:
+ *             reserve stores overwrite_pos, smp_wmb (F4), then overwrites
+ *             the bytes it passed (BUSY header, payload); the consumer
+ *             copies a record, smp_rmb (F5), re-reads overwrite_pos.  A copy
+ *             that saw any overwriting store therefore sees overwrite_pos
+ *             past the record's start, and is thrown away.
+ *   W1        between ow_check and ow_passed (smp_wmb), with the consumer's
+ *             smp_rmb in rb_ow_read(): a reader that finds ow_check equal to
+ *             the overwrite_pos it read first has that position's ow_passed.
+ *   R7 -> A1  the recovering consumer's CAS(hdr->len, BUSY|n, DISCARD|n)
+ *             (acq_rel) ... producers' load_acquire(hdr->len) in the
+ *             pending_pos walk: a recovered record is passed like any
+ *             discard.  Its payload is never read, so nothing else needs
+ *             ordering; the consumer's R3 publishes its position past the
+ *             record only after the CAS.
+ *
+ * 6. submit AND discard FROM THE SAMPLE POINTER
+ *
+ * The kernel finds the ring from the header's pg_off; a peer can rewrite
+ * that field (CVE-2024-41009).  ringbuf keeps a process-local table of its
+ * mappings and looks the pointer up there (a per-thread cache of the last
+ * hit makes that one comparison on the hot path).  The header is written
+ * only after checking that it lies inside this process's data mapping,
+ * 8-byte aligned, and is still BUSY.  A committed header's pg_off is the
+ * kernel's value (the header's page offset from the file start, which is
+ * also the kernel's offset from its ring base); nobody reads it.  While the
+ * record is BUSY, pg_off holds the owner's pid instead (src/recover.c).
+ */
+#include "internal.h"
+#include "ring.h"
+
+#include <limits.h>
+#include <stdlib.h>
+
+/* ------------------------------------------------------------------------
+ * Producer: the reservation lock (its slow path: src/recover.c)
+ * ------------------------------------------------------------------------ */
+
+static inline bool rb_lock(struct ringbuf *rb)
+{
+	uint32_t me = rb_self(), free_ = 0;
+
+	/* A4: pairs with R4 in rb_unlock(). */
+	return atomic_compare_exchange_strong_explicit(RB_ATOMIC(&rb->meta->lock_owner), &free_, me,
+						       memory_order_acquire, memory_order_relaxed) ||
+	       rb_lock_slow(rb, me);
+}
+
+static inline void rb_unlock(struct ringbuf *rb)
+{
+	/* R4: pairs with A4 in rb_lock()/rb_lock_slow(). */
+	smp_store_release(&rb->meta->lock_owner, 0);
+}
+
+/* ------------------------------------------------------------------------
+ * Producer: reserve
+ * ------------------------------------------------------------------------ */
+
+/* Walk pending_pos forward over committed records, as the kernel does at
+ * the start of every reservation attempt, so that pending_pos in the
+ * producer page is the kernel's value byte for byte (t_diff compares it).
+ * With one producer the header read is the one it just committed, still in
+ * its cache.  A header that is BUSY, or whose length runs past producer_pos
+ * (corrupt), stops the walk: a pending_pos that lags refuses more, never
+ * less. */
+static inline uint64_t rb_advance_pending(struct ringbuf *rb, uint64_t pend, uint64_t prod)
+{
+	while (pend != prod) {
+		struct ringbuf_hdr *hdr = (void *)(rb->data + (pend & rb->mask));
+		/* Pairs with R1 in rb_commit(): a committed header is final. */
+		uint32_t len = smp_load_acquire(&hdr->len);
+		uint64_t rec;
+
+		if (len & RINGBUF_BUSY_BIT) {
+			if (__builtin_expect(READ_ONCE(rb->cons->recover_hint) == (pend | 1), 0) &&
+			    rb_recover_for_consumer(rb, hdr, pend, len))
+				continue; /* now a discard: walk on */
+			break;
+		}
+		rec = rb_rec_len(len);
+		if (rec > prod - pend)
+			break;
+		pend += rec;
+	}
+	return pend;
+}
+
+/* Reserve a record of @size payload bytes; flags already checked.  Returns
+ * the header, or NULL with *err set to a negative errno. */
+static __attribute__((always_inline)) inline struct ringbuf_hdr *
+rb_reserve(struct ringbuf *rb, uint64_t size, long *err)
+{
+	if (__builtin_expect(rb->kind != RB_USER || rb->role == RINGBUF_ROLE_CONSUMER, 0)) {
+		if (rb->kind == RB_KERNEL_USER_RINGBUF)
+			return rb_kuser_reserve(rb, size, err);
+		/* the kernel produces into a RINGBUF map; a consumer handle
+		 * has the data mapped read-only */
+		*err = -EOPNOTSUPP;
+		return NULL;
+	}
+	uint64_t len, cons, prod, pend, old_pend, new_prod;
+	struct ringbuf_hdr *hdr;
+
+	/* I5: sizes before positions. */
+	len = (size + RINGBUF_HDR_SZ + 7) & ~7ull;
+	/* The kernel refuses len > size before its lock; len == size can
+	 * never fit either (I2), but the kernel finds that only after its
+	 * pending_pos walk, which must happen here too. */
+	if (size > UINT32_MAX / 4 || len > rb->size) {
+		RB_COUNT(rb, refused_too_big);
+		*err = -E2BIG;
+		return NULL;
+	}
+	if (!rb_lock(rb)) {
+		RB_COUNT(rb, refused_full);
+		*err = -EAGAIN; /* held for over a second by a live process */
+		return NULL;
+	}
+	prod = READ_ONCE(rb->prod->producer_pos);
+	pend = READ_ONCE(rb->prod->pending_pos);
+	if ((prod | pend) & 7 || prod - pend > rb->size) {
+		rb_unlock(rb);
+		if (len == rb->size) /* "never" wins */
+			RB_COUNT(rb, refused_too_big);
+		*err = len == rb->size ? -E2BIG : -EBADMSG;
+		return NULL;
+	}
+	new_prod = prod + len;
+	old_pend = pend;
+	pend = rb_advance_pending(rb, pend, prod);
+	if (pend != old_pend)
+		WRITE_ONCE(rb->prod->pending_pos, pend);
+	if (len == rb->size) {
+		rb_unlock(rb);
+		RB_COUNT(rb, refused_too_big);
+		*err = -E2BIG;
+		return NULL;
+	}
+	if (new_prod - pend > rb->mask)
+		goto full; /* a BUSY record would be overwritten */
+	if (__builtin_expect(rb->overwrite, 0)) {
+		long e = rb_overwrite_advance(rb, prod, pend, new_prod);
+
+		if (e) {
+			rb_unlock(rb);
+			*err = e;
+			return NULL;
+		}
+		goto room;
+	}
+	/* consumer_pos only grows, so an older value refuses more, never
+	 * less: check against the copy on the lock's own cache line, and read
+	 * the consumer's line only when that refuses (when the consumer
+	 * chases the producer, a read per record is a cross-core miss).  A
+	 * copy ahead of producer_pos cannot be a consumer position (positions
+	 * set from outside, e.g. a ring started near 2^64): re-read then too.
+	 * A consumer that moves consumer_pos backwards may find the records
+	 * it re-reads overwritten; the kernel does not support that either. */
+	cons = READ_ONCE(rb->meta->cons_cache);
+	if (new_prod - cons > rb->mask || prod - cons > rb->size) {
+		/* A3: pairs with R3 in rb_publish_consumer(). */
+		cons = smp_load_acquire(&rb->cons->consumer_pos);
+		WRITE_ONCE(rb->meta->cons_cache, cons);
+		if (new_prod - cons > rb->mask)
+			goto full;
+	}
+room:
+	hdr = (void *)(rb->data + (prod & rb->mask));
+	RB_FI(RB_FI_LOCKED);
+	/* While BUSY, pg_off names the owner: the pid a consumer checks
+	 * before it recovers the record (section 10). */
+	WRITE_ONCE(hdr->len, (uint32_t)size | RINGBUF_BUSY_BIT);
+	WRITE_ONCE(hdr->pg_off, rb_self());
+	RB_FI(RB_FI_HDR);
+	/* R2: pairs with A2 in the consumer; I4. */
+	smp_store_release(&rb->prod->producer_pos, new_prod);
+	/* Counted under the lock, on the lock's own cache line: no atomic,
+	 * no extra line per record.  Relaxed: ringbuf_stats is a snapshot. */
+	WRITE_ONCE(rb->meta->reserved, READ_ONCE(rb->meta->reserved) + 1);
+	WRITE_ONCE(rb->meta->reserved_bytes, READ_ONCE(rb->meta->reserved_bytes) + size);
+	RB_FI(RB_FI_PUBLISHED);
+	rb_unlock(rb);
+	RB_FI(RB_FI_RESERVED);
+	return hdr;
+full:
+	rb_unlock(rb);
+	RB_COUNT(rb, refused_full);
+	*err = -EAGAIN;
+	return NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * Producer: commit
+ * ------------------------------------------------------------------------ */
+
+/* Store the final header word of the record at data offset @off (first
+ * copy), then decide the wakeup. */
+static __attribute__((always_inline)) inline void
+rb_commit_len(struct ringbuf *rb, uint64_t off, uint32_t len, uint64_t flags)
+{
+	struct ringbuf_hdr *hdr = (void *)(rb->data + off);
+
+	if (rb->kind == RB_USER) {
+		/* The whole header in one store: the kernel's pg_off replaces
+		 * the owner's pid in the same instant BUSY clears, so a header
+		 * is never BUSY without its owner, and a committed one is the
+		 * kernel's, byte for byte.  (@off is 8-byte aligned.) */
+		struct ringbuf_hdr h = {
+			.len = len,
+			.pg_off = (uint32_t)(RINGBUF_SHM_DATA_PAGE + (off >> rb->page_shift)),
+		};
+		uint64_t word;
+
+		memcpy(&word, &h, sizeof(word));
+		RB_FI(RB_FI_COMMIT);
+		/* R1: pairs with A1 in the consumer (and in rb_advance_pending). */
+		smp_store_release((ringbuf_u64 *)(void *)hdr, word);
+	} else {
+		/* a kernel USER_RINGBUF: pg_off stays the 0 reserve wrote */
+		smp_store_release(&hdr->len, len); /* R1 */
+	}
+
+	/* FORCE wins over NO_WAKEUP, as in the kernel.  A kernel user ring
+	 * buffer is drained when its BPF program runs: nothing to wake. */
+	if ((flags & (RINGBUF_NO_WAKEUP | RINGBUF_FORCE_WAKEUP)) == RINGBUF_NO_WAKEUP ||
+	    rb->kind != RB_USER)
+		return;
+	smp_mb(); /* F1: pairs with F3 in ringbuf_poll()/rb_sleep() */
+	rb_notify(rb, off, flags);
+}
+
+/* Commit the BUSY record at data offset @off: clear BUSY, maybe set DISCARD. */
+static void rb_commit_hdr(struct ringbuf *rb, uint64_t off, uint64_t flags, bool discard)
+{
+	struct ringbuf_hdr *hdr = (void *)(rb->data + off);
+	uint32_t len = READ_ONCE(hdr->len);
+
+	if (!(len & RINGBUF_BUSY_BIT)) {
+		errno = EINVAL; /* not outstanding: committed twice, or not a sample */
+		return;
+	}
+	len &= ~RINGBUF_BUSY_BIT;
+	if (discard)
+		len |= RINGBUF_DISCARD_BIT;
+	rb_commit_len(rb, off, len, flags);
+	if (discard) /* after: a producer killed before its commit is counted
+		      * once, by the consumer that recovers the record */
+		RB_COUNT(rb, discarded);
+}
+
+/* The ring whose data mapping contains address @p, or NULL.  Each thread
+ * remembers its last hit, valid while rb_registry_gen does not move (no
+ * handle freed since): on the submit/discard path the lookup is then one
+ * comparison. */
+static __thread struct ringbuf *rb_tls_last;
+static __thread uint64_t rb_tls_gen;
+
+static inline struct ringbuf *rb_lookup(uintptr_t p)
+{
+	uint64_t gen = atomic_load_explicit(RB_ATOMIC(&rb_registry_gen), memory_order_acquire);
+	struct ringbuf *rb = rb_tls_last, *hit;
+	uint64_t found_gen;
+
+	if (rb && rb_tls_gen == gen && rb_holds(rb, p))
+		return rb;
+	hit = rb_registry_find(p, &found_gen);
+	if (hit) {
+		rb_tls_last = hit;
+		rb_tls_gen = found_gen;
+	}
+	return hit;
+}
+
+/* submit/discard from the sample pointer alone: find the ring in this
+ * process's own table, never through the shared pg_off. */
+static void rb_commit(void *sample, uint64_t flags, bool discard)
+{
+	uintptr_t hp = (uintptr_t)sample - RINGBUF_HDR_SZ;
+	struct ringbuf *rb = sample ? rb_lookup(hp) : NULL;
+
+	if (!rb || ((hp - (uintptr_t)rb->data) & 7) || rb->role == RINGBUF_ROLE_CONSUMER) {
+		errno = EINVAL; /* (a consumer handle's data is read-only) */
+		return;
+	}
+	rb_commit_hdr(rb, (hp - (uintptr_t)rb->data) & rb->mask, flags, discard);
+}
+
+/* ------------------------------------------------------------------------
+ * Producer: the API
+ * ------------------------------------------------------------------------ */
+
+void *ringbuf_reserve(struct ringbuf *rb, uint64_t size, uint64_t flags)
+{
+	struct ringbuf_hdr *hdr;
+	long err = 0;
+
+	if (!rb || flags) {
+		if (rb)
+			RB_COUNT(rb, refused_flags);
+		errno = EINVAL;
+		return NULL;
+	}
+	hdr = rb_reserve(rb, size, &err);
+	if (!hdr) {
+		errno = (int)-err;
+		return NULL;
+	}
+	return hdr + 1;
+}
+
+void ringbuf_submit(void *sample, uint64_t flags)
+{
+	rb_commit(sample, flags, false);
+}
+
+void ringbuf_discard(void *sample, uint64_t flags)
+{
+	rb_commit(sample, flags, true);
+}
+
+/* memcpy, with the small records that dominate event streams (8 to 16
+ * bytes) copied inline as two overlapping words instead of a call. */
+static inline void rb_copy(void *dst, const void *src, uint64_t n)
+{
+	if (n >= 8 && n <= 16) {
+		uint64_t a, b;
+
+		memcpy(&a, src, 8);
+		memcpy(&b, (const char *)src + n - 8, 8);
+		memcpy(dst, &a, 8);
+		memcpy((char *)dst + n - 8, &b, 8);
+	} else if (n) {
+		memcpy(dst, src, n);
+	}
+}
+
+long ringbuf_output(struct ringbuf *rb, const void *data, uint64_t size, uint64_t flags)
+{
+	struct ringbuf_hdr *hdr;
+	long err = 0;
+
+	if (!rb || (!data && size))
+		return rb_err(EINVAL);
+	if (flags & ~(RINGBUF_NO_WAKEUP | RINGBUF_FORCE_WAKEUP)) {
+		RB_COUNT(rb, refused_flags);
+		return rb_err(EINVAL);
+	}
+	hdr = rb_reserve(rb, size, &err);
+	if (!hdr)
+		return rb_err((int)-err);
+	rb_copy(hdr + 1, data, size);
+	/* The header is ours until this store: no need to read it back. */
+	rb_commit_len(rb, (uint64_t)((unsigned char *)hdr - rb->data), (uint32_t)size, flags);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Consumer
+ * ------------------------------------------------------------------------ */
+
+/*
+ * Deliver up to @n committed records.  Reads producer_pos once per pass and
+ * makes passes until it finds nothing new or has moved a whole ring's worth
+ * of bytes, so a call always ends even against producers that never stop.
+ */
+int rb_consume(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, size_t n)
+{
+	uint64_t cons, prod, start, published;
+	size_t cnt = 0;
+	int err = 0;
+
+	if (!rb || !fn)
+		return (int)rb_err(EINVAL);
+	if (rb->kind == RB_KERNEL_USER_RINGBUF)
+		return (int)rb_err(EOPNOTSUPP); /* the kernel consumes it */
+	if (rb->kind == RB_USER) {
+		err = rb_consumer_gate(rb);
+		if (err)
+			return (int)rb_err(-err);
+		if (rb->wake_rx >= 0) {
+			/* Before consuming, take what was notified: see rb_arm_fd(). */
+			rb_wake_drain(rb);
+			(void)rb_take_forced(rb);
+		}
+	}
+	if (rb->overwrite) {
+		int r = rb_consume_ow(rb, fn, ctx, n);
+
+		if (rb->wake_rx >= 0)
+			rb_arm_fd(rb);
+		return r;
+	}
+	err = rb_positions(rb, &cons, &prod);
+	start = published = cons;
+	while (!err && cnt < n && cons != prod) {
+		struct ringbuf_hdr *hdr = (void *)(rb->data + (cons & rb->mask));
+		/* A1: pairs with R1 in rb_commit(); read once, use the copy. */
+		uint32_t len = smp_load_acquire(&hdr->len);
+		uint64_t rec = rb_rec_len(len);
+
+		if (len & RINGBUF_BUSY_BIT) {
+			/* its owner may be dead: then it is a discard now */
+			if (rb->recover_ns && rb_recover(rb, cons, hdr, len, prod - cons))
+				continue;
+			break;
+		}
+		if (rec > prod - cons) {
+			err = -EBADMSG;
+			break;
+		}
+		cons += rec;
+		if (!(len & RINGBUF_DISCARD_BIT)) {
+			int r = fn(ctx, hdr + 1, len & LEN_MASK);
+
+			cnt++;
+			if (r < 0) {
+				err = r;
+				break;
+			}
+		}
+		if (cons - published >= rb->size / 4) {
+			rb_publish_consumer(rb, cons);
+			published = cons;
+		}
+		if (cons == prod && cons - start < rb->size) {
+			prod = smp_load_acquire(&rb->prod->producer_pos); /* A2 */
+			if ((prod & 7) || prod - cons > rb->size)
+				err = -EBADMSG;
+		}
+	}
+	if (cons != published)
+		rb_publish_consumer(rb, cons);
+	if (rb->wake_rx >= 0)
+		rb_arm_fd(rb);
+	if (err)
+		return (int)rb_err(-err);
+	return cnt > INT_MAX ? INT_MAX : (int)cnt;
+}
+
+int ringbuf_consume(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx)
+{
+	return rb_consume(rb, fn, ctx, SIZE_MAX);
+}
+
+int ringbuf_consume_n(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, size_t n)
+{
+	return rb_consume(rb, fn, ctx, n);
+}

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ring.h -- what the files of the ring protocol (ring.c, recover.c,
+ * overwrite.c, notify.c, poll.c) share inline: record sizes, the shared
+ * counters, the consumer's position loads and stores, and the loads that
+ * race with producers by design.  Inline because the hot path of
+ * src/ring.c uses most of them; nothing here is out of line.
+ */
+#ifndef RINGBUF_RING_H
+#define RINGBUF_RING_H
+
+#include "internal.h"
+
+#include <string.h>
+
+#define LEN_MASK (~(RINGBUF_BUSY_BIT | RINGBUF_DISCARD_BIT))
+
+/* The bytes a record occupies in the ring (I3): its header word @len
+ * (BUSY and DISCARD bits ignored), plus the header, rounded up to 8. */
+static inline uint64_t rb_rec_len(uint32_t len)
+{
+	return ((uint64_t)(len & LEN_MASK) + RINGBUF_HDR_SZ + 7) & ~7ull;
+}
+
+/* Count a rare event in shared memory (any producer, any process).  Kernel
+ * maps have no metadata page: nothing to count. */
+#define RB_COUNT(rb, field)                                                          \
+	do {                                                                         \
+		if ((rb)->meta)                                                      \
+			atomic_fetch_add_explicit(RB_ATOMIC(&(rb)->meta->field), 1,  \
+						  memory_order_relaxed);             \
+	} while (0)
+
+static inline void rb_publish_consumer(struct ringbuf *rb, uint64_t cons)
+{
+	/* R3: pairs with A3 in rb_reserve() and rb_notify(). */
+	smp_store_release(&rb->cons->consumer_pos, cons);
+}
+
+/* Read and check both positions.  Returns 0, or -EBADMSG if they cannot
+ * belong to a ring that follows the protocol. */
+static inline int rb_positions(struct ringbuf *rb, uint64_t *cons, uint64_t *prod)
+{
+	*cons = READ_ONCE(rb->cons->consumer_pos); /* only the consumer writes it */
+	/* A2: pairs with R2 in rb_reserve(). */
+	*prod = smp_load_acquire(&rb->prod->producer_pos);
+	if ((*cons | *prod) & 7 || *prod - *cons > rb->size)
+		return -EBADMSG;
+	return 0;
+}
+
+/* Copy a record out of an overwrite-mode ring (src/overwrite.c).  The
+ * copy races with producers by design -- they may overwrite the record
+ * meanwhile, and F5 with the re-check of overwrite_pos throws such a copy
+ * away -- so under ThreadSanitizer it is done where TSan does not look (a
+ * volatile loop, so that the compiler does not turn it into a call to
+ * memcpy).  Out of line there, and unused in some files: not inline. */
+#if defined(__SANITIZE_THREAD__)
+#define RB_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define RB_TSAN 1
+#endif
+#endif
+#ifdef RB_TSAN
+static __attribute__((no_sanitize("thread"), noinline, unused)) void
+rb_racy_copy(void *dst, const void *src, size_t n)
+{
+	const volatile unsigned char *s = src;
+	unsigned char *d = dst;
+
+	for (size_t i = 0; i < n; i++)
+		d[i] = s[i];
+}
+
+/* A header word that a producer's payload copy may be overwriting. */
+static __attribute__((no_sanitize("thread"), noinline, unused)) uint32_t
+rb_racy_len(uint32_t *p)
+{
+	uint32_t v = *(volatile uint32_t *)p;
+
+	smp_rmb();
+	return v;
+}
+#else
+#define rb_racy_copy memcpy
+#define rb_racy_len(p) smp_load_acquire(p)
+#endif
+
+#endif
