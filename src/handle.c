@@ -3,7 +3,7 @@
  * handle.c -- a struct ringbuf's life: the options it is made with, its
  * allocation and release (ringbuf_free()), the consumer claim, and what it
  * reports about its ring (ringbuf_fd(), ringbuf_query(), ringbuf_stats()).
- * Attaching -- to a ring file (src/shm.c) or a kernel map (src/kmap.c)
+ * Attaching -- to a ring file (src/files.c) or a kernel map (src/kmap.c)
  * -- fills one in.
  *
  * The consumer claim.  The consumer page's consumer_owner holds the pid of

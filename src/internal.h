@@ -50,7 +50,7 @@ struct ringbuf {
 	bool overwrite;                  /* RINGBUF_F_OVERWRITE, read once at attach */
 	void *ow_buf;                    /* overwrite mode: the consumer's copy of a record */
 	size_t ow_cap;
-	/* wakeup socket (src/wake.c); -1 when not in use */
+	/* wakeup socket (src/wakesock.c); -1 when not in use */
 	int wake_rx;                     /* consumer in fd mode: its bound socket */
 	uint64_t wake_ino;               /* consumer: inode of the name it bound */
 	uint32_t wake_pid;               /* consumer: the process that bound it */
@@ -119,7 +119,7 @@ static inline bool rb_holds(const struct ringbuf *rb, uintptr_t p)
 	return p >= lo && p - lo < 2 * rb->size;
 }
 
-/* wake.c: the consumer's wakeup socket (fd mode) */
+/* wakesock.c: the consumer's wakeup socket (fd mode) */
 RB_INTERNAL int rb_wake_open(struct ringbuf *rb);
 RB_INTERNAL void rb_wake_close(struct ringbuf *rb);
 RB_INTERNAL void rb_wake_drain(struct ringbuf *rb);

@@ -9,11 +9,16 @@
  * kernel RINGBUF (the kernel's level-triggered EPOLLIN).  Each registration
  * carries the ring's index.  poll consumes the rings epoll reports, with
  * their own callbacks; consuming re-arms them.  Nothing here touches shared
- * memory: everything goes through the public consumer calls.
+ * memory: everything goes through the public consumer calls, and this
+ * file includes nothing of the library but include/ringbuf.h.
  */
-#include "internal.h"
+#include "ringbuf.h" /* the public API only, like any application */
 
+#include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <unistd.h>
@@ -31,18 +36,33 @@ struct ringbuf_manager {
 	size_t n, cap;
 };
 
-/* No field of struct ringbuf_opts applies to a manager yet: all zero. */
+/* An error as the API returns it: -@e, with errno set. */
+static int rb_manager_err(int e)
+{
+	errno = e;
+	return -e;
+}
+
+/* Does the caller's struct ringbuf_opts (of @o->sz bytes) hold @field? */
+#define RB_OPT_HAS(o, field) \
+	((o)->sz >= offsetof(struct ringbuf_opts, field) + sizeof((o)->field))
+
+/* The options check of the API (libbpf's OPTS_VALID: sz covers at least
+ * sz, bytes past the struct this library knows are zero), where no field
+ * applies to a manager yet: flags, mode, role and consumer_mode must be 0;
+ * recover_ms is ignored, as for kernel maps. */
 static bool rb_manager_opts_ok(const struct ringbuf_opts *o)
 {
-	if (!rb_opts_valid(o)) /* also: flags == 0, bytes past the struct zero */
-		return false;
 	if (!o)
 		return true;
-	if (o->sz >= offsetof(struct ringbuf_opts, mode) + sizeof(o->mode) && o->mode)
+	if (o->sz < sizeof(o->sz))
 		return false;
-	if (o->sz >= offsetof(struct ringbuf_opts, role) + sizeof(o->role) && o->role)
-		return false;
-	return true;
+	for (size_t i = sizeof(*o); i < o->sz; i++)
+		if (((const unsigned char *)o)[i])
+			return false;
+	return !(RB_OPT_HAS(o, flags) && o->flags) && !(RB_OPT_HAS(o, mode) && o->mode) &&
+	       !(RB_OPT_HAS(o, role) && o->role) &&
+	       !(RB_OPT_HAS(o, consumer_mode) && o->consumer_mode);
 }
 
 struct ringbuf_manager *ringbuf_manager_new(const struct ringbuf_opts *opts)
@@ -94,20 +114,20 @@ int ringbuf_manager_add(struct ringbuf_manager *m, struct ringbuf *rb, ringbuf_s
 	int fd, err;
 
 	if (!m || !rb || !fn)
-		return (int)rb_err(EINVAL);
+		return rb_manager_err(EINVAL);
 	for (size_t i = 0; i < m->n; i++)
 		if (m->rings[i].rb == rb)
-			return (int)rb_err(EEXIST);
+			return rb_manager_err(EEXIST);
 	if (m->n == m->cap && (err = rb_manager_grow(m)))
-		return (int)rb_err(-err);
+		return rb_manager_err(-err);
 	fd = ringbuf_epoll_fd(rb);
 	if (fd < 0)
 		return fd; /* errno set */
 	if (m->n > UINT32_MAX)
-		return (int)rb_err(ENOSPC);
+		return rb_manager_err(ENOSPC);
 	ev.data.u32 = (uint32_t)m->n;
 	if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &ev))
-		return (int)rb_err(errno);
+		return rb_manager_err(errno);
 	m->rings[m->n++] = (struct rb_managed){ .rb = rb, .fn = fn, .ctx = ctx };
 	return 0;
 }
@@ -123,12 +143,12 @@ int ringbuf_manager_poll(struct ringbuf_manager *m, int timeout_ms)
 	int cnt, total = 0;
 
 	if (!m)
-		return (int)rb_err(EINVAL);
+		return rb_manager_err(EINVAL);
 	if (!m->n)
 		return 0;
 	cnt = epoll_wait(m->epfd, m->events, (int)(m->n > INT_MAX ? INT_MAX : m->n), timeout_ms);
 	if (cnt < 0)
-		return (int)rb_err(errno);
+		return rb_manager_err(errno);
 	for (int i = 0; i < cnt; i++) {
 		uint32_t idx = m->events[i].data.u32;
 		struct rb_managed *r;
@@ -150,7 +170,7 @@ int ringbuf_manager_consume_n(struct ringbuf_manager *m, size_t n)
 	int total = 0;
 
 	if (!m)
-		return (int)rb_err(EINVAL);
+		return rb_manager_err(EINVAL);
 	for (size_t i = 0; i < m->n && n > 0; i++) {
 		struct rb_managed *r = &m->rings[i];
 		int got = ringbuf_consume_n(r->rb, r->fn, r->ctx, n);
@@ -171,7 +191,7 @@ int ringbuf_manager_consume(struct ringbuf_manager *m)
 int ringbuf_manager_epoll_fd(const struct ringbuf_manager *m)
 {
 	if (!m)
-		return (int)rb_err(EINVAL);
+		return rb_manager_err(EINVAL);
 	return m->epfd;
 }
 

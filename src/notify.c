@@ -94,8 +94,9 @@
  * 2. AN FD FOR THE APPLICATION'S EVENT LOOP (fd mode)
  *
  * ringbuf_epoll_fd() gives the consumer a unix datagram socket bound to a
- * name each process derives from its own fstat of the ring file (src/wake.c
- * says why a socket, and how the name is created, protected and removed).
+ * name each process derives from its own fstat of the ring file
+ * (src/wakesock.c says why a socket, and how the name is created, protected
+ * and removed).
  * The futex protocol carries over with one change of meaning: the
  * application sleeps in its own epoll_wait(), where we cannot set a flag
  * just before it, so the consumer counts as waiting whenever it has drained

@@ -61,7 +61,7 @@
  *
  * So the consumer writes only its own page, and producers only the
  * metadata page, the producer page and the data -- which is what lets a
- * split ring (RINGBUF_F_SPLIT, src/shm.c) enforce the roles with file
+ * split ring (RINGBUF_F_SPLIT, src/files.c) enforce the roles with file
  * permissions.  The one exception is the recovery CAS (src/recover.c); a
  * consumer without write access to the data asks producers to make it.
  *

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * shm.c -- ring files: creating them (anonymous memfd or named), checking
- * a file someone hands us, and mapping it for a role.
+ * files.c -- ring files and their names: creating a ring (an anonymous
+ * memfd, a named file, or a split ring's two files), checking a file
+ * someone hands us, mapping it for a role, and the names under /dev/shm.
  *
  * Mapping.  A handle reserves 3 pages + 2 * size of address space and maps
  * into it, with MAP_FIXED, the metadata page, the consumer page, the

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * wake.c -- the consumer's wakeup socket: what makes ringbuf_epoll_fd()
+ * wakesock.c -- the consumer's wakeup socket: what makes ringbuf_epoll_fd()
  * readable, between processes that attached by name and share no fd.
  *
  * The consumer binds a unix datagram socket to /dev/shm/.ringbuf.DEV.INO.wake,
