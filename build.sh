@@ -6,7 +6,8 @@
 #                      then install into a scratch prefix and compile a small
 #                      program against it as C and as C++
 #   ./build.sh bench   install build dependencies, build, run the benchmark
-#   ./build.sh verify  the deeper checks CI runs after the tests: the suite under
+#   ./build.sh verify  the deeper checks CI runs after the tests: the direction
+#                      of calls in src/ (make layers), the suite under
 #                      ASan+UBSan and under TSan, the spin models, a short
 #                      fuzzing run, the 32-bit build
 #   ./build.sh deps    only install the build dependencies
@@ -42,6 +43,6 @@ deps)  deps ;;
 demo)  deps; make -s -j"$jobs" all; exec ./build/ringbuf demo "$@" ;;
 bench) deps "${BENCH_PACKAGES[@]}"; make -s -j"$jobs" all; exec ./build/bench/ringbuf_bench "$@" ;;
 test)  deps; make -s -j"$jobs" all; BUILD=build tests/run.sh "$@"; scripts/check-install.sh ;;
-verify) deps "${VERIFY_PACKAGES[@]}"; make -s asan; make -s tsan; make -s models; make -s fuzz; make -s m32 ;;
-*)     sed -n '2,16p' "$0"; exit 2 ;;
+verify) deps "${VERIFY_PACKAGES[@]}"; make -s layers; make -s asan; make -s tsan; make -s models; make -s fuzz; make -s m32 ;;
+*)     sed -n '2,15p' "$0"; exit 2 ;;
 esac

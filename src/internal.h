@@ -159,7 +159,6 @@ RB_INTERNAL void rb_notify(struct ringbuf *rb, uint64_t rec_off, uint64_t flags)
 RB_INTERNAL bool rb_head_committed(struct ringbuf *rb);
 RB_INTERNAL bool rb_due(struct ringbuf *rb);
 RB_INTERNAL bool rb_ring_nonempty(struct ringbuf *rb);
-RB_INTERNAL bool rb_forced_pending(struct ringbuf *rb);
 RB_INTERNAL bool rb_take_forced(struct ringbuf *rb);
 RB_INTERNAL void rb_sleep(struct ringbuf *rb, uint64_t deadline);
 RB_INTERNAL void rb_arm_fd(struct ringbuf *rb);

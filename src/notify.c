@@ -230,7 +230,7 @@ bool rb_ring_nonempty(struct ringbuf *rb)
 }
 
 /* Is a forced notification pending? */
-bool rb_forced_pending(struct ringbuf *rb)
+static bool rb_forced_pending(struct ringbuf *rb)
 {
 	return READ_ONCE(rb->meta->force_seq) != READ_ONCE(rb->cons->force_taken);
 }
