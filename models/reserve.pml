@@ -1,8 +1,8 @@
 /*
  * reserve.pml -- reservation among producers (rb_reserve +
- * rb_advance_pending in src/ring.c, PROTOCOL.md 4 step 2) against a
- * hostile consumer that stores any 8-aligned value into consumer_pos at any
- * time (CVE-2024-41009).
+ * rb_advance_pending in src/ring.c; docs/protocol.md, section 5, step 2)
+ * against a hostile consumer that stores any 8-aligned value into
+ * consumer_pos at any time (CVE-2024-41009).
  *
  * Property (assertion): no two outstanding (reserved, not yet committed or
  * discarded) reservations ever overlap in the ring, offsets taken modulo the

@@ -15,9 +15,10 @@
  * A BPF_MAP_TYPE_USER_RINGBUF map is the reverse: user space produces, a BPF
  * program drains with bpf_user_ringbuf_drain().  The consumer page is
  * read-only to us, the producer page and data read-write.  The kernel
- * trusts nothing user space writes (PROTOCOL.md 6), and there is no lock in
- * the shared memory, so this process's producer threads serialize on a
- * process-local lock; one process produces into a given map at a time.
+ * trusts nothing user space writes (docs/protocol.md, section 9), and there
+ * is no lock in the shared memory, so this process's producer threads
+ * serialize on a process-local lock; one process produces into a given map
+ * at a time.
  *
  * Ordering on a USER_RINGBUF: our store_release(producer_pos) pairs with
  * the kernel's smp_load_acquire(producer_pos) in its peek; our

@@ -9,9 +9,9 @@
  *
  * 1. NOTIFICATIONS WITHOUT LOST WAKEUPS
  *
- * The kernel's rules (PROTOCOL.md 4): NO_WAKEUP never notifies, FORCE always
- * does, flags 0 notifies only if consumer_pos equals the committed record's
- * position.  ringbuf adds: a notification costs a system call only if the
+ * The kernel's rules (docs/protocol.md, section 7): NO_WAKEUP never
+ * notifies, FORCE always does, flags 0 notifies only if consumer_pos
+ * equals the committed record's position.  ringbuf adds: a notification costs a system call only if the
  * consumer is asleep (consumer_waiting), so a consumer that keeps up costs
  * producers none.  Two store-load (Dekker) pairs make that safe; on each
  * side a full barrier sits between the store and the load:
