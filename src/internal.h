@@ -144,7 +144,8 @@ RB_INTERNAL struct ringbuf_hdr *rb_kuser_reserve(struct ringbuf *rb, uint64_t si
 /* recover.c: the reservation lock's slow path; dead producers' records */
 RB_INTERNAL bool rb_lock_slow(struct ringbuf *rb, uint32_t me);
 RB_INTERNAL __attribute__((noinline, cold)) bool
-rb_recover(struct ringbuf *rb, uint64_t cons, struct ringbuf_hdr *hdr, uint32_t len, uint64_t avail);
+rb_recover(struct ringbuf *rb, uint64_t cons, struct ringbuf_hdr *hdr, uint32_t len,
+	   uint64_t avail);
 RB_INTERNAL __attribute__((noinline, cold)) bool
 rb_recover_for_consumer(struct ringbuf *rb, struct ringbuf_hdr *hdr, uint64_t pos, uint32_t len);
 

@@ -11,16 +11,18 @@
  *
  * The kernel's rules (docs/protocol.md, section 7): NO_WAKEUP never
  * notifies, FORCE always does, flags 0 notifies only if consumer_pos
- * equals the committed record's position.  ringbuf adds: a notification costs a system call only if the
- * consumer is asleep (consumer_waiting), so a consumer that keeps up costs
- * producers none.  Two store-load (Dekker) pairs make that safe; on each
- * side a full barrier sits between the store and the load:
+ * equals the committed record's position.  ringbuf adds: a notification
+ * costs a system call only if the consumer is asleep (consumer_waiting), so
+ * a consumer that keeps up costs producers none.  Two store-load (Dekker)
+ * pairs make that safe; on each side a full barrier sits between the store
+ * and the load:
  *
- *   F1 (producer, commit): store hdr->len (R1) ; smp_mb ; load consumer_pos
- *                          and consumer_waiting
- *   F3 (consumer, poll):   store consumer_pos (R3) [end of consume] and
- *                          store consumer_waiting ; smp_mb ; load
- *                          producer_pos and the header at consumer_pos
+ *   F1 (producer, rb_commit_len() then rb_notify()): store hdr->len (R1) ;
+ *                          smp_mb ; load consumer_pos and consumer_waiting
+ *   F3 (consumer, ringbuf_poll() and rb_arm()): store consumer_pos (R3)
+ *                          [end of consume] and store consumer_waiting ;
+ *                          smp_mb ; load producer_pos and the header at
+ *                          consumer_pos
  *
  * Either F1 precedes F3 -- then the consumer's re-check sees the committed
  * record and does not sleep -- or F3 precedes F1 -- then the producer sees
@@ -34,14 +36,15 @@
  * role): pending while meta.force_seq differs from the consumer's
  * force_taken.
  *
- *   F1' (producer): fetch_add(force_seq) ; smp_mb ; load consumer_waiting
- *   F3  (consumer): store consumer_waiting ; smp_mb ; load force_seq
+ *   F1' (producer, rb_notify()): fetch_add(force_seq) ; smp_mb ; load
+ *                          consumer_waiting
+ *   F3  (consumer, rb_arm()): store consumer_waiting ; smp_mb ; load force_seq
  *
  * A producer that finds a mark already pending skips the bump: the
  * consumer's next take (store force_taken = the force_seq it read) is
- * followed by F2 (smp_mb) before it reads producer_pos, and since the
- * producer's F1 read a force_taken older than that store, F1 precedes F2
- * and the consume after the take sees its record.  A bump between the
+ * followed by F2 (smp_mb, rb_take_forced()) before it reads producer_pos,
+ * and since the producer's F1 read a force_taken older than that store, F1
+ * precedes F2 and the consume after the take sees its record.  A bump between the
  * consumer's load and its store stays pending for the next look.
  * NO_WAKEUP commits skip F1 entirely: nothing is owed, so nothing is ordered.
  *
@@ -62,9 +65,9 @@
  * earlier one waited.  If the kinds differ, that wakeup goes nowhere and
  * every later CAS for this arming fails (t_wakeswitch).  So a pair more:
  *
- *   F6 (producer, after its CAS won): smp_mb ; load consumer_waiting,
- *                                     and wake that way too
- *   F3 (consumer): store consumer_waiting ; smp_mb ; load notify_seq --
+ *   F6 (producer, after its CAS won in rb_wake_sleeper()): smp_mb ; load
+ *                                     consumer_waiting, and wake that way too
+ *   F3 (consumer, rb_arm()): store consumer_waiting ; smp_mb ; load notify_seq --
  *                  FUTEX_WAIT's compare, or rb_arm_fd()'s re-read, which
  *                  makes the fd readable itself if the word moved
  *
@@ -135,8 +138,9 @@ static void rb_wake_sleeper(struct ringbuf *rb)
 	if (!how)
 		return;
 	RB_FI(RB_FI_WAKE);
-	/* R5: pairs with A5 in rb_sleep(); fails if another producer (or a
-	 * later arming) already moved it: that wakeup covers ours. */
+	/* R5: pairs with A5 in rb_arm() and rb_sleep(); fails if another
+	 * producer (or a later arming) already moved it: that wakeup covers
+	 * ours. */
 	if (!atomic_compare_exchange_strong_explicit(RB_ATOMIC(&m->notify_seq), &seq, seq + 1,
 						     memory_order_acq_rel, memory_order_relaxed))
 		return;
@@ -166,7 +170,7 @@ void rb_notify(struct ringbuf *rb, uint64_t rec_off, uint64_t flags)
 		if (READ_ONCE(m->force_seq) == READ_ONCE(rb->cons->force_taken)) {
 			atomic_fetch_add_explicit(RB_ATOMIC(&m->force_seq), 1,
 						  memory_order_relaxed);
-			smp_mb(); /* F1': pairs with F3 in rb_sleep() */
+			smp_mb(); /* F1': pairs with F3 in rb_arm() */
 		}
 		rb_wake_sleeper(rb);
 		return;

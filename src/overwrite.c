@@ -65,7 +65,7 @@ long rb_overwrite_advance(struct ringbuf *rb, uint64_t prod, uint64_t pend,
 	passed = READ_ONCE(p->ow_passed);
 	while (new_prod - over > rb->mask) {
 		struct ringbuf_hdr *hdr = (void *)(rb->data + (over & rb->mask));
-		/* Pairs with R1 in rb_commit(): a committed header is final. */
+		/* A1: pairs with R1 in rb_commit_len(): a committed header is final. */
 		uint32_t len = smp_load_acquire(&hdr->len);
 		uint64_t rec = rb_rec_len(len);
 
@@ -216,7 +216,8 @@ int rb_consume_ow(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, size_t n)
 	start = published = o.cons;
 	while (!err && cnt < n && o.cons != o.prod && o.cons - start <= 2 * rb->size) {
 		struct ringbuf_hdr *hdr = (void *)(rb->data + (o.cons & rb->mask));
-		/* A1: pairs with R1 in rb_commit(); read once, use the copy. */
+		/* A1: pairs with R1 in rb_commit_len() and R7 in rb_cas_len();
+		 * read once, use the copy. */
 		uint32_t len = rb_racy_len(&hdr->len), size = len & LEN_MASK;
 		uint64_t rec = rb_rec_len(len), at = o.cons;
 		bool whole = !(len & RINGBUF_BUSY_BIT) && rec <= o.prod - o.cons && rec < rb->size;

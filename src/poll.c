@@ -155,7 +155,7 @@ int ringbuf_poll(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, int timeou
 	for (;;) {
 		bool forced = rb_take_forced(rb);
 
-		smp_mb(); /* F3 (consumer_pos side): pairs with F1 in rb_commit() */
+		smp_mb(); /* F3 (consumer_pos side): pairs with F1 in rb_commit_len() */
 		if (rb_due(rb))
 			break;
 		/* A forced notification counts while the ring holds anything,

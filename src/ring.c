@@ -11,53 +11,64 @@
  *   src/recover.c    dead peers: a dead lock holder, a dead producer's
  *                    BUSY record, a dead consumer
  *   src/poll.c       waiting: ringbuf_poll(), kernel maps, a full ring
+ *   docs/protocol.md the protocol itself, the kernel's and ringbuf's
  *
  * 1. THE OBJECT
  *
- * A ring is one sealed memfd: a metadata page of ringbuf's own, then the
- * kernel's BPF_MAP_TYPE_RINGBUF layout -- consumer page, producer page, data
- * pages -- with the data mapped twice back to back so that no record is ever
- * split at the end (include/ringbuf.h has the ABI).  Every process maps the
- * whole file; a struct ringbuf is one process's view of it.  Shared memory
- * holds positions, never pointers.  Positions are free-running 64-bit byte
- * counters compared by unsigned difference, so 2^64 wrap-around is harmless
- * and there is no ABA on positions.
+ * A ring is a file (a sealed memfd or a name under /dev/shm, src/files.c):
+ * a metadata page of ringbuf's own, then the kernel's BPF_MAP_TYPE_RINGBUF
+ * layout -- consumer page, producer page, data pages -- with the data mapped
+ * twice back to back so that no record is ever split at the end
+ * (include/ringbuf.h has the ABI).  Every process maps the whole file; a
+ * struct ringbuf is one process's view of it.  Shared memory holds
+ * positions, never pointers: free-running 64-bit byte counters compared by
+ * unsigned difference, so 2^64 wrap-around is harmless, and no ABA.
  *
- * 2. WHO WRITES WHAT
+ * 2. WHO WRITES WHAT (every field of include/ringbuf.h's shared structs)
  *
+ * Metadata page (ringbuf's own; producers write it, the consumer maps it
+ * read-only):
+ *   magic, version, page_size, data_size, flags, ring_id   the creator,
+ *                     once, before the ring is mapped or named (files.c)
+ *   lock_owner        producers: pid of the lock holder, 0 when free (4)
+ *   lock_steals       a producer taking a dead holder's lock over (recover.c)
+ *   cons_cache        the lock holder: the consumer_pos it last read (4)
+ *   reserved, reserved_bytes   the lock holder (plain adds on the lock's line)
+ *   notify_seq        the futex word: moved from wait_seq to wait_seq + 1 by
+ *                     the one producer whose CAS wins (src/notify.c)
+ *   force_seq         producers sending a FORCE_WAKEUP bump it
+ *   discarded, refused_*, wakeups   any producer (atomic adds, rare events)
+ *   recovered         a producer, at the request of a split ring's consumer
+ *                     (recover_hint below; src/recover.c)
+ *   _was_waiting, _was_owner   nobody (layout 1's fields, kept as padding)
+ * Consumer page (the consumer writes it, producers map it read-only):
  *   consumer_pos      the consumer, once per consume call (plus every quarter
  *                     ring while draining a backlog), never per record
- *   producer_pos      producers, under the reservation lock
- *   pending_pos       producers, under the reservation lock (see 4)
+ *   ow_passed, ow_lost   overwrite mode: the consumer (src/overwrite.c)
+ *   recovered         the consumer, per dead producer's record it discards
+ *   recover_hint      a consumer that may not write the data (split ring)
+ *   wakeup_watermark  the consumer; producers read it only when it waits
+ *   wake_gen          the consumer, binding a new wakeup socket (wakesock.c)
+ *   consumer_owner    the process claiming the consumer role, or any
+ *                     consumer call clearing a dead claimant's (handle.c)
+ *   ring_id           the creator, once: meta.ring_id (a split ring's pair)
+ *   consumer_waiting, wait_seq   the consumer: it arms before sleeping
+ *                     (RINGBUF_WAIT_FUTEX) or, in fd mode, after each
+ *                     consume (RINGBUF_WAIT_FD), storing the notify_seq it
+ *                     armed at, and clears the word when it wakes or disarms
+ *   force_taken       the consumer, when it takes a forced notification;
+ *                     one is pending while it differs from meta.force_seq
+ * Producer page (the kernel's fields first; producers write it):
+ *   producer_pos, pending_pos   producers, under the reservation lock (4)
+ *   overwrite_pos, ow_passed, ow_check   overwrite mode: producers, under
+ *                     the reservation lock (src/overwrite.c)
+ * Data:
  *   record header     the reserving producer: {len|BUSY, its pid} under the
  *                     lock, then once more at commit: {len, the kernel's
  *                     pg_off} in one 8-byte store.  Or, instead of that
  *                     commit, the consumer, if the reserving process died
  *                     (one CAS on len: BUSY|n -> DISCARD|n, src/recover.c)
  *   payload           the reserving producer, between reserve and commit
- *   lock_owner        producers (pid of the holder, 0 when free)
- *   consumer_waiting, wait_seq   the consumer only (consumer page): it
- *                     arms before sleeping (RINGBUF_WAIT_FUTEX) or, in fd
- *                     mode, after each consume (RINGBUF_WAIT_FD), storing
- *                     the notify_seq it armed at, and clears the word when
- *                     it wakes or disarms
- *   wakeup_watermark  the consumer (consumer page, its own 128-byte block);
- *                     producers read it only when the consumer waits
- *   force_seq         producers sending a FORCE_WAKEUP bump it (meta)
- *   force_taken       the consumer, when it takes a forced notification
- *                     (consumer page); one is pending while the two differ
- *   notify_seq        the futex word (meta): moved from wait_seq to
- *                     wait_seq + 1 by the one producer whose CAS wins
- *   reserved, reserved_bytes   the lock holder (plain adds on the lock's line)
- *   discarded, refused_*, wakeups   any producer (atomic adds, rare events)
- *   consumer_owner    the process claiming the consumer role (consumer
- *                     page, src/handle.c)
- *   overwrite_pos, ow_passed, ow_check   overwrite mode: producers, under
- *                     the reservation lock (src/overwrite.c)
- *   ow_passed, ow_lost (consumer page)   overwrite mode: the consumer
- *   recovered         the consumer (consumer page, its own 128-byte block);
- *                     meta.recovered: a producer, at the request of a
- *                     split ring's consumer (recover_hint, consumer page)
  *
  * So the consumer writes only its own page, and producers only the
  * metadata page, the producer page and the data -- which is what lets a
@@ -115,47 +126,48 @@
  *
  * 5. ORDERING: THE PAIRS
  *
- *   R1 -> A1  commit's store_release(hdr->len) ... consumer's
- *             load_acquire(hdr->len): the payload is visible before the
- *             record is seen committed.
- *   R2 -> A2  reserve's store_release(producer_pos) ... consumer's
+ *   R1 -> A1  rb_commit_len()'s store_release of the header ... the
+ *             consumer's load_acquire(hdr->len): the payload is visible
+ *             before the record is seen committed.
+ *   R2 -> A2  rb_reserve()'s store_release(producer_pos) ... the consumer's
  *             load_acquire(producer_pos): the BUSY header (I4) is visible
  *             before the position that covers it.
- *   R3 -> A3  consumer's store_release(consumer_pos) ... reserve's
- *             load_acquire(consumer_pos): the consumer has finished reading
- *             bytes before a producer may overwrite them.
- *   R4 -> A4  unlock's store_release(lock_owner, 0) ... lock's CAS
- *             (acquire): one holder's writes of producer_pos, pending_pos
- *             and the header are seen by the next.
- *   R5 -> A5  the waking producer's CAS(notify_seq) (acq_rel) ... the
- *             consumer's load_acquire(notify_seq), when it arms and when it
- *             wakes.  (F6 -> F3, src/notify.c, orders the CAS against
- *             the next arming's consumer_waiting.)
+ *   R3 -> A3  rb_publish_consumer()'s store_release(consumer_pos) ...
+ *             rb_reserve()'s load_acquire(consumer_pos): the consumer has
+ *             finished reading bytes before a producer may overwrite them.
+ *   R4 -> A4  rb_unlock()'s store_release(lock_owner, 0) ... the CAS
+ *             (acquire) of rb_lock() or rb_lock_slow(): one holder's writes
+ *             of producer_pos, pending_pos and the header reach the next.
+ *   R5 -> A5  rb_wake_sleeper()'s CAS(notify_seq) (acq_rel) ... the
+ *             consumer's load_acquire(notify_seq) in rb_arm() and, once
+ *             woken, rb_sleep().  (F6 -> F3, src/notify.c, orders the CAS
+ *             against the next arming's consumer_waiting.)
  *   R8 -> A8  the consumer's store_release(consumer_waiting) in rb_arm()
  *             ... a producer's load_acquire(consumer_waiting) in
  *             rb_wake_sleeper(): the wait_seq stored before it is this
  *             arming's, so the CAS that wins is the one this arming owes.
- *   R6 -> A6  overwrite mode: reserve's store_release(overwrite_pos) ...
- *             the consumer's load_acquire(overwrite_pos): ow_passed (and
+ *   R6 -> A6  overwrite mode: rb_overwrite_advance()'s store_release of
+ *             overwrite_pos ... rb_ow_read()'s load_acquire: ow_passed (and
  *             ow_check) are visible with the position they describe.
  *             overwrite_pos is stored before producer_pos (R2), as in the
  *             kernel, so a consumer that reads it after producer_pos sees a
  *             value at least as new as that producer_pos needs.
  *   F4 -> F5  overwrite mode, a seqlock whose sequence is overwrite_pos:
- *             reserve stores overwrite_pos, smp_wmb (F4), then overwrites
- *             the bytes it passed (BUSY header, payload); the consumer
- *             copies a record, smp_rmb (F5), re-reads overwrite_pos.  A copy
- *             that saw any overwriting store therefore sees overwrite_pos
- *             past the record's start, and is thrown away.
- *   W1        between ow_check and ow_passed (smp_wmb), with the consumer's
- *             smp_rmb in rb_ow_read(): a reader that finds ow_check equal to
- *             the overwrite_pos it read first has that position's ow_passed.
- *   R7 -> A1  the recovering consumer's CAS(hdr->len, BUSY|n, DISCARD|n)
- *             (acq_rel) ... producers' load_acquire(hdr->len) in the
- *             pending_pos walk: a recovered record is passed like any
- *             discard.  Its payload is never read, so nothing else needs
- *             ordering; the consumer's R3 publishes its position past the
- *             record only after the CAS.
+ *             rb_overwrite_advance() stores overwrite_pos, smp_wmb (F4),
+ *             then reserve overwrites the bytes passed (BUSY header,
+ *             payload); rb_consume_ow() copies a record, smp_rmb (F5),
+ *             re-reads overwrite_pos.  A copy that saw any overwriting store
+ *             sees overwrite_pos past the record's start, and is dropped.
+ *   W1        rb_overwrite_advance()'s smp_wmb between ow_check and
+ *             ow_passed, with rb_ow_read()'s smp_rmb: a reader that finds
+ *             ow_check equal to the overwrite_pos it read first has that
+ *             position's ow_passed.
+ *   R7 -> A1  rb_cas_len()'s CAS(hdr->len, BUSY|n, DISCARD|n) (acq_rel),
+ *             made by the recovering consumer ... producers' load_acquire
+ *             of hdr->len in rb_advance_pending(): a recovered record is
+ *             passed like any discard.  Its payload is never read, so
+ *             nothing else needs ordering; the consumer's R3 publishes its
+ *             position past the record only after the CAS.
  *
  * 6. submit AND discard FROM THE SAMPLE POINTER
  *
@@ -176,9 +188,11 @@
 #include <stdlib.h>
 
 /* ------------------------------------------------------------------------
- * Producer: the reservation lock (its slow path: src/recover.c)
+ * Producer: reserve
  * ------------------------------------------------------------------------ */
 
+/* The reservation lock (section 4): one CAS; waiting for a holder is
+ * rb_lock_slow(), src/recover.c. */
 static inline bool rb_lock(struct ringbuf *rb)
 {
 	uint32_t me = rb_self(), free_ = 0;
@@ -195,10 +209,6 @@ static inline void rb_unlock(struct ringbuf *rb)
 	smp_store_release(&rb->meta->lock_owner, 0);
 }
 
-/* ------------------------------------------------------------------------
- * Producer: reserve
- * ------------------------------------------------------------------------ */
-
 /* Walk pending_pos forward over committed records, as the kernel does at
  * the start of every reservation attempt, so that pending_pos in the
  * producer page is the kernel's value byte for byte (t_diff compares it).
@@ -210,7 +220,8 @@ static inline uint64_t rb_advance_pending(struct ringbuf *rb, uint64_t pend, uin
 {
 	while (pend != prod) {
 		struct ringbuf_hdr *hdr = (void *)(rb->data + (pend & rb->mask));
-		/* Pairs with R1 in rb_commit(): a committed header is final. */
+		/* A1: pairs with R1 in rb_commit_len() (a committed header is
+		 * final) and R7 in rb_cas_len(). */
 		uint32_t len = smp_load_acquire(&hdr->len);
 		uint64_t rec;
 
@@ -311,11 +322,11 @@ room:
 	hdr = (void *)(rb->data + (prod & rb->mask));
 	RB_FI(RB_FI_LOCKED);
 	/* While BUSY, pg_off names the owner: the pid a consumer checks
-	 * before it recovers the record (section 10). */
+	 * before it recovers the record (src/recover.c). */
 	WRITE_ONCE(hdr->len, (uint32_t)size | RINGBUF_BUSY_BIT);
 	WRITE_ONCE(hdr->pg_off, rb_self());
 	RB_FI(RB_FI_HDR);
-	/* R2: pairs with A2 in the consumer; I4. */
+	/* R2: pairs with A2 in rb_positions() and the consume loops; I4. */
 	smp_store_release(&rb->prod->producer_pos, new_prod);
 	/* Counted under the lock, on the lock's own cache line: no atomic,
 	 * no extra line per record.  Relaxed: ringbuf_stats is a snapshot. */
@@ -333,7 +344,7 @@ full:
 }
 
 /* ------------------------------------------------------------------------
- * Producer: commit
+ * Producer: commit, and the API
  * ------------------------------------------------------------------------ */
 
 /* Store the final header word of the record at data offset @off (first
@@ -356,7 +367,7 @@ rb_commit_len(struct ringbuf *rb, uint64_t off, uint32_t len, uint64_t flags)
 
 		memcpy(&word, &h, sizeof(word));
 		RB_FI(RB_FI_COMMIT);
-		/* R1: pairs with A1 in the consumer (and in rb_advance_pending). */
+		/* R1: pairs with A1 in the consumer and in rb_advance_pending(). */
 		smp_store_release((ringbuf_u64 *)(void *)hdr, word);
 	} else {
 		/* a kernel USER_RINGBUF: pg_off stays the 0 reserve wrote */
@@ -368,7 +379,7 @@ rb_commit_len(struct ringbuf *rb, uint64_t off, uint32_t len, uint64_t flags)
 	if ((flags & (RINGBUF_NO_WAKEUP | RINGBUF_FORCE_WAKEUP)) == RINGBUF_NO_WAKEUP ||
 	    rb->kind != RB_USER)
 		return;
-	smp_mb(); /* F1: pairs with F3 in ringbuf_poll()/rb_sleep() */
+	smp_mb(); /* F1: pairs with F3 in ringbuf_poll() and rb_arm() */
 	rb_notify(rb, off, flags);
 }
 
@@ -427,10 +438,6 @@ static void rb_commit(void *sample, uint64_t flags, bool discard)
 	}
 	rb_commit_hdr(rb, (hp - (uintptr_t)rb->data) & rb->mask, flags, discard);
 }
-
-/* ------------------------------------------------------------------------
- * Producer: the API
- * ------------------------------------------------------------------------ */
 
 void *ringbuf_reserve(struct ringbuf *rb, uint64_t size, uint64_t flags)
 {
@@ -537,7 +544,8 @@ int rb_consume(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, size_t n)
 	start = published = cons;
 	while (!err && cnt < n && cons != prod) {
 		struct ringbuf_hdr *hdr = (void *)(rb->data + (cons & rb->mask));
-		/* A1: pairs with R1 in rb_commit(); read once, use the copy. */
+		/* A1: pairs with R1 in rb_commit_len() and R7 in rb_cas_len();
+		 * read once, use the copy. */
 		uint32_t len = smp_load_acquire(&hdr->len);
 		uint64_t rec = rb_rec_len(len);
 
