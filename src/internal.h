@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * internal.h -- what the library's source files share: the handle and a
- * few helpers.  Nothing here is part of the API.
+ * internal.h -- what the library's source files share: the handle, a few
+ * inline helpers, and what each file offers the files above it, grouped by
+ * file, bottom layer first.  A file uses only the groups above its own
+ * (scripts/check-layers.sh checks it: make layers).  manager.c and
+ * bpf_maps.c, at the top, use only the public API and do not include this
+ * header.  Nothing here is part of the API.
  */
 #ifndef RINGBUF_INTERNAL_H
 #define RINGBUF_INTERNAL_H
@@ -85,7 +89,8 @@ static inline bool rb_fits_address_space(uint64_t size, uint32_t page_shift)
 }
 
 /* ------------------------------------------------------------------------
- * What each file offers the files above it, bottom up.
+ * What each file offers the files above it, bottom layer first.  (fault.c,
+ * below all: src/fault.h.  ring.h: the ring files' shared inlines.)
  * ------------------------------------------------------------------------ */
 
 /* proc.c: the process -- clock, liveness, futex, fork, and the table of
@@ -141,7 +146,8 @@ RB_INTERNAL void rb_release_claim(struct ringbuf *rb);
 /* kmap.c: kernel maps; producing into a USER_RINGBUF */
 RB_INTERNAL struct ringbuf_hdr *rb_kuser_reserve(struct ringbuf *rb, uint64_t size, long *err);
 
-/* recover.c: the reservation lock's slow path; dead producers' records */
+/* recover.c: dead peers -- the reservation lock's slow path; dead
+ * producers' records */
 RB_INTERNAL bool rb_lock_slow(struct ringbuf *rb, uint32_t me);
 RB_INTERNAL __attribute__((noinline, cold)) bool
 rb_recover(struct ringbuf *rb, uint64_t cons, struct ringbuf_hdr *hdr, uint32_t len,
