@@ -66,8 +66,10 @@ enum {
 	EX_TIMEOUT = 11,    /* tail --count N --timeout S: fewer than N records */
 };
 
-#define SHM_DIR    "/dev/shm"
-#define SHM_PREFIX "ringbuf."
+/* The one number in the help texts that is the library's (a macro that is
+ * a plain number). */
+#define STR_(x) #x
+#define STR(x)  STR_(x)
 
 static const char *g_cmd = "ringbuf"; /* "ringbuf SUB" in messages */
 static volatile sig_atomic_t g_stop;
@@ -130,7 +132,7 @@ static void usage_main(FILE *f)
 	fprintf(f,
 		"usage: ringbuf COMMAND [ARGS...]\n"
 		"\n"
-		"The BPF ring buffer in user space: named rings live in " SHM_DIR "/" SHM_PREFIX "NAME.\n"
+		"The BPF ring buffer in user space: named rings live in /dev/shm/ringbuf.NAME.\n"
 		"\n"
 		"commands:\n"
 		"  create NAME --size SIZE [--mode MODE] [--overwrite]\n"
@@ -163,8 +165,8 @@ static void usage_sub(const char *sub, FILE *f)
 			"usage: ringbuf create NAME --size SIZE [--mode MODE] [--overwrite]\n"
 			"                      [--split [--consumer-mode MODE]]\n"
 			"\n"
-			"Create the ring NAME (1-200 characters of [A-Za-z0-9._-], not starting\n"
-			"with '.') as " SHM_DIR "/" SHM_PREFIX "NAME.\n"
+			"Create the ring NAME (1-" STR(RINGBUF_NAME_MAX) " characters of [A-Za-z0-9._-], not starting\n"
+			"with '.') as /dev/shm/ringbuf.NAME.\n"
 			"\n"
 			"  --size SIZE   data bytes: a power of two, a multiple of the page size,\n"
 			"                at most 2G; a number with an optional suffix K, M or G\n"
@@ -175,7 +177,7 @@ static void usage_sub(const char *sub, FILE *f)
 			"                never fail for lack of room, the oldest committed records\n"
 			"                are overwritten; tail gets the newest, and stat counts\n"
 			"                the records it lost (overwritten, lost, overwrite_pos)\n"
-			"  --split       a split ring: " SHM_DIR "/" SHM_PREFIX "NAME is a directory (mode\n"
+			"  --split       a split ring: /dev/shm/ringbuf.NAME is a directory (mode\n"
 			"                0711) holding two files, 'ring' (what producers write:\n"
 			"                metadata, producer page, data; --mode) and 'consumer' (what\n"
 			"                the consumer writes: its page; --consumer-mode).  Writing\n"
@@ -201,8 +203,8 @@ static void usage_sub(const char *sub, FILE *f)
 		fprintf(f,
 			"usage: ringbuf ls\n"
 			"\n"
-			"List the rings in " SHM_DIR " (files and split rings' directories named\n"
-			SHM_PREFIX "*), one per line:\n"
+			"List the rings in /dev/shm (files and split rings' directories named\n"
+			"ringbuf.*), one per line:\n"
 			"  NAME       the ring's name\n"
 			"  SIZE       data bytes (K, M, G: powers of 1024)\n"
 			"  FILL       data not yet consumed, percent of SIZE\n"
@@ -215,7 +217,7 @@ static void usage_sub(const char *sub, FILE *f)
 			"A name that cannot be opened as a ring is listed with '-' and the reason.\n"
 			"Each ring is opened as stat does (see 'ringbuf stat --help').\n"
 			"\n"
-			"Exit status: 0, 1 (" SHM_DIR " unreadable), 2.\n");
+			"Exit status: 0, 1 (/dev/shm unreadable), 2.\n");
 	} else if (!strcmp(sub, "stat")) {
 		fprintf(f,
 			"usage: ringbuf stat TARGET [--watch [SECS]]\n"
@@ -387,16 +389,31 @@ static int parse_secs(const char *s, double *out)
 	return 0;
 }
 
-static bool valid_name(const char *n)
+/* What the library says of the named ring @name: its path (filled for
+ * every valid name, whether or not anything is under it) and its kind
+ * (RINGBUF_NAME_FILE or _SPLIT; 0 when nothing usable is there).  Returns
+ * ringbuf_name_info()'s result: -EINVAL only for an invalid name. */
+static int name_info(const char *name, struct ringbuf_name_info *ni)
 {
-	size_t len = strlen(n);
+	memset(ni, 0, sizeof(*ni));
+	ni->sz = sizeof(*ni);
+	return ringbuf_name_info(name, ni);
+}
 
-	if (len < 1 || len > 200 || n[0] == '.')
-		return false;
-	for (const char *p = n; *p; p++)
-		if (!isalnum((unsigned char)*p) && *p != '.' && *p != '_' && *p != '-')
-			return false;
-	return true;
+static bool valid_name(const char *name)
+{
+	struct ringbuf_name_info ni;
+
+	return name_info(name, &ni) != -EINVAL;
+}
+
+/* Is the named ring @name a split ring (its name a directory)? */
+static bool name_is_split(const char *name)
+{
+	struct ringbuf_name_info ni;
+
+	name_info(name, &ni);
+	return ni.kind == RINGBUF_NAME_SPLIT;
 }
 
 /* "--opt VALUE" or "--opt=VALUE": the value, advancing *i; NULL if @a is
@@ -428,16 +445,6 @@ struct target {
 	uint32_t role; /* a named ring: the role it was (to be) opened in */
 };
 
-/* Is the named ring @name a split ring (its name a directory)? */
-static bool name_is_split(const char *name)
-{
-	char path[PATH_MAX];
-	struct stat st;
-
-	snprintf(path, sizeof(path), SHM_DIR "/" SHM_PREFIX "%s", name);
-	return !lstat(path, &st) && S_ISDIR(st.st_mode);
-}
-
 static void parse_target(const char *sub, const char *arg, struct target *t)
 {
 	t->arg = arg;
@@ -455,8 +462,8 @@ static void parse_target(const char *sub, const char *arg, struct target *t)
 		t->kind = T_PATH;
 	} else {
 		if (!valid_name(arg))
-			usage_err(sub, "invalid ring name '%s' (1-200 of [A-Za-z0-9._-], not "
-				  "starting with '.')", arg);
+			usage_err(sub, "invalid ring name '%s' (1-%d of [A-Za-z0-9._-], not "
+				  "starting with '.')", arg, RINGBUF_NAME_MAX);
 		t->kind = T_NAME;
 	}
 }
@@ -467,11 +474,13 @@ static void open_fail(const struct target *t, int e)
 {
 	bool kernel = t->kind != T_NAME;
 	const char *a = t->arg;
+	struct ringbuf_name_info ni;
 
+	name_info(a, &ni); /* a kernel target is no valid name: all zeros */
 	switch (e) {
 	case ENOENT:
 		if (t->kind == T_NAME)
-			die(EX_NOENT, "%s: no such ring (no " SHM_DIR "/" SHM_PREFIX "%s)", a, a);
+			die(EX_NOENT, "%s: no such ring (no %s)", a, ni.path);
 		if (t->kind == T_PATH)
 			die(EX_NOENT, "%s: no such pinned object", a);
 		die(EX_NOENT, "%s: no BPF map with id %u", a, t->id);
@@ -479,17 +488,16 @@ static void open_fail(const struct target *t, int e)
 		if (kernel)
 			die(EX_NOTRING, "%s: not a usable ring buffer map (a size the kernel "
 			    "would not create)", a);
-		if (name_is_split(a))
-			die(EX_NOTRING, "%s: not a ringbuf ring (the directory " SHM_DIR "/"
-			    SHM_PREFIX "%s lacks a ring's 'ring' or 'consumer' file, or they "
-			    "do not match)", a, a);
-		die(EX_NOTRING, "%s: not a ringbuf ring (" SHM_DIR "/" SHM_PREFIX "%s has the "
-		    "wrong size, magic or geometry)", a, a);
+		if (ni.kind == RINGBUF_NAME_SPLIT)
+			die(EX_NOTRING, "%s: not a ringbuf ring (the directory %s lacks a ring's "
+			    "'ring' or 'consumer' file, or they do not match)", a, ni.path);
+		die(EX_NOTRING, "%s: not a ringbuf ring (%s has the wrong size, magic or "
+		    "geometry)", a, ni.path);
 	case EMEDIUMTYPE:
 		die(EX_NOTRING, "%s: not a BPF ring buffer map (another map type, or not a "
 		    "map)", a);
 	case EACCES:
-		if (t->kind == T_NAME && t->role && name_is_split(a))
+		if (t->kind == T_NAME && t->role && ni.kind == RINGBUF_NAME_SPLIT)
 			die(EX_PERM, "%s: permission denied (the %s role of a split ring needs "
 			    "write access to its '%s' file)", a,
 			    t->role == RINGBUF_ROLE_CONSUMER ? "consumer" : "producer",
@@ -700,8 +708,8 @@ static int cmd_create(int argc, char **argv)
 	if (!name)
 		usage_err("create ", "missing NAME");
 	if (!valid_name(name))
-		usage_err("create ", "invalid ring name '%s' (1-200 of [A-Za-z0-9._-], not "
-			  "starting with '.')", name);
+		usage_err("create ", "invalid ring name '%s' (1-%d of [A-Za-z0-9._-], not "
+			  "starting with '.')", name, RINGBUF_NAME_MAX);
 	if (!size_s)
 		usage_err("create ", "missing --size");
 	if (parse_size(size_s, &size))
@@ -792,16 +800,6 @@ static const char *open_reason(int e)
 	}
 }
 
-/* Names of rings, files or split rings' directories.  The library's own
- * hidden names (wakeup sockets /dev/shm/.ringbuf.*.wake, a split ring's
- * directory while made or removed, /dev/shm/.ringbuf-new.* and
- * .ringbuf-old.*) start with '.' and never match. */
-static int name_filter(const struct dirent *d)
-{
-	return !strncmp(d->d_name, SHM_PREFIX, strlen(SHM_PREFIX)) &&
-	       d->d_name[strlen(SHM_PREFIX)] != '\0';
-}
-
 /* How many processes other than this one and @consumer map the file at
  * @path: the ring's producers, as /proc/PID/maps shows them (by device and
  * inode, since a ring's creator maps it from before it had its name).
@@ -843,10 +841,80 @@ static int count_producers(const char *path, uint32_t consumer)
 	return count;
 }
 
+static void ls_header(void)
+{
+	printf("%-24s %6s %6s %8s %9s %12s %10s %10s %10s\n", "NAME", "SIZE", "FILL", "CONSUMER",
+	       "PRODUCERS", "RESERVED", "DISCARDED", "REFUSED", "RECOVERED");
+}
+
+/* One line of ls for the ring @name (@err: -EINVAL for a name the library
+ * refuses), from ringbuf_list(). */
+static int ls_one(void *ctx, const char *name, int err)
+{
+	bool *header = ctx;
+	struct ringbuf_stats st = { .sz = sizeof(st) };
+	struct ringbuf_name_info ni;
+	struct ringbuf *rb;
+	char size[32], pid[16], nprod[16];
+	uint32_t role;
+	bool busy = false;
+	int producers;
+
+	if (!*header) {
+		ls_header();
+		*header = true;
+	}
+	errno = 0;
+	rb = err ? (errno = -err, NULL) : open_observe(name, &role, &busy);
+	if (!rb) {
+		int e = errno ? errno : EIO;
+
+		if (e == ENOENT) /* removed since the directory was read */
+			return 0;
+		printf("%-24s %6s %6s %8s %9s %12s %10s %10s %10s  (%s)\n", name, "-", "-", "-",
+		       "-", "-", "-", "-", "-",
+		       busy ? "permission denied; consumer running" : open_reason(e));
+		return 0;
+	}
+	observe_stats(rb, role, &st);
+	ringbuf_free(rb);
+	/* a split ring's producers map its 'ring' file */
+	name_info(name, &ni);
+	producers = count_producers(ni.ring_path, st.consumer_pid);
+	if (producers >= 0)
+		snprintf(nprod, sizeof(nprod), "%d", producers);
+	else
+		snprintf(nprod, sizeof(nprod), "-");
+	fmt_size(size, sizeof(size), st.ring_size);
+	if (st.consumer_pid)
+		snprintf(pid, sizeof(pid), "%u", st.consumer_pid);
+	else
+		snprintf(pid, sizeof(pid), "-");
+	printf("%-24s %6s %5.1f%% %8s %9s %12" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64
+	       "\n",
+	       name, size, fill_pct(&st), pid, nprod, st.reserved, st.discarded,
+	       st.refused_full + st.refused_too_big + st.refused_flags, st.recovered);
+	return 0;
+}
+
+/* The directory the named rings live in (that of any name's path), for a
+ * failure of ringbuf_list() to name. */
+static void ring_dir(char *buf, size_t len)
+{
+	struct ringbuf_name_info ni;
+	char *slash;
+
+	name_info("x", &ni);
+	slash = strrchr(ni.path, '/');
+	if (slash)
+		*slash = '\0';
+	snprintf(buf, len, "%s", ni.path);
+}
+
 static int cmd_ls(int argc, char **argv)
 {
-	struct dirent **ents;
-	int n;
+	bool header = false; /* printed before the first ring, or at the end */
+	int r;
 
 	for (int i = 1; i < argc; i++) {
 		if (is_help(argv[i])) {
@@ -855,59 +923,15 @@ static int cmd_ls(int argc, char **argv)
 		}
 		usage_err("ls ", "unexpected argument '%s'", argv[i]);
 	}
-	n = scandir(SHM_DIR, &ents, name_filter, alphasort);
-	if (n < 0)
-		die(EX_FAIL, SHM_DIR ": %s", strerror(errno));
-	printf("%-24s %6s %6s %8s %9s %12s %10s %10s %10s\n", "NAME", "SIZE", "FILL", "CONSUMER",
-	       "PRODUCERS", "RESERVED", "DISCARDED", "REFUSED", "RECOVERED");
-	for (int i = 0; i < n; i++) {
-		const char *name = ents[i]->d_name + strlen(SHM_PREFIX);
-		struct ringbuf_stats st = { .sz = sizeof(st) };
-		struct ringbuf *rb;
-		char size[32], pid[16], nprod[16];
-		uint32_t role;
-		bool busy = false;
-		int producers;
+	r = ringbuf_list(ls_one, &header);
+	if (r < 0) {
+		char dir[sizeof(((struct ringbuf_name_info *)0)->path)];
 
-		errno = 0;
-		rb = valid_name(name) ? open_observe(name, &role, &busy) : (errno = EINVAL, NULL);
-		if (!rb) {
-			int e = errno ? errno : EIO;
-
-			if (e == ENOENT) /* removed since readdir */
-				goto next;
-			printf("%-24s %6s %6s %8s %9s %12s %10s %10s %10s  (%s)\n", name, "-", "-",
-			       "-", "-", "-", "-", "-", "-",
-			       busy ? "permission denied; consumer running" : open_reason(e));
-			goto next;
-		}
-		observe_stats(rb, role, &st);
-		ringbuf_free(rb);
-		{
-			char path[PATH_MAX];
-
-			/* a split ring's producers map its 'ring' file */
-			snprintf(path, sizeof(path), "%s/%s%s", SHM_DIR, ents[i]->d_name,
-				 name_is_split(name) ? "/ring" : "");
-			producers = count_producers(path, st.consumer_pid);
-		}
-		if (producers >= 0)
-			snprintf(nprod, sizeof(nprod), "%d", producers);
-		else
-			snprintf(nprod, sizeof(nprod), "-");
-		fmt_size(size, sizeof(size), st.ring_size);
-		if (st.consumer_pid)
-			snprintf(pid, sizeof(pid), "%u", st.consumer_pid);
-		else
-			snprintf(pid, sizeof(pid), "-");
-		printf("%-24s %6s %5.1f%% %8s %9s %12" PRIu64 " %10" PRIu64 " %10" PRIu64
-		       " %10" PRIu64 "\n",
-		       name, size, fill_pct(&st), pid, nprod, st.reserved, st.discarded,
-		       st.refused_full + st.refused_too_big + st.refused_flags, st.recovered);
-next:
-		free(ents[i]);
+		ring_dir(dir, sizeof(dir));
+		die(EX_FAIL, "%s: %s", dir, strerror(-r));
 	}
-	free(ents);
+	if (!header)
+		ls_header();
 	if (fflush(stdout))
 		die(EX_FAIL, "standard output: %s", strerror(errno));
 	return EX_OK;
