@@ -15,8 +15,13 @@
  * TARGET is a ring name (/dev/shm/ringbuf.NAME, a file, or a directory for
  * a split ring), a path to a map pinned in bpffs (anything containing a
  * '/'), or id:N for a kernel map id.  Uses only the public API of
- * include/ringbuf.h and libc.  The exit codes are listed in usage_main()
- * and in docs/ringbuf.1.
+ * include/ringbuf.h and libc.  The exit codes are listed in the main usage
+ * (exit_codes_text) and in docs/ringbuf.1.
+ *
+ * Each subcommand is one struct cli_cmd: its name, the line the main usage
+ * gives it, its help text, its options and the function that runs it.
+ * The main usage is made from the table of them (commands[]); cli_parse()
+ * reads every command's arguments from its option descriptions.
  *
  * Roles: each subcommand opens a named ring with the least it needs, so
  * that it works for a user whom a split ring's file modes give only one
@@ -71,7 +76,41 @@ enum {
 #define STR_(x) #x
 #define STR(x)  STR_(x)
 
-static const char *g_cmd = "ringbuf"; /* "ringbuf SUB" in messages */
+/* An option of a command, as cli_parse() reads it. */
+enum cli_arg {
+	CLI_FLAG,     /* --name */
+	CLI_VALUE,    /* --name VALUE or --name=VALUE */
+	CLI_OPTVALUE, /* --name=VALUE, or --name followed by a VALUE that takes() accepts,
+		       * or --name alone */
+};
+
+struct cli_opt {
+	const char *name;                 /* "--size" */
+	enum cli_arg arg;
+	bool (*takes)(const char *next);  /* CLI_OPTVALUE: is @next its value? */
+};
+
+/* A subcommand: `ringbuf NAME ...`. */
+struct cli_cmd {
+	const char *name;
+	const char *synopsis; /* its arguments in the main usage; '\n' continues the line */
+	const char *summary;  /* what it does, in the main usage; NULL: not listed there */
+	const char *help;     /* 'ringbuf NAME --help'; NULL: part of the main usage, whose
+			       * help is theirs, and whose messages say just "ringbuf" */
+	const struct cli_opt *opts; /* ended by a NULL name; NULL: none */
+	const char *operand;  /* "NAME", "TARGET": its one operand, required; NULL: none */
+	int (*run)(int argc, char **argv); /* argv[0] is NAME */
+};
+
+/* cli_parse() hands each option to such a function, in order: @opt is its
+ * index in the command's opts, @val its value (NULL: none given). */
+typedef void cli_opt_fn(void *ctx, int opt, const char *val);
+
+static const struct cli_cmd cmd_create, cmd_rm, cmd_ls, cmd_stat, cmd_tail, cmd_write, cmd_demo,
+	cmd_bench;
+
+/* The command running, for messages; NULL: ringbuf itself. */
+static const struct cli_cmd *cli_current;
 static volatile sig_atomic_t g_stop;
 
 /* ---- messages -------------------------------------------------------------- */
@@ -81,7 +120,10 @@ static void msg(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", g_cmd);
+	fputs("ringbuf", stderr);
+	if (cli_current)
+		fprintf(stderr, " %s", cli_current->name);
+	fputs(": ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -95,8 +137,8 @@ static void msg(const char *fmt, ...)
 	} while (0)
 
 /* A usage error: one line, with a pointer to --help. */
-static void usage_err(const char *sub, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
-static void usage_err(const char *sub, const char *fmt, ...)
+static void usage_err(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void usage_err(const char *fmt, ...)
 {
 	va_list ap;
 	char line[512];
@@ -104,259 +146,84 @@ static void usage_err(const char *sub, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "%s: %s (try 'ringbuf %s--help')\n", g_cmd, line, sub ? sub : "");
+	msg("%s (try 'ringbuf %s%s--help')", line, cli_current ? cli_current->name : "",
+	    cli_current ? " " : "");
 	exit(EX_USAGE);
 }
 
-/* ---- help -------------------------------------------------------------------- */
-
-static const char exit_codes_text[] =
-	"exit status:\n"
-	"   0  success\n"
-	"   1  runtime failure (I/O error, out of memory, corrupt ring, record too big, ...)\n"
-	"   2  usage error: unknown subcommand or option, malformed argument (size, mode,\n"
-	"      count, seconds, id, name) or malformed input for write --raw\n"
-	"   3  no such ring, pinned path or map id (ENOENT)\n"
-	"   4  not a ring: a file that is not a ringbuf ring (EPROTO), or a kernel map\n"
-	"      that is not a ring buffer map (EMEDIUMTYPE)\n"
-	"   5  permission denied (EACCES; EPERM for named rings)\n"
-	"   6  BPF not permitted: EPERM from the bpf(2) system call (kernel targets)\n"
-	"   7  a ring of another layout version (EPROTONOSUPPORT)\n"
-	"   8  busy: another live process is the ring's consumer (EBUSY)\n"
-	"   9  the ring name exists (EEXIST)\n"
-	"  10  unsupported (the wrong direction for a kernel map, an overwrite-mode map)\n"
-	"  11  tail --count N --timeout S ended before N records arrived\n";
-
-static void usage_main(FILE *f)
-{
-	fprintf(f,
-		"usage: ringbuf COMMAND [ARGS...]\n"
-		"\n"
-		"The BPF ring buffer in user space: named rings live in /dev/shm/ringbuf.NAME.\n"
-		"\n"
-		"commands:\n"
-		"  create NAME --size SIZE [--mode MODE] [--overwrite]\n"
-		"              [--split [--consumer-mode MODE]]\n"
-		"                                             create a named ring\n"
-		"  rm NAME                                    remove a ring's name\n"
-		"  ls                                         list the rings on this machine\n"
-		"  stat TARGET [--watch [SECS]]               positions, counters, rates\n"
-		"  tail TARGET [--format F] [--count N] [--timeout S]\n"
-		"                                             consume and print records\n"
-		"  write TARGET [--lines|--raw] [--no-wakeup|--force-wakeup]\n"
-		"                                             records from standard input\n"
-		"  demo [ARGS...]                             run ringbuf-demo\n"
-		"  bench [ARGS...]                            run the benchmark\n"
-		"  help [COMMAND]                             this text, or a command's\n"
-		"\n"
-		"TARGET: a ring NAME, a bpffs PATH (anything with a '/') of a pinned kernel\n"
-		"map, or id:N for the kernel map with id N.  A named ring is opened with the\n"
-		"least role each command needs: tail the consumer role, write the producer\n"
-		"role, stat and ls the producer role, else the consumer role (split rings).\n"
-		"'ringbuf COMMAND --help' describes a command; see also ringbuf(1).\n"
-		"\n%s",
-		exit_codes_text);
-}
-
-static void usage_sub(const char *sub, FILE *f)
-{
-	if (!strcmp(sub, "create")) {
-		fprintf(f,
-			"usage: ringbuf create NAME --size SIZE [--mode MODE] [--overwrite]\n"
-			"                      [--split [--consumer-mode MODE]]\n"
-			"\n"
-			"Create the ring NAME (1-" STR(RINGBUF_NAME_MAX) " characters of [A-Za-z0-9._-], not starting\n"
-			"with '.') as /dev/shm/ringbuf.NAME.\n"
-			"\n"
-			"  --size SIZE   data bytes: a power of two, a multiple of the page size,\n"
-			"                at most 2G; a number with an optional suffix K, M or G\n"
-			"                (KiB, MiB, GiB also accepted; powers of 1024): 4096, 64K, 1M\n"
-			"  --mode MODE   permissions of the ring file (of 'ring' with --split),\n"
-			"                octal (default 0600; the umask does not apply)\n"
-			"  --overwrite   overwrite mode (the kernel's BPF_F_RB_OVERWRITE): writers\n"
-			"                never fail for lack of room, the oldest committed records\n"
-			"                are overwritten; tail gets the newest, and stat counts\n"
-			"                the records it lost (overwritten, lost, overwrite_pos)\n"
-			"  --split       a split ring: /dev/shm/ringbuf.NAME is a directory (mode\n"
-			"                0711) holding two files, 'ring' (what producers write:\n"
-			"                metadata, producer page, data; --mode) and 'consumer' (what\n"
-			"                the consumer writes: its page; --consumer-mode).  Writing\n"
-			"                records needs write access to 'ring', consuming needs it\n"
-			"                to 'consumer'; read access to the other file is needed\n"
-			"                too.  chown/chmod the files to let each user do only its\n"
-			"                part.\n"
-			"  --consumer-mode MODE\n"
-			"                with --split: permissions of the 'consumer' file, octal\n"
-			"                (default: as --mode)\n"
-			"\n"
-			"Exit status: 0, 1, 2 (bad name, size or mode; --consumer-mode without\n"
-			"--split), 5, 9 (exists).\n");
-	} else if (!strcmp(sub, "rm")) {
-		fprintf(f,
-			"usage: ringbuf rm NAME\n"
-			"\n"
-			"Remove the name of ring NAME (a split ring's directory with its two\n"
-			"files).  Processes that have it open keep using it.\n"
-			"\n"
-			"Exit status: 0, 1, 2 (bad name), 3 (no such ring), 5.\n");
-	} else if (!strcmp(sub, "ls")) {
-		fprintf(f,
-			"usage: ringbuf ls\n"
-			"\n"
-			"List the rings in /dev/shm (files and split rings' directories named\n"
-			"ringbuf.*), one per line:\n"
-			"  NAME       the ring's name\n"
-			"  SIZE       data bytes (K, M, G: powers of 1024)\n"
-			"  FILL       data not yet consumed, percent of SIZE\n"
-			"  CONSUMER   pid of the process holding the consumer role, '-' if none\n"
-			"  PRODUCERS  other processes mapping the ring (its 'ring' file), the\n"
-			"             consumer not counted ('-': not visible to this user)\n"
-			"  RESERVED   reservations made (records written, discarded ones included)\n"
-			"  DISCARDED  records committed as discarded\n"
-			"  REFUSED    reservations refused (ring full, too big, bad flags)\n"
-			"A name that cannot be opened as a ring is listed with '-' and the reason.\n"
-			"Each ring is opened as stat does (see 'ringbuf stat --help').\n"
-			"\n"
-			"Exit status: 0, 1 (/dev/shm unreadable), 2.\n");
-	} else if (!strcmp(sub, "stat")) {
-		fprintf(f,
-			"usage: ringbuf stat TARGET [--watch [SECS]]\n"
-			"\n"
-			"Print a ring's positions, available data and counters, one 'key: value'\n"
-			"per line (ring_size, consumer_pos, producer_pos, avail_data, fill,\n"
-			"consumer_pid, reserved, reserved_bytes, discarded, refused_full,\n"
-			"refused_too_big, refused_flags, wakeups, lock_steals, recovered -- records\n"
-			"of dead producers a consumer discarded -- mode; for an overwrite-mode ring\n"
-			"also overwrite_pos, overwritten -- records overwritten -- and lost -- those\n"
-			"of them the consumer never got), split -- yes for a split ring -- and\n"
-			"opened_as -- the role stat used.  Kernel maps keep no counters: only sizes\n"
-			"and positions are shown for them.\n"
-			"\n"
-			"A named ring is opened in the producer role, which claims nothing, so a\n"
-			"running consumer is not disturbed.  If the user may not write the ring\n"
-			"(a split ring whose 'ring' file another user's producers write), it is\n"
-			"opened in the consumer role instead, held only while reading (reopened\n"
-			"at each --watch refresh; a tail starting at that very moment may be\n"
-			"refused as busy).  If neither works: permission denied (5), also when\n"
-			"the consumer role is held by a running consumer.\n"
-			"\n"
-			"  --watch [SECS]  refresh every SECS seconds (default 1; fractions allowed;\n"
-			"                  --watch=SECS is unambiguous) until interrupted, adding\n"
-			"                  per-second rates since the previous refresh.  The screen\n"
-			"                  is cleared between refreshes when the output is a\n"
-			"                  terminal; otherwise blocks are separated by a blank line.\n"
-			"\n"
-			"TARGET: NAME, a bpffs PATH, or id:N.\n"
-			"Exit status: 0, 1, 2, 3, 4, 5, 6, 7.\n");
-	} else if (!strcmp(sub, "tail")) {
-		fprintf(f,
-			"usage: ringbuf tail TARGET [--format hex|raw|jsonl|text] [--count N]\n"
-			"                    [--timeout S]\n"
-			"\n"
-			"Consume the ring's records and print them as they arrive.  A named ring\n"
-			"is opened in the consumer role (a split ring: this needs write access to\n"
-			"its 'consumer' file): while this runs, no other process may consume it\n"
-			"(a second tail fails with exit status 8).  Consumed records are gone\n"
-			"from the ring.  Runs until interrupted (SIGINT/SIGTERM: exit 0), unless\n"
-			"--count or --timeout ends it.\n"
-			"\n"
-			"  --format F    hex (default): 'record SEQ: SIZE bytes', then an offset,\n"
-			"                16 bytes in hex and their ASCII per line\n"
-			"                raw: per record a 4-byte little-endian length, then the\n"
-			"                bytes (what 'ringbuf write --raw' reads)\n"
-			"                jsonl: one JSON object per line,\n"
-			"                {\"seq\":N,\"size\":N,\"data\":\"BASE64\"}, data in standard\n"
-			"                base64 (RFC 4648, with padding)\n"
-			"                text: the payload, one record per line; \\\\ \\n \\r \\t and\n"
-			"                \\xHH escape backslashes and non-printable bytes; one\n"
-			"                trailing NUL byte (a C string's end) is dropped\n"
-			"                SEQ counts records from 0 in this invocation.\n"
-			"  --count N     stop after exactly N records (N >= 1); the records after\n"
-			"                them stay in the ring\n"
-			"  --timeout S   stop S seconds (fractions allowed) after starting, in total,\n"
-			"                whether or not records arrived: exit 0, or 11 when --count N\n"
-			"                was given and fewer than N records arrived\n"
-			"\n"
-			"TARGET: NAME, a bpffs PATH or id:N of a BPF_MAP_TYPE_RINGBUF map.\n"
-			"Exit status: 0, 1, 2, 3, 4, 5, 6, 7, 8 (busy), 10 (a USER_RINGBUF map), 11.\n");
-	} else if (!strcmp(sub, "write")) {
-		fprintf(f,
-			"usage: ringbuf write TARGET [--lines | --raw] [--no-wakeup | --force-wakeup]\n"
-			"\n"
-			"Write records read from standard input until its end.  When the ring is\n"
-			"full, wait for room (no record is ever dropped).  A named ring is opened\n"
-			"in the producer role (a split ring: needs write access to its 'ring'\n"
-			"file).\n"
-			"\n"
-			"  --lines          one record per line, without its newline (default); an\n"
-			"                   empty line is an empty record, a last line without a\n"
-			"                   newline is a record too\n"
-			"  --raw            records as a 4-byte little-endian length, then the bytes\n"
-			"                   (what 'ringbuf tail --format raw' writes)\n"
-			"  --no-wakeup      commit with RINGBUF_NO_WAKEUP: never wake the consumer\n"
-			"  --force-wakeup   commit with RINGBUF_FORCE_WAKEUP: wake it every record\n"
-			"                   (default: adaptive wakeups, as the kernel's flags 0)\n"
-			"\n"
-			"TARGET: NAME, or a bpffs PATH or id:N of a BPF_MAP_TYPE_USER_RINGBUF map.\n"
-			"Exit status: 0, 1 (also: a record larger than the ring), 2 (also: truncated\n"
-			"--raw input), 3, 4, 5, 6, 7, 10 (a BPF_MAP_TYPE_RINGBUF map).\n");
-	} else if (!strcmp(sub, "demo")) {
-		fprintf(f,
-			"usage: ringbuf demo [--seconds N]\n"
-			"\n"
-			"Run ringbuf-demo (found next to this program) with the given arguments:\n"
-			"three processes send events through one ring, the parent consumes and\n"
-			"accounts for every one.  Exit status: the demo's, or 1 if not found.\n");
-	} else if (!strcmp(sub, "bench")) {
-		fprintf(f,
-			"usage: ringbuf bench [--quick] [--reps N] [--seconds S] [--json FILE] ...\n"
-			"\n"
-			"Run the benchmark (bench/ringbuf_bench, found next to this program) with\n"
-			"the given arguments ('ringbuf bench --help' for its own).  Exit status:\n"
-			"the benchmark's, or 1 if not found.\n");
-	} else {
-		usage_main(f);
-	}
-}
+/* ---- options ------------------------------------------------------------------- */
 
 static bool is_help(const char *a)
 {
 	return !strcmp(a, "--help") || !strcmp(a, "-h");
 }
 
-/* ---- parsing ------------------------------------------------------------------ */
-
-/* A decimal number with an optional K/M/G (KiB/MiB/GiB) suffix. */
-static int parse_size(const char *s, uint64_t *out)
+/* The option of @opts that the argument @a is -- "--name", or "--name=VALUE"
+ * for one that takes a value, *@val set to VALUE -- or NULL. */
+static const struct cli_opt *find_opt(const struct cli_opt *opts, const char *a, const char **val)
 {
-	uint64_t v = 0, mul = 1;
-	const char *p = s;
+	for (const struct cli_opt *o = opts; o && o->name; o++) {
+		size_t n = strlen(o->name);
 
-	if (!isdigit((unsigned char)*p))
-		return -1;
-	for (; isdigit((unsigned char)*p); p++) {
-		if (v > (UINT64_MAX - 9) / 10)
-			return -1;
-		v = v * 10 + (uint64_t)(*p - '0');
-	}
-	if (*p) {
-		switch (*p) {
-		case 'k': case 'K': mul = 1ULL << 10; break;
-		case 'm': case 'M': mul = 1ULL << 20; break;
-		case 'g': case 'G': mul = 1ULL << 30; break;
-		default: return -1;
+		if (strncmp(a, o->name, n))
+			continue;
+		if (a[n] == '\0' || (a[n] == '=' && o->arg != CLI_FLAG)) {
+			*val = a[n] ? a + n + 1 : NULL;
+			return o;
 		}
-		p++;
-		if (!strcmp(p, "iB"))
-			p += 2;
-		if (*p)
-			return -1;
 	}
-	if (v > UINT64_MAX / mul)
-		return -1;
-	*out = v * mul;
-	return 0;
+	return NULL;
 }
+
+/*
+ * Read the arguments of @cmd (argv[0] is its name) from left to right: each
+ * option that cmd->opts describes goes to @fn (which may refuse its value
+ * with usage_err()), with its value: "--opt VALUE" or "--opt=VALUE".  An
+ * argument that does not start with '-' (or is "-") is the operand.  -h or
+ * --help prints cmd->help and exits 0.  An unknown option, a missing
+ * value, a second operand or a missing one is a usage error (exit 2), as
+ * soon as it is met.  A command with neither options nor operand calls any
+ * argument unexpected.  Returns the operand (NULL if the command has none).
+ * @fn is not called (may be NULL) for a command without options.
+ */
+static const char *cli_parse(const struct cli_cmd *cmd, int argc, char **argv, cli_opt_fn *fn,
+			     void *ctx)
+{
+	bool no_args = !cmd->operand && !(cmd->opts && cmd->opts[0].name);
+	const char *operand = NULL;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *val;
+		const struct cli_opt *o;
+
+		if (is_help(a)) {
+			fputs(cmd->help, stdout);
+			exit(EX_OK);
+		}
+		if (no_args || a[0] != '-' || !a[1]) {
+			if (no_args || !cmd->operand || operand)
+				usage_err("unexpected argument '%s'", a);
+			operand = a;
+			continue;
+		}
+		o = find_opt(cmd->opts, a, &val);
+		if (!o)
+			usage_err("unknown option '%s'", a);
+		if (!val && o->arg == CLI_VALUE) {
+			if (i + 1 >= argc)
+				usage_err("%s needs a value", o->name);
+			val = argv[++i];
+		} else if (!val && o->arg == CLI_OPTVALUE && i + 1 < argc && o->takes(argv[i + 1])) {
+			val = argv[++i];
+		}
+		fn(ctx, (int)(o - cmd->opts), val);
+	}
+	if (cmd->operand && !operand)
+		usage_err("missing %s", cmd->operand);
+	return operand;
+}
+
+/* ---- parsing ------------------------------------------------------------------ */
 
 /* A decimal unsigned integer, no sign, no suffix. */
 static int parse_u64(const char *s, uint64_t *out)
@@ -389,6 +256,14 @@ static int parse_secs(const char *s, double *out)
 	return 0;
 }
 
+/* --watch's test for its optional value. */
+static bool is_secs(const char *s)
+{
+	double v;
+
+	return !parse_secs(s, &v);
+}
+
 /* What the library says of the named ring @name: its path (filled for
  * every valid name, whether or not anything is under it) and its kind
  * (RINGBUF_NAME_FILE or _SPLIT; 0 when nothing usable is there).  Returns
@@ -416,24 +291,6 @@ static bool name_is_split(const char *name)
 	return ni.kind == RINGBUF_NAME_SPLIT;
 }
 
-/* "--opt VALUE" or "--opt=VALUE": the value, advancing *i; NULL if @a is
- * not @opt. */
-static const char *opt_value(const char *sub, int argc, char **argv, int *i, const char *opt)
-{
-	const char *a = argv[*i];
-	size_t n = strlen(opt);
-
-	if (strncmp(a, opt, n))
-		return NULL;
-	if (a[n] == '=')
-		return a + n + 1;
-	if (a[n])
-		return NULL;
-	if (*i + 1 >= argc)
-		usage_err(sub, "%s needs a value", opt);
-	return argv[++*i];
-}
-
 /* ---- targets -------------------------------------------------------------------- */
 
 enum tkind { T_NAME, T_PATH, T_ID };
@@ -445,7 +302,7 @@ struct target {
 	uint32_t role; /* a named ring: the role it was (to be) opened in */
 };
 
-static void parse_target(const char *sub, const char *arg, struct target *t)
+static void parse_target(const char *arg, struct target *t)
 {
 	t->arg = arg;
 	t->id = 0;
@@ -454,7 +311,7 @@ static void parse_target(const char *sub, const char *arg, struct target *t)
 		uint64_t v;
 
 		if (parse_u64(arg + 3, &v) || v == 0 || v > UINT32_MAX)
-			usage_err(sub, "malformed map id '%s' (expected id:N, N from 1 to %u)", arg,
+			usage_err("malformed map id '%s' (expected id:N, N from 1 to %u)", arg,
 				  UINT32_MAX);
 		t->kind = T_ID;
 		t->id = (uint32_t)v;
@@ -462,7 +319,7 @@ static void parse_target(const char *sub, const char *arg, struct target *t)
 		t->kind = T_PATH;
 	} else {
 		if (!valid_name(arg))
-			usage_err(sub, "invalid ring name '%s' (1-%d of [A-Za-z0-9._-], not "
+			usage_err("invalid ring name '%s' (1-%d of [A-Za-z0-9._-], not "
 				  "starting with '.')", arg, RINGBUF_NAME_MAX);
 		t->kind = T_NAME;
 	}
@@ -653,7 +510,54 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static double fill_pct(const struct ringbuf_stats *st)
+{
+	return st->ring_size ? 100.0 * (double)st->avail_data / (double)st->ring_size : 0;
+}
+
+/* consume_n(0) delivers nothing: 0 on a handle that may consume, -EOPNOTSUPP
+ * on a producer-only one (a kernel USER_RINGBUF map). */
+static int noop_sample(void *ctx, void *data, size_t size)
+{
+	(void)ctx;
+	(void)data;
+	(void)size;
+	return 0;
+}
+
 /* ---- create / rm ----------------------------------------------------------------- */
+
+/* A decimal number with an optional K/M/G (KiB/MiB/GiB) suffix. */
+static int parse_size(const char *s, uint64_t *out)
+{
+	uint64_t v = 0, mul = 1;
+	const char *p = s;
+
+	if (!isdigit((unsigned char)*p))
+		return -1;
+	for (; isdigit((unsigned char)*p); p++) {
+		if (v > (UINT64_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	if (*p) {
+		switch (*p) {
+		case 'k': case 'K': mul = 1ULL << 10; break;
+		case 'm': case 'M': mul = 1ULL << 20; break;
+		case 'g': case 'G': mul = 1ULL << 30; break;
+		default: return -1;
+		}
+		p++;
+		if (!strcmp(p, "iB"))
+			p += 2;
+		if (*p)
+			return -1;
+	}
+	if (v > UINT64_MAX / mul)
+		return -1;
+	*out = v * mul;
+	return 0;
+}
 
 /* --mode/--consumer-mode: octal permissions, 1 to 0777; exits on a bad one. */
 static uint32_t parse_mode(const char *opt, const char *name, const char *s)
@@ -664,7 +568,7 @@ static uint32_t parse_mode(const char *opt, const char *name, const char *s)
 	errno = 0;
 	mode = strtoul(s, &end, 8);
 	if (!*s || *end || errno || mode > 0777 || !isdigit((unsigned char)*s))
-		usage_err("create ", "malformed %s '%s' (expected octal, e.g. 0600)", opt + 2, s);
+		usage_err("malformed %s '%s' (expected octal, e.g. 0600)", opt + 2, s);
 	if (mode == 0) {
 		/* opts.mode 0 means the default (0600); a mode of 0 is asked
 		 * for explicitly: the library cannot make it, say so */
@@ -673,62 +577,65 @@ static uint32_t parse_mode(const char *opt, const char *name, const char *s)
 	return (uint32_t)mode;
 }
 
-static int cmd_create(int argc, char **argv)
+enum { CREATE_SIZE, CREATE_MODE, CREATE_CMODE, CREATE_OVERWRITE, CREATE_SPLIT };
+
+static const struct cli_opt create_opts[] = {
+	[CREATE_SIZE] = { "--size", CLI_VALUE, NULL },
+	[CREATE_MODE] = { "--mode", CLI_VALUE, NULL },
+	[CREATE_CMODE] = { "--consumer-mode", CLI_VALUE, NULL },
+	[CREATE_OVERWRITE] = { "--overwrite", CLI_FLAG, NULL },
+	[CREATE_SPLIT] = { "--split", CLI_FLAG, NULL },
+	{ NULL, 0, NULL },
+};
+
+struct create_args {
+	const char *size, *mode, *cmode; /* as given */
+	bool overwrite, split;
+};
+
+static void create_opt(void *ctx, int opt, const char *v)
 {
-	const char *name = NULL, *size_s = NULL, *mode_s = NULL, *cmode_s = NULL, *v;
-	bool overwrite = false, split = false;
+	struct create_args *a = ctx;
+
+	switch (opt) {
+	case CREATE_SIZE: a->size = v; break;
+	case CREATE_MODE: a->mode = v; break;
+	case CREATE_CMODE: a->cmode = v; break;
+	case CREATE_OVERWRITE: a->overwrite = true; break;
+	case CREATE_SPLIT: a->split = true; break;
+	}
+}
+
+static int create_run(int argc, char **argv)
+{
+	struct create_args a = { NULL, NULL, NULL, false, false };
+	const char *name = cli_parse(&cmd_create, argc, argv, create_opt, &a);
 	uint64_t size;
 	uint32_t mode = 0600, cmode = 0;
 	long page = sysconf(_SC_PAGESIZE);
 
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (is_help(a)) {
-			usage_sub("create", stdout);
-			return EX_OK;
-		} else if ((v = opt_value("create ", argc, argv, &i, "--size"))) {
-			size_s = v;
-		} else if ((v = opt_value("create ", argc, argv, &i, "--mode"))) {
-			mode_s = v;
-		} else if ((v = opt_value("create ", argc, argv, &i, "--consumer-mode"))) {
-			cmode_s = v;
-		} else if (!strcmp(a, "--overwrite")) {
-			overwrite = true;
-		} else if (!strcmp(a, "--split")) {
-			split = true;
-		} else if (a[0] == '-' && a[1]) {
-			usage_err("create ", "unknown option '%s'", a);
-		} else if (!name) {
-			name = a;
-		} else {
-			usage_err("create ", "unexpected argument '%s'", a);
-		}
-	}
-	if (!name)
-		usage_err("create ", "missing NAME");
 	if (!valid_name(name))
-		usage_err("create ", "invalid ring name '%s' (1-%d of [A-Za-z0-9._-], not "
-			  "starting with '.')", name, RINGBUF_NAME_MAX);
-	if (!size_s)
-		usage_err("create ", "missing --size");
-	if (parse_size(size_s, &size))
-		usage_err("create ", "malformed size '%s' (expected a number with an optional "
-			  "K, M or G suffix)", size_s);
+		usage_err("invalid ring name '%s' (1-%d of [A-Za-z0-9._-], not starting with '.')",
+			  name, RINGBUF_NAME_MAX);
+	if (!a.size)
+		usage_err("missing --size");
+	if (parse_size(a.size, &size))
+		usage_err("malformed size '%s' (expected a number with an optional K, M or G "
+			  "suffix)", a.size);
 	if (size == 0 || (size & (size - 1)) || size % (uint64_t)page ||
 	    size > RINGBUF_MAX_DATA_SIZE || size > SIZE_MAX)
-		usage_err("create ", "bad size '%s': must be a power of two, a multiple of the "
-			  "page size (%ld) and at most 2G", size_s, page);
-	if (cmode_s && !split)
-		usage_err("create ", "--consumer-mode needs --split (it is the mode of a split "
-			  "ring's 'consumer' file)");
-	if (mode_s)
-		mode = parse_mode("--mode", name, mode_s);
-	if (cmode_s)
-		cmode = parse_mode("--consumer-mode", name, cmode_s);
+		usage_err("bad size '%s': must be a power of two, a multiple of the page size "
+			  "(%ld) and at most 2G", a.size, page);
+	if (a.cmode && !a.split)
+		usage_err("--consumer-mode needs --split (it is the mode of a split ring's "
+			  "'consumer' file)");
+	if (a.mode)
+		mode = parse_mode("--mode", name, a.mode);
+	if (a.cmode)
+		cmode = parse_mode("--consumer-mode", name, a.cmode);
 	struct ringbuf_opts o = { .sz = sizeof(o), .mode = mode, .consumer_mode = cmode,
-				  .flags = (overwrite ? RINGBUF_F_OVERWRITE : 0) |
-					   (split ? RINGBUF_F_SPLIT : 0) };
+				  .flags = (a.overwrite ? RINGBUF_F_OVERWRITE : 0) |
+					   (a.split ? RINGBUF_F_SPLIT : 0) };
 	struct target t = { .arg = name, .kind = T_NAME };
 	struct ringbuf *rb;
 
@@ -740,34 +647,78 @@ static int cmd_create(int argc, char **argv)
 	return EX_OK;
 }
 
-static int cmd_rm(int argc, char **argv)
+static const char create_help[] =
+	"usage: ringbuf create NAME --size SIZE [--mode MODE] [--overwrite]\n"
+	"                      [--split [--consumer-mode MODE]]\n"
+	"\n"
+	"Create the ring NAME (1-" STR(RINGBUF_NAME_MAX) " characters of [A-Za-z0-9._-],"
+	" not starting\n"
+	"with '.') as /dev/shm/ringbuf.NAME.\n"
+	"\n"
+	"  --size SIZE   data bytes: a power of two, a multiple of the page size,\n"
+	"                at most 2G; a number with an optional suffix K, M or G\n"
+	"                (KiB, MiB, GiB also accepted; powers of 1024): 4096, 64K, 1M\n"
+	"  --mode MODE   permissions of the ring file (of 'ring' with --split),\n"
+	"                octal (default 0600; the umask does not apply)\n"
+	"  --overwrite   overwrite mode (the kernel's BPF_F_RB_OVERWRITE): writers\n"
+	"                never fail for lack of room, the oldest committed records\n"
+	"                are overwritten; tail gets the newest, and stat counts\n"
+	"                the records it lost (overwritten, lost, overwrite_pos)\n"
+	"  --split       a split ring: /dev/shm/ringbuf.NAME is a directory (mode\n"
+	"                0711) holding two files, 'ring' (what producers write:\n"
+	"                metadata, producer page, data; --mode) and 'consumer' (what\n"
+	"                the consumer writes: its page; --consumer-mode).  Writing\n"
+	"                records needs write access to 'ring', consuming needs it\n"
+	"                to 'consumer'; read access to the other file is needed\n"
+	"                too.  chown/chmod the files to let each user do only its\n"
+	"                part.\n"
+	"  --consumer-mode MODE\n"
+	"                with --split: permissions of the 'consumer' file, octal\n"
+	"                (default: as --mode)\n"
+	"\n"
+	"Exit status: 0, 1, 2 (bad name, size or mode; --consumer-mode without\n"
+	"--split), 5, 9 (exists).\n";
+
+static const struct cli_cmd cmd_create = {
+	.name = "create",
+	.synopsis = "NAME --size SIZE [--mode MODE] [--overwrite]\n[--split [--consumer-mode MODE]]",
+	.summary = "create a named ring",
+	.help = create_help,
+	.opts = create_opts,
+	.operand = "NAME",
+	.run = create_run,
+};
+
+static int rm_run(int argc, char **argv)
 {
-	const char *name = NULL;
-	struct target t;
+	const char *name = cli_parse(&cmd_rm, argc, argv, NULL, NULL);
+	struct target t = { .arg = name, .kind = T_NAME };
 	int r;
 
-	for (int i = 1; i < argc; i++) {
-		if (is_help(argv[i])) {
-			usage_sub("rm", stdout);
-			return EX_OK;
-		} else if (argv[i][0] == '-' && argv[i][1]) {
-			usage_err("rm ", "unknown option '%s'", argv[i]);
-		} else if (!name) {
-			name = argv[i];
-		} else {
-			usage_err("rm ", "unexpected argument '%s'", argv[i]);
-		}
-	}
-	if (!name)
-		usage_err("rm ", "missing NAME");
 	if (!valid_name(name))
-		usage_err("rm ", "invalid ring name '%s'", name);
-	t = (struct target){ .arg = name, .kind = T_NAME };
+		usage_err("invalid ring name '%s'", name);
 	r = ringbuf_unlink(name);
 	if (r < 0)
 		open_fail(&t, -r);
 	return EX_OK;
 }
+
+static const char rm_help[] =
+	"usage: ringbuf rm NAME\n"
+	"\n"
+	"Remove the name of ring NAME (a split ring's directory with its two\n"
+	"files).  Processes that have it open keep using it.\n"
+	"\n"
+	"Exit status: 0, 1, 2 (bad name), 3 (no such ring), 5.\n";
+
+static const struct cli_cmd cmd_rm = {
+	.name = "rm",
+	.synopsis = "NAME",
+	.summary = "remove a ring's name",
+	.help = rm_help,
+	.operand = "NAME",
+	.run = rm_run,
+};
 
 /* ---- ls ------------------------------------------------------------------------- */
 
@@ -781,11 +732,6 @@ static void fmt_size(char *buf, size_t len, uint64_t v)
 		snprintf(buf, len, "%" PRIu64 "K", v >> 10);
 	else
 		snprintf(buf, len, "%" PRIu64, v);
-}
-
-static double fill_pct(const struct ringbuf_stats *st)
-{
-	return st->ring_size ? 100.0 * (double)st->avail_data / (double)st->ring_size : 0;
 }
 
 static const char *open_reason(int e)
@@ -911,18 +857,12 @@ static void ring_dir(char *buf, size_t len)
 	snprintf(buf, len, "%s", ni.path);
 }
 
-static int cmd_ls(int argc, char **argv)
+static int ls_run(int argc, char **argv)
 {
 	bool header = false; /* printed before the first ring, or at the end */
 	int r;
 
-	for (int i = 1; i < argc; i++) {
-		if (is_help(argv[i])) {
-			usage_sub("ls", stdout);
-			return EX_OK;
-		}
-		usage_err("ls ", "unexpected argument '%s'", argv[i]);
-	}
+	cli_parse(&cmd_ls, argc, argv, NULL, NULL);
 	r = ringbuf_list(ls_one, &header);
 	if (r < 0) {
 		char dir[sizeof(((struct ringbuf_name_info *)0)->path)];
@@ -937,15 +877,34 @@ static int cmd_ls(int argc, char **argv)
 	return EX_OK;
 }
 
-/* ---- stat ------------------------------------------------------------------------ */
+static const char ls_help[] =
+	"usage: ringbuf ls\n"
+	"\n"
+	"List the rings in /dev/shm (files and split rings' directories named\n"
+	"ringbuf.*), one per line:\n"
+	"  NAME       the ring's name\n"
+	"  SIZE       data bytes (K, M, G: powers of 1024)\n"
+	"  FILL       data not yet consumed, percent of SIZE\n"
+	"  CONSUMER   pid of the process holding the consumer role, '-' if none\n"
+	"  PRODUCERS  other processes mapping the ring (its 'ring' file), the\n"
+	"             consumer not counted ('-': not visible to this user)\n"
+	"  RESERVED   reservations made (records written, discarded ones included)\n"
+	"  DISCARDED  records committed as discarded\n"
+	"  REFUSED    reservations refused (ring full, too big, bad flags)\n"
+	"A name that cannot be opened as a ring is listed with '-' and the reason.\n"
+	"Each ring is opened as stat does (see 'ringbuf stat --help').\n"
+	"\n"
+	"Exit status: 0, 1 (/dev/shm unreadable), 2.\n";
 
-static int noop_sample(void *ctx, void *data, size_t size)
-{
-	(void)ctx;
-	(void)data;
-	(void)size;
-	return 0;
-}
+static const struct cli_cmd cmd_ls = {
+	.name = "ls",
+	.synopsis = "",
+	.summary = "list the rings on this machine",
+	.help = ls_help,
+	.run = ls_run,
+};
+
+/* ---- stat ------------------------------------------------------------------------ */
 
 static const char *target_kind(const struct target *t, struct ringbuf *rb)
 {
@@ -1014,41 +973,37 @@ static void sleep_s(double s)
 	nanosleep(&ts, NULL); /* a signal ends it early: g_stop is checked */
 }
 
-static int cmd_stat(int argc, char **argv)
+static const struct cli_opt stat_opts[] = {
+	{ "--watch", CLI_OPTVALUE, is_secs },
+	{ NULL, 0, NULL },
+};
+
+struct stat_args {
+	bool watch;
+	double every; /* seconds between refreshes */
+};
+
+static void stat_opt(void *ctx, int opt, const char *v)
 {
-	const char *arg = NULL;
-	bool watch = false;
-	double every = 1.0;
+	struct stat_args *a = ctx;
+
+	(void)opt; /* --watch [SECS], the only one */
+	a->watch = true;
+	if (v && parse_secs(v, &a->every))
+		usage_err("malformed --watch seconds '%s'", v);
+}
+
+static int stat_run(int argc, char **argv)
+{
+	struct stat_args sa = { false, 1.0 };
+	const char *arg;
 	struct target t;
 	struct ringbuf *rb;
 	struct ringbuf_stats st = { .sz = sizeof(st) }, prev;
 	const char *kind;
 
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (is_help(a)) {
-			usage_sub("stat", stdout);
-			return EX_OK;
-		} else if (!strncmp(a, "--watch=", 8)) {
-			watch = true;
-			if (parse_secs(a + 8, &every))
-				usage_err("stat ", "malformed --watch seconds '%s'", a + 8);
-		} else if (!strcmp(a, "--watch")) {
-			watch = true;
-			if (i + 1 < argc && !parse_secs(argv[i + 1], &every))
-				i++;
-		} else if (a[0] == '-' && a[1]) {
-			usage_err("stat ", "unknown option '%s'", a);
-		} else if (!arg) {
-			arg = a;
-		} else {
-			usage_err("stat ", "unexpected argument '%s'", a);
-		}
-	}
-	if (!arg)
-		usage_err("stat ", "missing TARGET");
-	parse_target("stat ", arg, &t);
+	arg = cli_parse(&cmd_stat, argc, argv, stat_opt, &sa);
+	parse_target(arg, &t);
 	rb = open_observe_target(&t);
 	kind = target_kind(&t, rb);
 	observe_stats(rb, t.role, &st);
@@ -1057,7 +1012,7 @@ static int cmd_stat(int argc, char **argv)
 		ringbuf_free(rb);
 		rb = NULL;
 	}
-	if (!watch) {
+	if (!sa.watch) {
 		print_stats(&t, kind, &st, NULL, 0);
 	} else {
 		bool tty = isatty(STDOUT_FILENO), first = true;
@@ -1074,7 +1029,7 @@ static int cmd_stat(int argc, char **argv)
 			if (fflush(stdout))
 				break;
 			first = false;
-			sleep_s(every);
+			sleep_s(sa.every);
 			if (g_stop)
 				break;
 			prev = st;
@@ -1096,14 +1051,55 @@ static int cmd_stat(int argc, char **argv)
 	return EX_OK;
 }
 
+static const char stat_help[] =
+	"usage: ringbuf stat TARGET [--watch [SECS]]\n"
+	"\n"
+	"Print a ring's positions, available data and counters, one 'key: value'\n"
+	"per line (ring_size, consumer_pos, producer_pos, avail_data, fill,\n"
+	"consumer_pid, reserved, reserved_bytes, discarded, refused_full,\n"
+	"refused_too_big, refused_flags, wakeups, lock_steals, recovered -- records\n"
+	"of dead producers a consumer discarded -- mode; for an overwrite-mode ring\n"
+	"also overwrite_pos, overwritten -- records overwritten -- and lost -- those\n"
+	"of them the consumer never got), split -- yes for a split ring -- and\n"
+	"opened_as -- the role stat used.  Kernel maps keep no counters: only sizes\n"
+	"and positions are shown for them.\n"
+	"\n"
+	"A named ring is opened in the producer role, which claims nothing, so a\n"
+	"running consumer is not disturbed.  If the user may not write the ring\n"
+	"(a split ring whose 'ring' file another user's producers write), it is\n"
+	"opened in the consumer role instead, held only while reading (reopened\n"
+	"at each --watch refresh; a tail starting at that very moment may be\n"
+	"refused as busy).  If neither works: permission denied (5), also when\n"
+	"the consumer role is held by a running consumer.\n"
+	"\n"
+	"  --watch [SECS]  refresh every SECS seconds (default 1; fractions allowed;\n"
+	"                  --watch=SECS is unambiguous) until interrupted, adding\n"
+	"                  per-second rates since the previous refresh.  The screen\n"
+	"                  is cleared between refreshes when the output is a\n"
+	"                  terminal; otherwise blocks are separated by a blank line.\n"
+	"\n"
+	"TARGET: NAME, a bpffs PATH, or id:N.\n"
+	"Exit status: 0, 1, 2, 3, 4, 5, 6, 7.\n";
+
+static const struct cli_cmd cmd_stat = {
+	.name = "stat",
+	.synopsis = "TARGET [--watch [SECS]]",
+	.summary = "positions, counters, rates",
+	.help = stat_help,
+	.opts = stat_opts,
+	.operand = "TARGET",
+	.run = stat_run,
+};
+
 /* ---- tail ------------------------------------------------------------------------ */
 
 enum fmt { F_HEX, F_RAW, F_JSONL, F_TEXT };
 
 struct tail {
-	enum fmt fmt;
+	enum fmt fmt;   /* --format */
+	uint64_t count; /* --count: stop after this many (0: no limit) */
+	double timeout; /* --timeout: stop after this many seconds (0: never) */
 	uint64_t seq;   /* records printed */
-	uint64_t count; /* stop after this many (0: no limit) */
 	bool done;      /* count reached */
 	bool werr;      /* writing standard output failed */
 };
@@ -1224,52 +1220,56 @@ static int on_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-static int cmd_tail(int argc, char **argv)
+enum { TAIL_FORMAT, TAIL_COUNT, TAIL_TIMEOUT };
+
+static const struct cli_opt tail_opts[] = {
+	[TAIL_FORMAT] = { "--format", CLI_VALUE, NULL },
+	[TAIL_COUNT] = { "--count", CLI_VALUE, NULL },
+	[TAIL_TIMEOUT] = { "--timeout", CLI_VALUE, NULL },
+	{ NULL, 0, NULL },
+};
+
+static void tail_opt(void *ctx, int opt, const char *v)
 {
-	const char *arg = NULL, *v;
+	struct tail *a = ctx;
+
+	switch (opt) {
+	case TAIL_FORMAT:
+		if (!strcmp(v, "hex"))
+			a->fmt = F_HEX;
+		else if (!strcmp(v, "raw"))
+			a->fmt = F_RAW;
+		else if (!strcmp(v, "jsonl"))
+			a->fmt = F_JSONL;
+		else if (!strcmp(v, "text"))
+			a->fmt = F_TEXT;
+		else
+			usage_err("unknown format '%s' (hex, raw, jsonl or text)", v);
+		break;
+	case TAIL_COUNT:
+		if (parse_u64(v, &a->count) || a->count == 0)
+			usage_err("malformed count '%s' (a whole number, at least 1)", v);
+		break;
+	case TAIL_TIMEOUT:
+		if (parse_secs(v, &a->timeout))
+			usage_err("malformed timeout '%s' (seconds, above 0)", v);
+		break;
+	}
+}
+
+static int tail_run(int argc, char **argv)
+{
 	struct tail tl = { .fmt = F_HEX };
-	double timeout = 0, deadline = 0;
+	double deadline = 0;
+	const char *arg;
 	struct target t;
 	struct ringbuf *rb;
 	int rc = EX_OK;
 
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (is_help(a)) {
-			usage_sub("tail", stdout);
-			return EX_OK;
-		} else if ((v = opt_value("tail ", argc, argv, &i, "--format"))) {
-			if (!strcmp(v, "hex"))
-				tl.fmt = F_HEX;
-			else if (!strcmp(v, "raw"))
-				tl.fmt = F_RAW;
-			else if (!strcmp(v, "jsonl"))
-				tl.fmt = F_JSONL;
-			else if (!strcmp(v, "text"))
-				tl.fmt = F_TEXT;
-			else
-				usage_err("tail ", "unknown format '%s' (hex, raw, jsonl or text)", v);
-		} else if ((v = opt_value("tail ", argc, argv, &i, "--count"))) {
-			if (parse_u64(v, &tl.count) || tl.count == 0)
-				usage_err("tail ", "malformed count '%s' (a whole number, at least 1)",
-					  v);
-		} else if ((v = opt_value("tail ", argc, argv, &i, "--timeout"))) {
-			if (parse_secs(v, &timeout))
-				usage_err("tail ", "malformed timeout '%s' (seconds, above 0)", v);
-		} else if (a[0] == '-' && a[1]) {
-			usage_err("tail ", "unknown option '%s'", a);
-		} else if (!arg) {
-			arg = a;
-		} else {
-			usage_err("tail ", "unexpected argument '%s'", a);
-		}
-	}
-	if (!arg)
-		usage_err("tail ", "missing TARGET");
-	parse_target("tail ", arg, &t);
-	if (timeout > 0)
-		deadline = now_s() + timeout;
+	arg = cli_parse(&cmd_tail, argc, argv, tail_opt, &tl);
+	parse_target(arg, &t);
+	if (tl.timeout > 0)
+		deadline = now_s() + tl.timeout;
 	rb = open_target(&t, RINGBUF_ROLE_CONSUMER);
 	catch_stop_signals();
 	while (!g_stop) {
@@ -1314,11 +1314,52 @@ static int cmd_tail(int argc, char **argv)
 	ringbuf_free(rb);
 	if (rc == EX_OK && tl.count && !tl.done && !g_stop) {
 		msg("%s: timed out after %g s with %" PRIu64 " of %" PRIu64 " records", t.arg,
-		    timeout, tl.seq, tl.count);
+		    tl.timeout, tl.seq, tl.count);
 		rc = EX_TIMEOUT;
 	}
 	return rc;
 }
+
+static const char tail_help[] =
+	"usage: ringbuf tail TARGET [--format hex|raw|jsonl|text] [--count N]\n"
+	"                    [--timeout S]\n"
+	"\n"
+	"Consume the ring's records and print them as they arrive.  A named ring\n"
+	"is opened in the consumer role (a split ring: this needs write access to\n"
+	"its 'consumer' file): while this runs, no other process may consume it\n"
+	"(a second tail fails with exit status 8).  Consumed records are gone\n"
+	"from the ring.  Runs until interrupted (SIGINT/SIGTERM: exit 0), unless\n"
+	"--count or --timeout ends it.\n"
+	"\n"
+	"  --format F    hex (default): 'record SEQ: SIZE bytes', then an offset,\n"
+	"                16 bytes in hex and their ASCII per line\n"
+	"                raw: per record a 4-byte little-endian length, then the\n"
+	"                bytes (what 'ringbuf write --raw' reads)\n"
+	"                jsonl: one JSON object per line,\n"
+	"                {\"seq\":N,\"size\":N,\"data\":\"BASE64\"}, data in standard\n"
+	"                base64 (RFC 4648, with padding)\n"
+	"                text: the payload, one record per line; \\\\ \\n \\r \\t and\n"
+	"                \\xHH escape backslashes and non-printable bytes; one\n"
+	"                trailing NUL byte (a C string's end) is dropped\n"
+	"                SEQ counts records from 0 in this invocation.\n"
+	"  --count N     stop after exactly N records (N >= 1); the records after\n"
+	"                them stay in the ring\n"
+	"  --timeout S   stop S seconds (fractions allowed) after starting, in total,\n"
+	"                whether or not records arrived: exit 0, or 11 when --count N\n"
+	"                was given and fewer than N records arrived\n"
+	"\n"
+	"TARGET: NAME, a bpffs PATH or id:N of a BPF_MAP_TYPE_RINGBUF map.\n"
+	"Exit status: 0, 1, 2, 3, 4, 5, 6, 7, 8 (busy), 10 (a USER_RINGBUF map), 11.\n";
+
+static const struct cli_cmd cmd_tail = {
+	.name = "tail",
+	.synopsis = "TARGET [--format F] [--count N] [--timeout S]",
+	.summary = "consume and print records",
+	.help = tail_help,
+	.opts = tail_opts,
+	.operand = "TARGET",
+	.run = tail_run,
+};
 
 /* ---- write ----------------------------------------------------------------------- */
 
@@ -1350,44 +1391,48 @@ static void put_record(struct ringbuf *rb, const struct target *t, const void *p
 	ringbuf_submit(s, flags);
 }
 
-static int cmd_write(int argc, char **argv)
+enum { WRITE_LINES, WRITE_RAW, WRITE_NOWAKE, WRITE_FORCE };
+
+static const struct cli_opt write_opts[] = {
+	[WRITE_LINES] = { "--lines", CLI_FLAG, NULL },
+	[WRITE_RAW] = { "--raw", CLI_FLAG, NULL },
+	[WRITE_NOWAKE] = { "--no-wakeup", CLI_FLAG, NULL },
+	[WRITE_FORCE] = { "--force-wakeup", CLI_FLAG, NULL },
+	{ NULL, 0, NULL },
+};
+
+struct write_args {
+	bool lines, raw, nowake, force;
+};
+
+static void write_opt(void *ctx, int opt, const char *v)
 {
-	const char *arg = NULL;
-	bool lines = false, raw = false, nowake = false, force = false;
+	struct write_args *a = ctx;
+
+	(void)v;
+	switch (opt) {
+	case WRITE_LINES: a->lines = true; break;
+	case WRITE_RAW: a->raw = true; break;
+	case WRITE_NOWAKE: a->nowake = true; break;
+	case WRITE_FORCE: a->force = true; break;
+	}
+}
+
+static int write_run(int argc, char **argv)
+{
+	struct write_args wa = { false, false, false, false };
+	const char *arg;
 	uint64_t flags = 0, ring_size;
 	struct target t;
 	struct ringbuf *rb;
 
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (is_help(a)) {
-			usage_sub("write", stdout);
-			return EX_OK;
-		} else if (!strcmp(a, "--lines")) {
-			lines = true;
-		} else if (!strcmp(a, "--raw")) {
-			raw = true;
-		} else if (!strcmp(a, "--no-wakeup")) {
-			nowake = true;
-		} else if (!strcmp(a, "--force-wakeup")) {
-			force = true;
-		} else if (a[0] == '-' && a[1]) {
-			usage_err("write ", "unknown option '%s'", a);
-		} else if (!arg) {
-			arg = a;
-		} else {
-			usage_err("write ", "unexpected argument '%s'", a);
-		}
-	}
-	if (!arg)
-		usage_err("write ", "missing TARGET");
-	if (lines && raw)
-		usage_err("write ", "--lines and --raw exclude each other");
-	if (nowake && force)
-		usage_err("write ", "--no-wakeup and --force-wakeup exclude each other");
-	flags = nowake ? RINGBUF_NO_WAKEUP : force ? RINGBUF_FORCE_WAKEUP : 0;
-	parse_target("write ", arg, &t);
+	arg = cli_parse(&cmd_write, argc, argv, write_opt, &wa);
+	if (wa.lines && wa.raw)
+		usage_err("--lines and --raw exclude each other");
+	if (wa.nowake && wa.force)
+		usage_err("--no-wakeup and --force-wakeup exclude each other");
+	flags = wa.nowake ? RINGBUF_NO_WAKEUP : wa.force ? RINGBUF_FORCE_WAKEUP : 0;
+	parse_target(arg, &t);
 	rb = open_target(&t, RINGBUF_ROLE_PRODUCER);
 	ring_size = ringbuf_query(rb, RINGBUF_RING_SIZE);
 	/* consume_n(0) delivers nothing: it succeeds on a kernel RINGBUF map,
@@ -1396,7 +1441,7 @@ static int cmd_write(int argc, char **argv)
 		die(EX_UNSUPPORTED, "%s: cannot write: a kernel BPF_MAP_TYPE_RINGBUF map (BPF "
 		    "programs produce into it; use a USER_RINGBUF map)", t.arg);
 
-	if (!raw) {
+	if (!wa.raw) {
 		char *line = NULL;
 		size_t cap = 0;
 		ssize_t n;
@@ -1453,6 +1498,37 @@ static int cmd_write(int argc, char **argv)
 	return EX_OK;
 }
 
+static const char write_help[] =
+	"usage: ringbuf write TARGET [--lines | --raw] [--no-wakeup | --force-wakeup]\n"
+	"\n"
+	"Write records read from standard input until its end.  When the ring is\n"
+	"full, wait for room (no record is ever dropped).  A named ring is opened\n"
+	"in the producer role (a split ring: needs write access to its 'ring'\n"
+	"file).\n"
+	"\n"
+	"  --lines          one record per line, without its newline (default); an\n"
+	"                   empty line is an empty record, a last line without a\n"
+	"                   newline is a record too\n"
+	"  --raw            records as a 4-byte little-endian length, then the bytes\n"
+	"                   (what 'ringbuf tail --format raw' writes)\n"
+	"  --no-wakeup      commit with RINGBUF_NO_WAKEUP: never wake the consumer\n"
+	"  --force-wakeup   commit with RINGBUF_FORCE_WAKEUP: wake it every record\n"
+	"                   (default: adaptive wakeups, as the kernel's flags 0)\n"
+	"\n"
+	"TARGET: NAME, or a bpffs PATH or id:N of a BPF_MAP_TYPE_USER_RINGBUF map.\n"
+	"Exit status: 0, 1 (also: a record larger than the ring), 2 (also: truncated\n"
+	"--raw input), 3, 4, 5, 6, 7, 10 (a BPF_MAP_TYPE_RINGBUF map).\n";
+
+static const struct cli_cmd cmd_write = {
+	.name = "write",
+	.synopsis = "TARGET [--lines|--raw] [--no-wakeup|--force-wakeup]",
+	.summary = "records from standard input",
+	.help = write_help,
+	.opts = write_opts,
+	.operand = "TARGET",
+	.run = write_run,
+};
+
 /* ---- demo / bench ------------------------------------------------------------------ */
 
 /* @rel, relative to the directory of this program, into @path. */
@@ -1496,63 +1572,202 @@ static int run_sibling(const char *rel, int argc, char **argv)
 	die(EX_FAIL, "%s: %s (build it with 'make')", path, strerror(errno));
 }
 
+/* demo and bench: run the program @rel next to this one with our arguments.
+ * With -h or --help among them, print @cmd's help first; a program that
+ * @lists_options then adds its own list of them (when it is there). */
+static int run_program(const struct cli_cmd *cmd, const char *rel, bool lists_options, int argc,
+		       char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!is_help(argv[i]))
+			continue;
+		fputs(cmd->help, stdout);
+		if (!lists_options || !sibling_exists(rel))
+			return EX_OK;
+		/* then the program's own list of options */
+		fputs("\n", stdout);
+		fflush(stdout);
+		break;
+	}
+	return run_sibling(rel, argc, argv);
+}
+
+static int demo_run(int argc, char **argv)
+{
+	return run_program(&cmd_demo, "ringbuf-demo", false, argc, argv);
+}
+
+static int bench_run(int argc, char **argv)
+{
+	return run_program(&cmd_bench, "bench/ringbuf_bench", true, argc, argv);
+}
+
+static const char demo_help[] =
+	"usage: ringbuf demo [--seconds N]\n"
+	"\n"
+	"Run ringbuf-demo (found next to this program) with the given arguments:\n"
+	"three processes send events through one ring, the parent consumes and\n"
+	"accounts for every one.  Exit status: the demo's, or 1 if not found.\n";
+
+static const char bench_help[] =
+	"usage: ringbuf bench [--quick] [--reps N] [--seconds S] [--json FILE] ...\n"
+	"\n"
+	"Run the benchmark (bench/ringbuf_bench, found next to this program) with\n"
+	"the given arguments ('ringbuf bench --help' for its own).  Exit status:\n"
+	"the benchmark's, or 1 if not found.\n";
+
+static const struct cli_cmd cmd_demo = {
+	.name = "demo",
+	.synopsis = "[ARGS...]",
+	.summary = "run ringbuf-demo",
+	.help = demo_help,
+	.run = demo_run,
+};
+
+static const struct cli_cmd cmd_bench = {
+	.name = "bench",
+	.synopsis = "[ARGS...]",
+	.summary = "run the benchmark",
+	.help = bench_help,
+	.run = bench_run,
+};
+
 /* ---- main ---------------------------------------------------------------------------- */
+
+static const char exit_codes_text[] =
+	"exit status:\n"
+	"   0  success\n"
+	"   1  runtime failure (I/O error, out of memory, corrupt ring, record too big, ...)\n"
+	"   2  usage error: unknown subcommand or option, malformed argument (size, mode,\n"
+	"      count, seconds, id, name) or malformed input for write --raw\n"
+	"   3  no such ring, pinned path or map id (ENOENT)\n"
+	"   4  not a ring: a file that is not a ringbuf ring (EPROTO), or a kernel map\n"
+	"      that is not a ring buffer map (EMEDIUMTYPE)\n"
+	"   5  permission denied (EACCES; EPERM for named rings)\n"
+	"   6  BPF not permitted: EPERM from the bpf(2) system call (kernel targets)\n"
+	"   7  a ring of another layout version (EPROTONOSUPPORT)\n"
+	"   8  busy: another live process is the ring's consumer (EBUSY)\n"
+	"   9  the ring name exists (EEXIST)\n"
+	"  10  unsupported (the wrong direction for a kernel map, an overwrite-mode map)\n"
+	"  11  tail --count N --timeout S ended before N records arrived\n";
+
+static const char usage_head[] =
+	"usage: ringbuf COMMAND [ARGS...]\n"
+	"\n"
+	"The BPF ring buffer in user space: named rings live in /dev/shm/ringbuf.NAME.\n"
+	"\n"
+	"commands:\n";
+
+static const char usage_targets[] =
+	"\n"
+	"TARGET: a ring NAME, a bpffs PATH (anything with a '/') of a pinned kernel\n"
+	"map, or id:N for the kernel map with id N.  A named ring is opened with the\n"
+	"least role each command needs: tail the consumer role, write the producer\n"
+	"role, stat and ls the producer role, else the consumer role (split rings).\n"
+	"'ringbuf COMMAND --help' describes a command; see also ringbuf(1).\n"
+	"\n";
+
+static int help_run(int argc, char **argv);
+static int version_run(int argc, char **argv);
+
+static const struct cli_cmd cmd_help = {
+	.name = "help",
+	.synopsis = "[COMMAND]",
+	.summary = "this text, or a command's",
+	.run = help_run,
+};
+
+static const struct cli_cmd cmd_version = {
+	.name = "--version",
+	.run = version_run,
+};
+
+/* Every command, in the order of the main usage. */
+static const struct cli_cmd *const commands[] = {
+	&cmd_create, &cmd_rm, &cmd_ls, &cmd_stat, &cmd_tail, &cmd_write,
+	&cmd_demo, &cmd_bench, &cmd_help, &cmd_version,
+};
+
+static const struct cli_cmd *find_cmd(const char *name)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(commands[i]->name, name))
+			return commands[i];
+	return NULL;
+}
+
+/* The main usage: the list of commands is made from the table, each
+ * summary at column USAGE_SUMMARY_COL, on the synopsis's (last) line if
+ * that leaves room, and continuation lines of a synopsis indented by
+ * USAGE_CONT_INDENT. */
+#define USAGE_SUMMARY_COL 45
+#define USAGE_CONT_INDENT 14
+
+static void usage_main(FILE *f)
+{
+	fputs(usage_head, f);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		const struct cli_cmd *c = commands[i];
+		int col;
+
+		if (!c->summary)
+			continue;
+		col = fprintf(f, "  %s%s", c->name, c->synopsis[0] ? " " : "");
+		for (const char *p = c->synopsis; *p; p++) {
+			if (*p == '\n') {
+				col = fprintf(f, "\n%*s", USAGE_CONT_INDENT, "") - 1;
+			} else {
+				fputc(*p, f);
+				col++;
+			}
+		}
+		if (col < USAGE_SUMMARY_COL - 1)
+			fprintf(f, "%*s%s\n", USAGE_SUMMARY_COL - col, "", c->summary);
+		else
+			fprintf(f, "\n%*s%s\n", USAGE_SUMMARY_COL, "", c->summary);
+	}
+	fputs(usage_targets, f);
+	fputs(exit_codes_text, f);
+}
+
+/* help [COMMAND]: a command's help, or the main usage (also for a command
+ * unknown or without help of its own). */
+static int help_run(int argc, char **argv)
+{
+	const struct cli_cmd *cmd = argc == 2 ? find_cmd(argv[1]) : NULL;
+
+	if (argc > 2)
+		usage_err("help takes at most one COMMAND");
+	if (cmd && cmd->help)
+		fputs(cmd->help, stdout);
+	else
+		usage_main(stdout);
+	return EX_OK;
+}
+
+static int version_run(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("ringbuf %s (ring layout version %u)\n", RINGBUF_CLI_VERSION,
+	       RINGBUF_LAYOUT_VERSION);
+	return EX_OK;
+}
 
 int main(int argc, char **argv)
 {
-	static char cmd[64];
-	const char *sub;
+	const struct cli_cmd *cmd;
 
 	if (argc < 2)
-		usage_err(NULL, "missing COMMAND");
-	sub = argv[1];
-	if (is_help(sub)) {
+		usage_err("missing COMMAND");
+	if (is_help(argv[1])) {
 		usage_main(stdout);
 		return EX_OK;
 	}
-	if (!strcmp(sub, "--version")) {
-		printf("ringbuf %s (ring layout version %u)\n", RINGBUF_CLI_VERSION,
-		       RINGBUF_LAYOUT_VERSION);
-		return EX_OK;
-	}
-	if (!strcmp(sub, "help")) {
-		if (argc > 3)
-			usage_err(NULL, "help takes at most one COMMAND");
-		usage_sub(argc == 3 ? argv[2] : "", stdout);
-		return EX_OK;
-	}
-	snprintf(cmd, sizeof(cmd), "ringbuf %.32s", sub);
-	g_cmd = cmd;
-	argc--;
-	argv++;
-	if (!strcmp(sub, "create"))
-		return cmd_create(argc, argv);
-	if (!strcmp(sub, "rm"))
-		return cmd_rm(argc, argv);
-	if (!strcmp(sub, "ls"))
-		return cmd_ls(argc, argv);
-	if (!strcmp(sub, "stat"))
-		return cmd_stat(argc, argv);
-	if (!strcmp(sub, "tail"))
-		return cmd_tail(argc, argv);
-	if (!strcmp(sub, "write"))
-		return cmd_write(argc, argv);
-	if (!strcmp(sub, "demo") || !strcmp(sub, "bench")) {
-		bool demo = !strcmp(sub, "demo");
-
-		for (int i = 1; i < argc; i++) {
-			if (!is_help(argv[i]))
-				continue;
-			usage_sub(sub, stdout);
-			if (demo || !sibling_exists("bench/ringbuf_bench"))
-				return EX_OK;
-			/* then the benchmark's own list of options */
-			fputs("\n", stdout);
-			fflush(stdout);
-			break;
-		}
-		return run_sibling(demo ? "ringbuf-demo" : "bench/ringbuf_bench", argc, argv);
-	}
-	g_cmd = "ringbuf";
-	usage_err(NULL, "unknown command '%s'", sub);
+	cmd = find_cmd(argv[1]);
+	if (!cmd)
+		usage_err("unknown command '%s'", argv[1]);
+	if (cmd->help)
+		cli_current = cmd; /* "ringbuf NAME: ..." in its messages */
+	return cmd->run(argc - 1, argv + 1);
 }
