@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cmd_run.c -- ringbuf demo and ringbuf bench: run the demonstration or the
+ * benchmark built next to this program, with the given arguments.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+/* @rel, relative to the directory of this program, into @path. */
+static void sibling_path(char *path, size_t len, const char *rel)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+
+	if (n <= 0)
+		die(EX_FAIL, "/proc/self/exe: %s", strerror(errno));
+	exe[n] = '\0';
+	slash = strrchr(exe, '/');
+	if (!slash)
+		die(EX_FAIL, "/proc/self/exe: not a path");
+	*slash = '\0';
+	snprintf(path, len, "%s/%s", exe, rel);
+}
+
+static bool sibling_exists(const char *rel)
+{
+	char path[PATH_MAX + 64];
+
+	sibling_path(path, sizeof(path), rel);
+	return access(path, X_OK) == 0;
+}
+
+static int run_sibling(const char *rel, int argc, char **argv)
+{
+	char path[PATH_MAX + 64];
+	char **args;
+
+	sibling_path(path, sizeof(path), rel);
+	args = calloc((size_t)argc + 1, sizeof(*args));
+	if (!args)
+		die(EX_FAIL, "out of memory");
+	args[0] = path;
+	for (int i = 1; i < argc; i++)
+		args[i] = argv[i];
+	execv(path, args);
+	die(EX_FAIL, "%s: %s (build it with 'make')", path, strerror(errno));
+}
+
+/* demo and bench: run the program @rel next to this one with our arguments.
+ * With -h or --help among them, print @cmd's help first; a program that
+ * @lists_options then adds its own list of them (when it is there). */
+static int run_program(const struct cli_cmd *cmd, const char *rel, bool lists_options, int argc,
+		       char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!is_help(argv[i]))
+			continue;
+		fputs(cmd->help, stdout);
+		if (!lists_options || !sibling_exists(rel))
+			return EX_OK;
+		/* then the program's own list of options */
+		fputs("\n", stdout);
+		fflush(stdout);
+		break;
+	}
+	return run_sibling(rel, argc, argv);
+}
+
+static int demo_run(int argc, char **argv)
+{
+	return run_program(&cmd_demo, "ringbuf-demo", false, argc, argv);
+}
+
+static int bench_run(int argc, char **argv)
+{
+	return run_program(&cmd_bench, "bench/ringbuf_bench", true, argc, argv);
+}
+
+static const char demo_help[] =
+	"usage: ringbuf demo [--seconds N]\n"
+	"\n"
+	"Run ringbuf-demo (found next to this program) with the given arguments:\n"
+	"three processes send events through one ring, the parent consumes and\n"
+	"accounts for every one.  Exit status: the demo's, or 1 if not found.\n";
+
+static const char bench_help[] =
+	"usage: ringbuf bench [--quick] [--reps N] [--seconds S] [--json FILE] ...\n"
+	"\n"
+	"Run the benchmark (bench/ringbuf_bench, found next to this program) with\n"
+	"the given arguments ('ringbuf bench --help' for its own).  Exit status:\n"
+	"the benchmark's, or 1 if not found.\n";
+
+const struct cli_cmd cmd_demo = {
+	.name = "demo",
+	.synopsis = "[ARGS...]",
+	.summary = "run ringbuf-demo",
+	.help = demo_help,
+	.run = demo_run,
+};
+
+const struct cli_cmd cmd_bench = {
+	.name = "bench",
+	.synopsis = "[ARGS...]",
+	.summary = "run the benchmark",
+	.help = bench_help,
+	.run = bench_run,
+};

@@ -1,0 +1,279 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cmd_tail.c -- ringbuf tail: consume a ring's records and print them (hex,
+ * raw, jsonl or text).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+enum fmt { F_HEX, F_RAW, F_JSONL, F_TEXT };
+
+struct tail {
+	enum fmt fmt;   /* --format */
+	uint64_t count; /* --count: stop after this many (0: no limit) */
+	double timeout; /* --timeout: stop after this many seconds (0: never) */
+	uint64_t seq;   /* records printed */
+	bool done;      /* count reached */
+	bool werr;      /* writing standard output failed */
+};
+
+static void put_base64(const unsigned char *p, size_t n)
+{
+	static const char b64[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char out[4];
+	size_t i;
+
+	for (i = 0; i + 3 <= n; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+
+		out[0] = b64[v >> 18];
+		out[1] = b64[(v >> 12) & 63];
+		out[2] = b64[(v >> 6) & 63];
+		out[3] = b64[v & 63];
+		fwrite(out, 1, 4, stdout);
+	}
+	if (n - i == 1) {
+		uint32_t v = (uint32_t)p[i] << 16;
+
+		out[0] = b64[v >> 18];
+		out[1] = b64[(v >> 12) & 63];
+		out[2] = out[3] = '=';
+		fwrite(out, 1, 4, stdout);
+	} else if (n - i == 2) {
+		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8;
+
+		out[0] = b64[v >> 18];
+		out[1] = b64[(v >> 12) & 63];
+		out[2] = b64[(v >> 6) & 63];
+		out[3] = '=';
+		fwrite(out, 1, 4, stdout);
+	}
+}
+
+static void put_hexdump(const unsigned char *p, size_t n)
+{
+	for (size_t off = 0; off < n; off += 16) {
+		size_t m = n - off < 16 ? n - off : 16;
+
+		printf("  %08zx ", off);
+		for (size_t j = 0; j < 16; j++) {
+			if (j == 8)
+				putchar(' ');
+			if (j < m)
+				printf(" %02x", p[off + j]);
+			else
+				fputs("   ", stdout);
+		}
+		fputs("  |", stdout);
+		for (size_t j = 0; j < m; j++)
+			putchar(p[off + j] >= 0x20 && p[off + j] < 0x7f ? p[off + j] : '.');
+		fputs("|\n", stdout);
+	}
+}
+
+static void put_text(const unsigned char *p, size_t n)
+{
+	if (n && p[n - 1] == '\0')
+		n--; /* a C string's terminator */
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = p[i];
+
+		switch (c) {
+		case '\\': fputs("\\\\", stdout); break;
+		case '\n': fputs("\\n", stdout); break;
+		case '\r': fputs("\\r", stdout); break;
+		case '\t': fputs("\\t", stdout); break;
+		default:
+			if (c >= 0x20 && c < 0x7f)
+				putchar(c);
+			else
+				printf("\\x%02x", c);
+		}
+	}
+	putchar('\n');
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct tail *t = ctx;
+	const unsigned char *p = data;
+
+	switch (t->fmt) {
+	case F_RAW: {
+		unsigned char len[4] = { (unsigned char)size, (unsigned char)(size >> 8),
+					 (unsigned char)(size >> 16), (unsigned char)(size >> 24) };
+
+		fwrite(len, 1, 4, stdout);
+		fwrite(p, 1, size, stdout);
+		break;
+	}
+	case F_JSONL:
+		printf("{\"seq\":%" PRIu64 ",\"size\":%zu,\"data\":\"", t->seq, size);
+		put_base64(p, size);
+		fputs("\"}\n", stdout);
+		break;
+	case F_TEXT:
+		put_text(p, size);
+		break;
+	case F_HEX:
+		printf("record %" PRIu64 ": %zu bytes\n", t->seq, size);
+		put_hexdump(p, size);
+		break;
+	}
+	t->seq++;
+	if (ferror(stdout)) {
+		t->werr = true;
+		return -1;
+	}
+	if (t->count && t->seq >= t->count) {
+		t->done = true;
+		return -1; /* stop: the consumer position is past this record */
+	}
+	return 0;
+}
+
+enum { TAIL_FORMAT, TAIL_COUNT, TAIL_TIMEOUT };
+
+static const struct cli_opt tail_opts[] = {
+	[TAIL_FORMAT] = { "--format", CLI_VALUE, NULL },
+	[TAIL_COUNT] = { "--count", CLI_VALUE, NULL },
+	[TAIL_TIMEOUT] = { "--timeout", CLI_VALUE, NULL },
+	{ NULL, 0, NULL },
+};
+
+static void tail_opt(void *ctx, int opt, const char *v)
+{
+	struct tail *a = ctx;
+
+	switch (opt) {
+	case TAIL_FORMAT:
+		if (!strcmp(v, "hex"))
+			a->fmt = F_HEX;
+		else if (!strcmp(v, "raw"))
+			a->fmt = F_RAW;
+		else if (!strcmp(v, "jsonl"))
+			a->fmt = F_JSONL;
+		else if (!strcmp(v, "text"))
+			a->fmt = F_TEXT;
+		else
+			usage_err("unknown format '%s' (hex, raw, jsonl or text)", v);
+		break;
+	case TAIL_COUNT:
+		if (parse_u64(v, &a->count) || a->count == 0)
+			usage_err("malformed count '%s' (a whole number, at least 1)", v);
+		break;
+	case TAIL_TIMEOUT:
+		if (parse_secs(v, &a->timeout))
+			usage_err("malformed timeout '%s' (seconds, above 0)", v);
+		break;
+	}
+}
+
+static int tail_run(int argc, char **argv)
+{
+	struct tail tl = { .fmt = F_HEX };
+	double deadline = 0;
+	const char *arg;
+	struct target t;
+	struct ringbuf *rb;
+	int rc = EX_OK;
+
+	arg = cli_parse(&cmd_tail, argc, argv, tail_opt, &tl);
+	parse_target(arg, &t);
+	if (tl.timeout > 0)
+		deadline = now_s() + tl.timeout;
+	rb = open_target(&t, RINGBUF_ROLE_CONSUMER);
+	catch_stop_signals();
+	while (!g_stop) {
+		int ms = 100, r;
+
+		if (deadline) {
+			double left = deadline - now_s();
+
+			if (left <= 0)
+				break;
+			if (left * 1000 < ms)
+				ms = (int)(left * 1000) + 1;
+		}
+		r = ringbuf_poll(rb, on_record, &tl, ms);
+		if (fflush(stdout))
+			tl.werr = true;
+		if (tl.werr) {
+			msg("standard output: %s", strerror(errno));
+			rc = EX_FAIL;
+			break;
+		}
+		if (tl.done)
+			break;
+		if (r < 0) {
+			if (r == -EOPNOTSUPP) {
+				msg("%s: cannot consume: a user ring buffer map (the kernel consumes "
+				    "it)", t.arg);
+				rc = EX_UNSUPPORTED;
+			} else if (r == -EBUSY) {
+				msg("%s: busy: another live process holds the consumer role", t.arg);
+				rc = EX_BUSY;
+			} else if (r == -EBADMSG) {
+				msg("%s: the ring's shared state is corrupt", t.arg);
+				rc = EX_FAIL;
+			} else {
+				msg("%s: %s", t.arg, strerror(-r));
+				rc = EX_FAIL;
+			}
+			break;
+		}
+	}
+	ringbuf_free(rb);
+	if (rc == EX_OK && tl.count && !tl.done && !g_stop) {
+		msg("%s: timed out after %g s with %" PRIu64 " of %" PRIu64 " records", t.arg,
+		    tl.timeout, tl.seq, tl.count);
+		rc = EX_TIMEOUT;
+	}
+	return rc;
+}
+
+static const char tail_help[] =
+	"usage: ringbuf tail TARGET [--format hex|raw|jsonl|text] [--count N]\n"
+	"                    [--timeout S]\n"
+	"\n"
+	"Consume the ring's records and print them as they arrive.  A named ring\n"
+	"is opened in the consumer role (a split ring: this needs write access to\n"
+	"its 'consumer' file): while this runs, no other process may consume it\n"
+	"(a second tail fails with exit status 8).  Consumed records are gone\n"
+	"from the ring.  Runs until interrupted (SIGINT/SIGTERM: exit 0), unless\n"
+	"--count or --timeout ends it.\n"
+	"\n"
+	"  --format F    hex (default): 'record SEQ: SIZE bytes', then an offset,\n"
+	"                16 bytes in hex and their ASCII per line\n"
+	"                raw: per record a 4-byte little-endian length, then the\n"
+	"                bytes (what 'ringbuf write --raw' reads)\n"
+	"                jsonl: one JSON object per line,\n"
+	"                {\"seq\":N,\"size\":N,\"data\":\"BASE64\"}, data in standard\n"
+	"                base64 (RFC 4648, with padding)\n"
+	"                text: the payload, one record per line; \\\\ \\n \\r \\t and\n"
+	"                \\xHH escape backslashes and non-printable bytes; one\n"
+	"                trailing NUL byte (a C string's end) is dropped\n"
+	"                SEQ counts records from 0 in this invocation.\n"
+	"  --count N     stop after exactly N records (N >= 1); the records after\n"
+	"                them stay in the ring\n"
+	"  --timeout S   stop S seconds (fractions allowed) after starting, in total,\n"
+	"                whether or not records arrived: exit 0, or 11 when --count N\n"
+	"                was given and fewer than N records arrived\n"
+	"\n"
+	"TARGET: NAME, a bpffs PATH or id:N of a BPF_MAP_TYPE_RINGBUF map.\n"
+	"Exit status: 0, 1, 2, 3, 4, 5, 6, 7, 8 (busy), 10 (a USER_RINGBUF map), 11.\n";
+
+const struct cli_cmd cmd_tail = {
+	.name = "tail",
+	.synopsis = "TARGET [--format F] [--count N] [--timeout S]",
+	.summary = "consume and print records",
+	.help = tail_help,
+	.opts = tail_opts,
+	.operand = "TARGET",
+	.run = tail_run,
+};

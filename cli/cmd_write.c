@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cmd_write.c -- ringbuf write: records from standard input, one per line or
+ * length-prefixed (--raw), waiting for room rather than dropping any.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* Write one record, waiting for room as long as it takes. */
+static void put_record(struct ringbuf *rb, const struct target *t, const void *p, size_t n,
+		       uint64_t flags)
+{
+	void *s;
+
+	for (;;) {
+		errno = 0;
+		s = ringbuf_reserve_wait(rb, n, 1000);
+		if (s)
+			break;
+		if (errno == EAGAIN)
+			continue; /* still full: keep waiting, never drop */
+		if (errno == E2BIG)
+			die(EX_FAIL, "%s: a record of %zu bytes can never fit in a ring of %" PRIu64
+			    " bytes", t->arg, n, ringbuf_query(rb, RINGBUF_RING_SIZE));
+		if (errno == EOPNOTSUPP)
+			die(EX_UNSUPPORTED, "%s: cannot write: a kernel BPF_MAP_TYPE_RINGBUF map "
+			    "(BPF programs produce into it)", t->arg);
+		if (errno == EBADMSG)
+			die(EX_FAIL, "%s: the ring's shared state is corrupt", t->arg);
+		die(EX_FAIL, "%s: %s", t->arg, strerror(errno ? errno : EIO));
+	}
+	if (n)
+		memcpy(s, p, n);
+	ringbuf_submit(s, flags);
+}
+
+enum { WRITE_LINES, WRITE_RAW, WRITE_NOWAKE, WRITE_FORCE };
+
+static const struct cli_opt write_opts[] = {
+	[WRITE_LINES] = { "--lines", CLI_FLAG, NULL },
+	[WRITE_RAW] = { "--raw", CLI_FLAG, NULL },
+	[WRITE_NOWAKE] = { "--no-wakeup", CLI_FLAG, NULL },
+	[WRITE_FORCE] = { "--force-wakeup", CLI_FLAG, NULL },
+	{ NULL, 0, NULL },
+};
+
+struct write_args {
+	bool lines, raw, nowake, force;
+};
+
+static void write_opt(void *ctx, int opt, const char *v)
+{
+	struct write_args *a = ctx;
+
+	(void)v;
+	switch (opt) {
+	case WRITE_LINES: a->lines = true; break;
+	case WRITE_RAW: a->raw = true; break;
+	case WRITE_NOWAKE: a->nowake = true; break;
+	case WRITE_FORCE: a->force = true; break;
+	}
+}
+
+static int write_run(int argc, char **argv)
+{
+	struct write_args wa = { false, false, false, false };
+	const char *arg;
+	uint64_t flags = 0, ring_size;
+	struct target t;
+	struct ringbuf *rb;
+
+	arg = cli_parse(&cmd_write, argc, argv, write_opt, &wa);
+	if (wa.lines && wa.raw)
+		usage_err("--lines and --raw exclude each other");
+	if (wa.nowake && wa.force)
+		usage_err("--no-wakeup and --force-wakeup exclude each other");
+	flags = wa.nowake ? RINGBUF_NO_WAKEUP : wa.force ? RINGBUF_FORCE_WAKEUP : 0;
+	parse_target(arg, &t);
+	rb = open_target(&t, RINGBUF_ROLE_PRODUCER);
+	ring_size = ringbuf_query(rb, RINGBUF_RING_SIZE);
+	/* a kernel RINGBUF map may be consumed: only BPF programs produce into it */
+	if (t.kind != T_NAME && consume_none(rb) >= 0)
+		die(EX_UNSUPPORTED, "%s: cannot write: a kernel BPF_MAP_TYPE_RINGBUF map (BPF "
+		    "programs produce into it; use a USER_RINGBUF map)", t.arg);
+
+	if (!wa.raw) {
+		char *line = NULL;
+		size_t cap = 0;
+		ssize_t n;
+
+		while ((n = getline(&line, &cap, stdin)) >= 0) {
+			if (n > 0 && line[n - 1] == '\n')
+				n--;
+			put_record(rb, &t, line, (size_t)n, flags);
+		}
+		free(line);
+	} else {
+		unsigned char hdr[4];
+		unsigned char *buf = NULL;
+		size_t cap = 0;
+
+		for (;;) {
+			size_t got = fread(hdr, 1, 4, stdin);
+			uint32_t len;
+
+			if (got == 0 && feof(stdin))
+				break;
+			if (got < 4) {
+				if (ferror(stdin))
+					break;
+				die(EX_USAGE, "%s: malformed --raw input: truncated length prefix",
+				    t.arg);
+			}
+			len = (uint32_t)hdr[0] | (uint32_t)hdr[1] << 8 | (uint32_t)hdr[2] << 16 |
+			      (uint32_t)hdr[3] << 24;
+			if (len >= ring_size)
+				die(EX_FAIL, "%s: a record of %" PRIu32 " bytes can never fit in a "
+				    "ring of %" PRIu64 " bytes", t.arg, len, ring_size);
+			if (len > cap) {
+				unsigned char *nb = realloc(buf, len);
+
+				if (!nb)
+					die(EX_FAIL, "out of memory");
+				buf = nb;
+				cap = len;
+			}
+			if (fread(buf, 1, len, stdin) != len) {
+				if (ferror(stdin))
+					break;
+				die(EX_USAGE, "%s: malformed --raw input: a record of %" PRIu32
+				    " bytes is truncated", t.arg, len);
+			}
+			put_record(rb, &t, buf, len, flags);
+		}
+		free(buf);
+	}
+	if (ferror(stdin))
+		die(EX_FAIL, "standard input: %s", strerror(errno ? errno : EIO));
+	ringbuf_free(rb);
+	return EX_OK;
+}
+
+static const char write_help[] =
+	"usage: ringbuf write TARGET [--lines | --raw] [--no-wakeup | --force-wakeup]\n"
+	"\n"
+	"Write records read from standard input until its end.  When the ring is\n"
+	"full, wait for room (no record is ever dropped).  A named ring is opened\n"
+	"in the producer role (a split ring: needs write access to its 'ring'\n"
+	"file).\n"
+	"\n"
+	"  --lines          one record per line, without its newline (default); an\n"
+	"                   empty line is an empty record, a last line without a\n"
+	"                   newline is a record too\n"
+	"  --raw            records as a 4-byte little-endian length, then the bytes\n"
+	"                   (what 'ringbuf tail --format raw' writes)\n"
+	"  --no-wakeup      commit with RINGBUF_NO_WAKEUP: never wake the consumer\n"
+	"  --force-wakeup   commit with RINGBUF_FORCE_WAKEUP: wake it every record\n"
+	"                   (default: adaptive wakeups, as the kernel's flags 0)\n"
+	"\n"
+	"TARGET: NAME, or a bpffs PATH or id:N of a BPF_MAP_TYPE_USER_RINGBUF map.\n"
+	"Exit status: 0, 1 (also: a record larger than the ring), 2 (also: truncated\n"
+	"--raw input), 3, 4, 5, 6, 7, 10 (a BPF_MAP_TYPE_RINGBUF map).\n";
+
+const struct cli_cmd cmd_write = {
+	.name = "write",
+	.synopsis = "TARGET [--lines|--raw] [--no-wakeup|--force-wakeup]",
+	.summary = "records from standard input",
+	.help = write_help,
+	.opts = write_opts,
+	.operand = "TARGET",
+	.run = write_run,
+};
