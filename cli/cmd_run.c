@@ -40,6 +40,7 @@ static int run_sibling(const char *rel, int argc, char **argv)
 {
 	char path[PATH_MAX + 64];
 	char **args;
+	int e;
 
 	sibling_path(path, sizeof(path), rel);
 	args = calloc((size_t)argc + 1, sizeof(*args));
@@ -49,7 +50,9 @@ static int run_sibling(const char *rel, int argc, char **argv)
 	for (int i = 1; i < argc; i++)
 		args[i] = argv[i];
 	execv(path, args);
-	die(EX_FAIL, "%s: %s (build it with 'make')", path, strerror(errno));
+	e = errno;
+	free(args); /* for leak checkers: we exit */
+	die(EX_FAIL, "%s: %s (build it with 'make')", path, strerror(e));
 }
 
 /* demo and bench: run the program @rel next to this one with our arguments.
