@@ -14,7 +14,7 @@
  *     holds a reserved record at the consumer's position, with records
  *     committed behind it; the consumer recovers it (recover_ms 100) and
  *     delivers what follows;
- *   - a bulk run through a 16 KiB ring (the positions wrap ~40 times) with
+ *   - a bulk run through a 16 KiB ring (the positions wrap ~30 times) with
  *     output, reserve+submit and discards, waiting for room;
  *   - every record in order, byte for byte (the consumer checks each), and
  *     the counters (reserved, bytes, discarded, recovered, wakeups,
