@@ -15,21 +15,20 @@ char LICENSE[] SEC("license") = "GPL"; /* tracing, LSM, struct_ops, netfilter */
 
 #define PT_SK_PASS 1
 
+/* A program @name of section @sec (context type @ctx_t) that runs the plan
+ * (thread id @tid, see pt_emit()) and returns @ret. */
+#define PT_PROG(sec, name, ctx_t, id, tid, ret) \
+	SEC(sec) int name(ctx_t ctx)             \
+	{                                        \
+		pt_emit(id, tid);                \
+		return ret;                      \
+	}
+
 /* ---- BPF_PROG_TEST_RUN ---------------------------------------------------- */
 
-SEC("syscall")
-int pt_syscall(void *ctx)
-{
-	pt_emit(PT_P_SYSCALL, 0);
-	return 0;
-}
+PT_PROG("syscall", pt_syscall, void *, PT_P_SYSCALL, 0, 0)
 
-SEC("socket")
-int pt_socket(struct __sk_buff *skb)
-{
-	pt_emit(PT_P_SOCKET, 0);
-	return 0;
-}
+PT_PROG("socket", pt_socket, struct __sk_buff *, PT_P_SOCKET, 0, 0)
 
 /* A socket filter that does nothing: the row of raw_tp.w/bpf_test_finish
  * test-runs it to reach that tracepoint. */
@@ -39,80 +38,31 @@ int pt_nop(struct __sk_buff *skb)
 	return 0;
 }
 
-SEC("classifier")
-int pt_sched_cls(struct __sk_buff *skb)
-{
-	pt_emit(PT_P_SCHED_CLS, 0);
-	return 0; /* TC_ACT_OK */
-}
+PT_PROG("classifier", pt_sched_cls, struct __sk_buff *, PT_P_SCHED_CLS, 0, 0 /* TC_ACT_OK */)
 
-SEC("action")
-int pt_sched_act(struct __sk_buff *skb)
-{
-	pt_emit(PT_P_SCHED_ACT, 0);
-	return 0;
-}
+PT_PROG("action", pt_sched_act, struct __sk_buff *, PT_P_SCHED_ACT, 0, 0)
 
-SEC("xdp")
-int pt_xdp(struct xdp_md *x)
-{
-	pt_emit(PT_P_XDP, 0);
-	return XDP_PASS;
-}
+PT_PROG("xdp", pt_xdp, struct xdp_md *, PT_P_XDP, 0, XDP_PASS)
 
-SEC("lwt_in")
-int pt_lwt_in(struct __sk_buff *skb)
-{
-	pt_emit(PT_P_LWT_IN, 0);
-	return BPF_OK;
-}
+PT_PROG("lwt_in", pt_lwt_in, struct __sk_buff *, PT_P_LWT_IN, 0, BPF_OK)
 
-SEC("lwt_out")
-int pt_lwt_out(struct __sk_buff *skb)
-{
-	pt_emit(PT_P_LWT_OUT, 0);
-	return BPF_OK;
-}
+PT_PROG("lwt_out", pt_lwt_out, struct __sk_buff *, PT_P_LWT_OUT, 0, BPF_OK)
 
-SEC("lwt_xmit")
-int pt_lwt_xmit(struct __sk_buff *skb)
-{
-	pt_emit(PT_P_LWT_XMIT, 0);
-	return BPF_OK;
-}
+PT_PROG("lwt_xmit", pt_lwt_xmit, struct __sk_buff *, PT_P_LWT_XMIT, 0, BPF_OK)
 
 /* Test-runs are not supported for this type: t_progtypes_net makes it the
  * End.BPF action of an SRv6 route and sends it a packet.  Its next segment
  * is a local address, where seg6 may not deliver after End: the program
  * drops the packet itself (else the kernel would, with an ICMP error). */
-SEC("lwt_seg6local")
-int pt_lwt_seg6(struct __sk_buff *skb)
-{
-	pt_emit(PT_P_LWT_SEG6, 0);
-	return BPF_DROP;
-}
+PT_PROG("lwt_seg6local", pt_lwt_seg6, struct __sk_buff *, PT_P_LWT_SEG6, 0, BPF_DROP)
 
 /* Test-run, and attached to the test's cgroup (egress) by another row. */
-SEC("cgroup_skb/egress")
-int pt_cgroup_skb(struct __sk_buff *skb)
-{
-	pt_emit(PT_P_CGROUP_SKB, 0);
-	return 1;
-}
+PT_PROG("cgroup_skb/egress", pt_cgroup_skb, struct __sk_buff *, PT_P_CGROUP_SKB, 0, 1)
 
-SEC("flow_dissector")
-int pt_flow_dissector(struct __sk_buff *skb)
-{
-	pt_emit(PT_P_FLOW_DISSECTOR, 0);
-	return BPF_OK;
-}
+PT_PROG("flow_dissector", pt_flow_dissector, struct __sk_buff *, PT_P_FLOW_DISSECTOR, 0,
+	BPF_OK)
 
-SEC("sk_lookup")
-int pt_sk_lookup(struct bpf_sk_lookup *ctx)
-{
-	pt_emit(PT_P_SK_LOOKUP, 0);
-	return PT_SK_PASS;
-}
+PT_PROG("sk_lookup", pt_sk_lookup, struct bpf_sk_lookup *, PT_P_SK_LOOKUP, 0, PT_SK_PASS)
 
 /* Test-run with args {0, getppid}, and attached to sys_enter by another
  * row: the syscall number is args[1] of raw_syscalls:sys_enter, the row's
@@ -130,37 +80,20 @@ int pt_raw_tp(struct bpf_raw_tracepoint_args *ctx)
 /* Writable raw tracepoint: bpf_test_finish, which every skb/xdp test run
  * passes (the row test-runs pt_nop).  The program does not write the
  * buffer (it may, up to the tracepoint's writable size). */
-SEC("raw_tp.w/bpf_test_finish")
-int pt_raw_tp_w(struct bpf_raw_tracepoint_args *ctx)
-{
-	pt_emit(PT_P_RAW_TP_W, pt_tid());
-	return 0;
-}
+PT_PROG("raw_tp.w/bpf_test_finish", pt_raw_tp_w, struct bpf_raw_tracepoint_args *,
+	PT_P_RAW_TP_W, pt_tid(), 0)
 
 /* ---- TRACING and EXT ------------------------------------------------------ */
 
 /* bpf_fentry_test1 and bpf_modify_return_test are what a test run of these
  * programs calls. */
-SEC("fentry/bpf_fentry_test1")
-int pt_fentry(unsigned long long *ctx)
-{
-	pt_emit(PT_P_FENTRY, pt_tid());
-	return 0;
-}
+PT_PROG("fentry/bpf_fentry_test1", pt_fentry, unsigned long long *, PT_P_FENTRY, pt_tid(), 0)
 
-SEC("fexit/bpf_fentry_test1")
-int pt_fexit(unsigned long long *ctx)
-{
-	pt_emit(PT_P_FEXIT, pt_tid());
-	return 0;
-}
+PT_PROG("fexit/bpf_fentry_test1", pt_fexit, unsigned long long *, PT_P_FEXIT, pt_tid(), 0)
 
-SEC("fmod_ret/bpf_modify_return_test")
-int pt_fmod_ret(unsigned long long *ctx)
-{
-	pt_emit(PT_P_FMOD_RET, pt_tid());
-	return 0; /* 0: the function runs and returns its own value */
-}
+/* fmod_ret returning 0: the function runs and returns its own value */
+PT_PROG("fmod_ret/bpf_modify_return_test", pt_fmod_ret, unsigned long long *, PT_P_FMOD_RET,
+	pt_tid(), 0)
 
 /* BTF tracepoint sys_enter(struct pt_regs *regs, long id). */
 SEC("tp_btf/sys_enter")
@@ -175,12 +108,7 @@ int pt_tp_btf(unsigned long long *ctx)
 
 /* Task iterator: called per task (and once more with task NULL) in the
  * read() of the iterator's fd. */
-SEC("iter/task")
-int pt_iter(void *ctx)
-{
-	pt_emit(PT_P_ITER, pt_tid());
-	return 0;
-}
+PT_PROG("iter/task", pt_iter, void *, PT_P_ITER, pt_tid(), 0)
 
 /* The freplace target: a global function of a SEC("syscall") host. */
 __attribute__((noinline)) int pt_ext_slot(int x)
@@ -206,44 +134,20 @@ int pt_ext(int x)
 
 /* ---- attached to kernel events -------------------------------------------- */
 
-SEC("tracepoint/syscalls/sys_enter_getppid")
-int pt_tracepoint(void *ctx)
-{
-	pt_emit(PT_P_TRACEPOINT, pt_tid());
-	return 0;
-}
+PT_PROG("tracepoint/syscalls/sys_enter_getppid", pt_tracepoint, void *, PT_P_TRACEPOINT,
+	pt_tid(), 0)
 
 /* KPROBE programs: a kprobe where the kernel has kprobes, and uprobes /
  * uretprobes (the same program type) on a function of the test. */
-SEC("kprobe")
-int pt_kprobe(void *ctx)
-{
-	pt_emit(PT_P_KPROBE, pt_tid());
-	return 0;
-}
+PT_PROG("kprobe", pt_kprobe, void *, PT_P_KPROBE, pt_tid(), 0)
 
-SEC("uprobe")
-int pt_uprobe(void *ctx)
-{
-	pt_emit(PT_P_UPROBE, pt_tid());
-	return 0;
-}
+PT_PROG("uprobe", pt_uprobe, void *, PT_P_UPROBE, pt_tid(), 0)
 
-SEC("uretprobe")
-int pt_uretprobe(void *ctx)
-{
-	pt_emit(PT_P_URETPROBE, pt_tid());
-	return 0;
-}
+PT_PROG("uretprobe", pt_uretprobe, void *, PT_P_URETPROBE, pt_tid(), 0)
 
 /* Sampling perf events: hrtimer interrupt for the software clocks, NMI for
  * hardware events. */
-SEC("perf_event")
-int pt_perf_event(void *ctx)
-{
-	pt_emit(PT_P_PERF_EVENT, pt_tid());
-	return 0;
-}
+PT_PROG("perf_event", pt_perf_event, void *, PT_P_PERF_EVENT, pt_tid(), 0)
 
 SEC("lsm/socket_create")
 int pt_lsm(unsigned long long *ctx)
@@ -256,35 +160,15 @@ int pt_lsm(unsigned long long *ctx)
 
 /* BPF_PROG_TYPE_NETFILTER (6.4): libbpf 1.1 does not know the section, so
  * the test sets the type and the expected attach type before loading. */
-SEC("netfilter")
-int pt_netfilter(void *ctx)
-{
-	pt_emit(PT_P_NETFILTER, 0);
-	return 1; /* NF_ACCEPT */
-}
+PT_PROG("netfilter", pt_netfilter, void *, PT_P_NETFILTER, 0, 1 /* NF_ACCEPT */)
 
-SEC("lirc_mode2")
-int pt_lirc(unsigned int *sample)
-{
-	pt_emit(PT_P_LIRC, 0);
-	return 0;
-}
+PT_PROG("lirc_mode2", pt_lirc, unsigned int *, PT_P_LIRC, 0, 0)
 
 /* ---- cgroup hooks (the test's own cgroup) ----------------------------------- */
 
-SEC("cgroup/sock_create")
-int pt_sock_create(struct bpf_sock *sk)
-{
-	pt_emit(PT_P_SOCK_CREATE, 0);
-	return 1;
-}
+PT_PROG("cgroup/sock_create", pt_sock_create, struct bpf_sock *, PT_P_SOCK_CREATE, 0, 1)
 
-SEC("cgroup/connect4")
-int pt_connect4(struct bpf_sock_addr *ctx)
-{
-	pt_emit(PT_P_CONNECT4, 0);
-	return 1;
-}
+PT_PROG("cgroup/connect4", pt_connect4, struct bpf_sock_addr *, PT_P_CONNECT4, 0, 1)
 
 SEC("cgroup/sysctl")
 int pt_sysctl(struct bpf_sysctl *ctx)
@@ -294,19 +178,9 @@ int pt_sysctl(struct bpf_sysctl *ctx)
 	return 1;
 }
 
-SEC("cgroup/getsockopt")
-int pt_getsockopt(struct bpf_sockopt *ctx)
-{
-	pt_emit(PT_P_GETSOCKOPT, 0);
-	return 1;
-}
+PT_PROG("cgroup/getsockopt", pt_getsockopt, struct bpf_sockopt *, PT_P_GETSOCKOPT, 0, 1)
 
-SEC("cgroup/setsockopt")
-int pt_setsockopt(struct bpf_sockopt *ctx)
-{
-	pt_emit(PT_P_SETSOCKOPT, 0);
-	return 1;
-}
+PT_PROG("cgroup/setsockopt", pt_setsockopt, struct bpf_sockopt *, PT_P_SETSOCKOPT, 0, 1)
 
 SEC("cgroup/dev")
 int pt_device(struct bpf_cgroup_dev_ctx *ctx)
@@ -336,23 +210,9 @@ struct {
 	__type(value, __u32);
 } sockmap SEC(".maps");
 
-SEC("sk_skb/stream_verdict")
-int pt_sk_skb(struct __sk_buff *skb)
-{
-	pt_emit(PT_P_SK_SKB, 0);
-	return PT_SK_PASS;
-}
+PT_PROG("sk_skb/stream_verdict", pt_sk_skb, struct __sk_buff *, PT_P_SK_SKB, 0, PT_SK_PASS)
 
-SEC("sk_msg")
-int pt_sk_msg(struct sk_msg_md *msg)
-{
-	pt_emit(PT_P_SK_MSG, 0);
-	return PT_SK_PASS;
-}
+PT_PROG("sk_msg", pt_sk_msg, struct sk_msg_md *, PT_P_SK_MSG, 0, PT_SK_PASS)
 
-SEC("sk_reuseport")
-int pt_reuseport(struct sk_reuseport_md *md)
-{
-	pt_emit(PT_P_REUSEPORT, 0);
-	return PT_SK_PASS; /* no socket selected: the kernel's hash picks one */
-}
+/* SK_PASS with no socket selected: the kernel's hash picks one */
+PT_PROG("sk_reuseport", pt_reuseport, struct sk_reuseport_md *, PT_P_REUSEPORT, 0, PT_SK_PASS)
