@@ -174,7 +174,7 @@ static void set_path(char *path, const char *a, const char *b, const char *c)
  * repository (two levels above this test's directory). */
 static void other_peer(char *path, const char *env, const char *dir)
 {
-	char exe[PATH_MAX];
+	char exe[PATH_MAX], root[PATH_MAX];
 	const char *e = getenv(env);
 
 	if (e && *e) {
@@ -182,7 +182,10 @@ static void other_peer(char *path, const char *env, const char *dir)
 		return;
 	}
 	t_exe_dir(exe);
-	set_path(path, exe, "/../../", dir);
+	set_path(path, exe, "/../..", "");
+	if (realpath(path, root))
+		set_path(path, root, "", "");
+	set_path(path, path, "/", dir);
 	set_path(path, path, "/tests/", "bitness_peer");
 }
 
