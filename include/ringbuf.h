@@ -52,6 +52,9 @@ extern "C" {
 #define RINGBUF_CONS_POS   2ULL
 #define RINGBUF_PROD_POS   3ULL
 #define RINGBUF_OVERWRITE_POS 4ULL /* BPF_RB_OVERWRITE_POS (kernel 6.19) */
+/* ringbuf's own selector, not the kernel's: the ring's identity (see
+ * ringbuf_query()). */
+#define RINGBUF_RING_ID    0x100ULL
 
 /*
  * Creation flag (struct ringbuf_opts.flags; the kernel's BPF_F_RB_OVERWRITE,
@@ -686,8 +689,12 @@ RINGBUF_API int ringbuf_stats(struct ringbuf *rb, struct ringbuf_stats *out);
  * overwrite_pos), as the kernel computes it), RINGBUF_RING_SIZE,
  * RINGBUF_CONS_POS, RINGBUF_PROD_POS, RINGBUF_OVERWRITE_POS (the position
  * the consumer may read from at the earliest; 0 for a ring not in
- * overwrite mode, as the kernel's field).  Returns 0 for any other selector
- * or a NULL @rb.
+ * overwrite mode, as the kernel's field), RINGBUF_RING_ID (a ringbuf
+ * ring's 64-bit random identity, chosen at creation and the same for every
+ * handle and process on it, never 0; a kernel map's map id): with a
+ * record's position (struct ringbuf_record.pos) it names the record
+ * uniquely, e.g. to deduplicate what a forwarder sends again after a
+ * restart.  Returns 0 for any other selector or a NULL @rb.
  * Any role, any thread.
  */
 RINGBUF_API uint64_t ringbuf_query(struct ringbuf *rb, uint64_t what);
@@ -773,6 +780,65 @@ RINGBUF_API int ringbuf_consume(struct ringbuf *rb, ringbuf_sample_fn fn, void *
  * (@n == 0 delivers nothing and returns 0). */
 RINGBUF_API int ringbuf_consume_n(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx,
 				  size_t n);
+
+/*
+ * The pull reader: take records one by one as pointers into the ring, then
+ * commit once -- cilium/ebpf's lease reader, aya's next().
+ *
+ *	struct ringbuf_record r;
+ *	while (ringbuf_next(rb, &r) > 0)
+ *		handle(r.data, r.size);     // r.data stays valid until the commit
+ *	ringbuf_commit(rb);                 // consumer_pos moves past them all
+ */
+struct ringbuf_record {
+	void *data;         /* the record's payload, in the ring (zero-copy) */
+	size_t size;        /* its bytes */
+	uint64_t pos;       /* its position: the offset of its header in the
+			     * ring's stream of bytes (consumer_pos when it is
+			     * the head); unique within the ring, see
+			     * RINGBUF_RING_ID */
+	uint64_t remaining; /* bytes committed or reserved after it when it
+			     * was taken (producer_pos - its end) */
+};
+
+/*
+ * ringbuf_next - take the next committed record without moving the consumer
+ * position: the record and every one taken before it stay in the ring,
+ * safe from producers (their room is counted from consumer_pos), until
+ * ringbuf_commit().  Discarded records are skipped; a BUSY record stops the
+ * taking as it stops ringbuf_consume() (later records wait behind it), and
+ * a dead producer's record is recovered as ringbuf_consume() recovers it.
+ * Never waits: to wait, ringbuf_epoll_fd() (or ringbuf_poll() with a
+ * callback).  The first call after a commit (or the first ever) starts from
+ * the shared consumer position.
+ *
+ * Returns 1 and fills @rec; 0 if no committed record follows the last
+ * taken one (nothing is filled); -EINVAL (NULL @rb or @rec); -EOPNOTSUPP
+ * for a producer-role handle, a USER_RINGBUF map, or a ring in overwrite
+ * mode (a producer may overwrite a record the consumer has not committed
+ * past, so no pointer into the ring can be leased: use the callback
+ * consumer, which copies); -EBUSY if another live process holds the
+ * consumer role; -EBADMSG if the ring's shared state is corrupt (as
+ * ringbuf_consume()).
+ *
+ * Consumer role, one thread at a time (as every consumer call).  A
+ * callback consume or poll on the handle ends the lease without committing:
+ * it starts again from the committed position, so records taken and not
+ * committed are delivered again.  A consumer that dies holding a lease
+ * loses nothing: the next consumer gets those records again.
+ */
+RINGBUF_API int ringbuf_next(struct ringbuf *rb, struct ringbuf_record *rec);
+
+/*
+ * ringbuf_commit - publish the consumer position past every record taken
+ * with ringbuf_next() since the last commit (and the discarded ones between
+ * them); their pointers are then no longer valid.  A commit with nothing
+ * taken is a no-op.  In fd mode it re-arms the wakeup as consuming does.
+ *
+ * Returns the number of records the commit released (0 if none), or
+ * -EINVAL for a NULL @rb.  Consumer role, the thread that took them.
+ */
+RINGBUF_API int ringbuf_commit(struct ringbuf *rb);
 
 /*
  * ringbuf_poll - wait for a notification, then consume.

@@ -33,7 +33,7 @@ LAYERS=(
 	"overwrite.c"                    # overwrite mode
 	"notify.c"                       # who wakes whom
 	"ring.c"                         # the hot path: reserve, commit, consume
-	"poll.c"                         # waiting
+	"poll.c pull.c"                  # waiting; the pull reader
 	"manager.c bpf_maps.c"           # on the public API only
 )
 HOT=ring.c

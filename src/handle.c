@@ -213,6 +213,8 @@ uint64_t ringbuf_query(struct ringbuf *rb, uint64_t what)
 	case RINGBUF_OVERWRITE_POS:
 		/* A6: pairs with R6 in rb_overwrite_advance(). */
 		return smp_load_acquire(&rb->prod->overwrite_pos);
+	case RINGBUF_RING_ID:
+		return rb->meta ? READ_ONCE(rb->meta->ring_id) : rb->map_id;
 	default:
 		return 0;
 	}

@@ -44,6 +44,7 @@ struct ringbuf {
 	void *map[2];    /* mappings to undo in ringbuf_free() */
 	size_t map_len[2];
 	struct ringbuf_shm_meta *meta;   /* NULL for kernel maps */
+	uint32_t map_id;                 /* kernel maps: the map's id */
 	struct ringbuf_shm_consumer *cons; /* consumer page (a kernel map: its own,
 					    * consumer_pos only) */
 	struct ringbuf_shm_producer *prod;
@@ -72,6 +73,10 @@ struct ringbuf {
 	uint32_t dead_owner;             /* the last owner found dead */
 	uint64_t hint_pos, hint_at;      /* producer: the recover_hint last
 					  * checked, and when (ns) */
+	/* Consumer: the pull reader's lease (src/pull.c) */
+	bool taking;                     /* records may be taken, not committed */
+	uint64_t take_pos;               /* where the next ringbuf_next() looks */
+	size_t take_n;                   /* records taken since the lease began */
 };
 
 static inline long rb_err(int e)

@@ -163,6 +163,7 @@ static struct ringbuf *rb_kmap_attach(int fd, const struct ringbuf_opts *opts)
 		goto fail;
 	}
 	rb->fd = fd;
+	rb->map_id = info.id;
 	err = rb_kmap_map(rb);
 	if (!err)
 		err = rb_kmap_epoll(rb);

@@ -468,8 +468,7 @@ void ringbuf_discard(void *sample, uint64_t flags)
 	rb_commit(sample, flags, true);
 }
 
-/* memcpy, with the small records that dominate event streams (8 to 16
- * bytes) copied inline as two overlapping words instead of a call. */
+/* memcpy; 8 to 16 bytes (most events) inline as two overlapping words. */
 static inline void rb_copy(void *dst, const void *src, uint64_t n)
 {
 	if (n >= 8 && n <= 16) {
@@ -521,6 +520,7 @@ int rb_consume(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, size_t n)
 
 	if (!rb || !fn)
 		return (int)rb_err(EINVAL);
+	rb->taking = false; /* a pull reader's lease ends uncommitted: see pull.c */
 	if (rb->kind == RB_KERNEL_USER_RINGBUF)
 		return (int)rb_err(EOPNOTSUPP); /* the kernel consumes it */
 	if (rb->kind == RB_USER) {
