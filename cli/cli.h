@@ -64,11 +64,12 @@ struct cli_cmd {
 			       * help is theirs, and whose messages say just "ringbuf" */
 	const struct cli_opt *opts; /* ended by a NULL name; NULL: none */
 	const char *operand;  /* "NAME", "TARGET": its one operand, required; NULL: none */
+	const char *operand2; /* a second operand, required (cli_parse2()); NULL: none */
 	int (*run)(int argc, char **argv); /* argv[0] is NAME; returns the exit code */
 };
 
 extern const struct cli_cmd cmd_create, cmd_rm, cmd_ls, cmd_stat, cmd_tail, cmd_write, cmd_demo,
-	cmd_bench;
+	cmd_bench, cmd_forward;
 
 /* cli_parse() hands each option to such a function, in order: @opt is its
  * index in the command's opts, @val its value (NULL: none given). */
@@ -76,6 +77,10 @@ typedef void cli_opt_fn(void *ctx, int opt, const char *val);
 
 const char *cli_parse(const struct cli_cmd *cmd, int argc, char **argv, cli_opt_fn *fn,
 		      void *ctx);
+/* The same for a command with two operands: the second goes to *@second,
+ * which must be NULL on entry. */
+const char *cli_parse2(const struct cli_cmd *cmd, int argc, char **argv, cli_opt_fn *fn,
+		       void *ctx, const char **second);
 bool is_help(const char *arg);
 
 /* ---- messages ------------------------------------------------------------------ */

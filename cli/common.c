@@ -88,6 +88,12 @@ static const struct cli_opt *find_opt(const struct cli_opt *opts, const char *a,
 const char *cli_parse(const struct cli_cmd *cmd, int argc, char **argv, cli_opt_fn *fn,
 			     void *ctx)
 {
+	return cli_parse2(cmd, argc, argv, fn, ctx, NULL);
+}
+
+const char *cli_parse2(const struct cli_cmd *cmd, int argc, char **argv, cli_opt_fn *fn,
+		       void *ctx, const char **second)
+{
 	bool no_args = !cmd->operand && !(cmd->opts && cmd->opts[0].name);
 	const char *operand = NULL;
 
@@ -100,10 +106,15 @@ const char *cli_parse(const struct cli_cmd *cmd, int argc, char **argv, cli_opt_
 			exit(EX_OK);
 		}
 		if (no_args || a[0] != '-' || !a[1]) {
-			if (no_args || !cmd->operand || operand)
-				usage_err("unexpected argument '%s'", a);
-			operand = a;
-			continue;
+			if (!no_args && cmd->operand && !operand) {
+				operand = a;
+				continue;
+			}
+			if (!no_args && second && !*second) {
+				*second = a;
+				continue;
+			}
+			usage_err("unexpected argument '%s'", a);
 		}
 		o = find_opt(cmd->opts, a, &val);
 		if (!o)
@@ -119,6 +130,8 @@ const char *cli_parse(const struct cli_cmd *cmd, int argc, char **argv, cli_opt_
 	}
 	if (cmd->operand && !operand)
 		usage_err("missing %s", cmd->operand);
+	if (second && !*second)
+		usage_err("missing %s", cmd->operand2);
 	return operand;
 }
 

@@ -82,7 +82,7 @@ static const struct cli_cmd cmd_version = {
 
 /* Every command, in the order of the main usage. */
 static const struct cli_cmd *const commands[] = {
-	&cmd_create, &cmd_rm, &cmd_ls, &cmd_stat, &cmd_tail, &cmd_write,
+	&cmd_create, &cmd_rm, &cmd_ls, &cmd_stat, &cmd_tail, &cmd_write, &cmd_forward,
 	&cmd_demo, &cmd_bench, &cmd_help, &cmd_version,
 };
 

@@ -14,12 +14,23 @@ CLI_OBJS := $(CLI_SRCS:cli/%.c=$(BUILD)/cli/%.o)
 all: $(CLI)
 tests: $(CLI)
 
+# `ringbuf forward` needs the NATS C client (Debian: libnats-dev, which
+# build.sh installs); without it the command is built, and says so when run.
+NATS_LIBS := $(shell pkg-config --libs libnats 2>/dev/null)
+CLI_NATS  := $(if $(NATS_LIBS),-DRINGBUF_HAVE_NATS)
+
 $(BUILD)/cli/%.o: cli/%.c $(wildcard cli/*.h) $(wildcard include/*.h) | $(BUILD)/cli
-	$(CC) $(filter-out -Isrc,$(CFLAGS)) -DRINGBUF_CLI_VERSION='"$(VERSION)"' -c $< -o $@
+	$(CC) $(filter-out -Isrc,$(CFLAGS)) $(CLI_NATS) -DRINGBUF_CLI_VERSION='"$(VERSION)"' -c $< -o $@
 $(CLI): $(CLI_OBJS) $(STATIC)
-	$(CC) $(CLI_OBJS) $(STATIC) $(LDFLAGS) $(LDLIBS) -o $@
+	$(CC) $(CLI_OBJS) $(STATIC) $(LDFLAGS) $(LDLIBS) $(NATS_LIBS) -o $@
 $(BUILD)/cli:
 	mkdir -p $@
 
 # t_cli drives the command: build it first.
 $(BUILD)/tests/t_cli: $(CLI)
+
+# t_forward runs `ringbuf forward` against its own nats-server and checks
+# the stream with the NATS C client; without libnats it is built to skip.
+$(BUILD)/tests/t_forward: $(CLI)
+$(BUILD)/tests/t_forward: CFLAGS += $(CLI_NATS)
+$(BUILD)/tests/t_forward: TEST_LDLIBS += $(NATS_LIBS)
