@@ -257,6 +257,23 @@ static pid_t fwd_start(const char *err, const char *const *args)
 	return pid;
 }
 
+/* Wait until forwarder @pid holds the consumer role of @rb: it is running
+ * its loop, with its signal handlers in place. */
+static void wait_consumer(struct ringbuf *rb, pid_t pid)
+{
+	for (int i = 0; i < 1000; i++) {
+		struct ringbuf_stats st = { .sz = sizeof(st) };
+
+		CHECK_EQ(ringbuf_stats(rb, &st), 0);
+		if (st.consumer_pid == (uint32_t)pid)
+			return;
+		CHECK(waitpid(pid, NULL, WNOHANG) == 0);
+		msleep(10);
+	}
+	fprintf(stderr, "forwarder %d never became the consumer\n", (int)pid);
+	exit(T_FAIL);
+}
+
 static int fwd_wait(pid_t pid, int secs)
 {
 	int st;
@@ -455,6 +472,7 @@ static void case_kill_forwarder(void)
 		CHECK_EQ(fwd_wait(f, 10), 128 + SIGKILL);
 	}
 	f = fwd_start(NULL, (const char *[]){ g_name, u, NULL });
+	wait_consumer(rb, f);
 	CHECK(pthread_join(p.th, NULL) == 0);
 	stream_wait("KF", N, 30);
 	kill(f, SIGTERM);
@@ -477,6 +495,7 @@ static void case_kill_server(void)
 	url(u, "t.ks");
 	CHECK(pthread_create(&p.th, NULL, produce, &p) == 0);
 	f = fwd_start(err, (const char *[]){ g_name, u, NULL });
+	wait_consumer(rb, f);
 	for (int round = 0; round < 3; round++) {
 		msleep(100 + rand() % 200);
 		server_kill();
@@ -505,6 +524,7 @@ static void case_backpressure(void)
 	url(u, "t.bp");
 	server_kill();
 	f = fwd_start(err, (const char *[]){ g_name, u, NULL });
+	wait_consumer(rb, f);
 	/* fill the ring: with the server away the forwarder commits nothing */
 	for (;;) {
 		size_t len = payload(n, buf);
@@ -556,7 +576,7 @@ static void case_errors(void)
 	/* a second consumer */
 	stream_add("ERR", "t.err");
 	f = fwd_start(NULL, (const char *[]){ g_name, u, NULL });
-	msleep(300);
+	wait_consumer(rb, f);
 	CHECK_EQ(fwd_run((const char *[]){ g_name, u, NULL }), 8);
 	/* SIGTERM while idle: 0 */
 	kill(f, SIGTERM);
