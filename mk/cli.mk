@@ -34,3 +34,12 @@ $(BUILD)/tests/t_cli: $(CLI)
 $(BUILD)/tests/t_forward: $(CLI)
 $(BUILD)/tests/t_forward: CFLAGS += $(CLI_NATS)
 $(BUILD)/tests/t_forward: TEST_LDLIBS += $(NATS_LIBS)
+
+# build/bench/forward_bench: `ringbuf forward` into a local nats-server
+# beside `ringbuf tail --format raw`; built only with the NATS client.
+ifneq ($(NATS_LIBS),)
+FWD_BENCH := $(BUILD)/bench/forward_bench
+bench-bin: $(FWD_BENCH)
+$(FWD_BENCH): bench/forward/forward_bench.c $(STATIC) | $(BUILD)/bench
+	$(CC) $(CFLAGS) $< $(STATIC) $(LDFLAGS) $(LDLIBS) $(NATS_LIBS) -o $@
+endif
