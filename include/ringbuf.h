@@ -864,12 +864,43 @@ RINGBUF_API int ringbuf_commit(struct ringbuf *rb);
  * (ringbuf_epoll_fd()) it waits on the handle's wakeup socket instead of
  * the futex, by the same rules.
  *
+ * Dead producers: a producer that dies holding the head after the consumer
+ * went to sleep leaves records behind it that wake nobody (adaptive commits
+ * notify only a consumer waiting at them).  So a sleep lasts at most the
+ * handle's recover_ms (default 1 s; unbounded with RINGBUF_RECOVER_NEVER)
+ * before poll looks at the head again -- an idle consumer makes one futex
+ * or poll call per recover_ms -- and such records are delivered within
+ * about twice recover_ms.
+ *
  * Returns what ringbuf_consume() returns (0 after a timeout with nothing to
  * deliver, or after recovering a record with nothing committed behind it),
- * or -EINVAL for a NULL @rb or @fn.
+ * or -EINVAL for a NULL @rb or @fn, or -ECANCELED if ringbuf_interrupt() was
+ * called since the last poll returned (consuming nothing; the records stay
+ * for the next call).
  */
 RINGBUF_API int ringbuf_poll(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx,
 			     int timeout_ms);
+
+/*
+ * ringbuf_interrupt - make a ringbuf_poll() blocked in another thread on
+ * this handle return at once with -ECANCELED, as cilium/ebpf's Flush/Close wake
+ * a blocked Read.  If no poll is blocked, the next ringbuf_poll() returns
+ * -ECANCELED at once instead (one pending interrupt, however many calls made
+ * it).  Nothing is consumed or lost: the interrupted poll delivers nothing,
+ * and the records wait for the next call.  In fd mode the handle's
+ * ringbuf_epoll_fd() turns readable too (an application blocked in its own
+ * epoll_wait() wakes; its consume then delivers what there is).  A kernel
+ * RINGBUF map's ringbuf_poll() is woken through an eventfd of the handle;
+ * its ringbuf_epoll_fd() is the map's own fd, which the interrupt does not
+ * touch.  Producers pay nothing: nothing on their path changes.
+ *
+ * Any thread, any role of the consumer's process, concurrently with the
+ * consumer's calls (not with ringbuf_free()).  Not async-signal-safe (it
+ * may yield until a poller it finds on its way to sleep is awake).
+ * Returns 0, -EINVAL for a NULL @rb, or -EOPNOTSUPP for a USER_RINGBUF
+ * map (there is no consumer to wake).
+ */
+RINGBUF_API int ringbuf_interrupt(struct ringbuf *rb);
 
 /*
  * ringbuf_epoll_fd - a file descriptor for the application's own event loop
@@ -973,9 +1004,22 @@ RINGBUF_API int ringbuf_manager_add(struct ringbuf_manager *m, struct ringbuf *r
  * callback's negative return or a ring's consume error stops at that ring
  * (records already delivered from earlier rings are not counted in the
  * return), -EINTR if a signal interrupted the wait (as libbpf, so a
- * loop can check a flag its signal handler set), -EINVAL (NULL @m).
+ * loop can check a flag its signal handler set), -ECANCELED if
+ * ringbuf_manager_interrupt() was called (nothing consumed), -EINVAL (NULL
+ * @m).
  */
 RINGBUF_API int ringbuf_manager_poll(struct ringbuf_manager *m, int timeout_ms);
+
+/*
+ * ringbuf_manager_interrupt - make a ringbuf_manager_poll() blocked in
+ * another thread return at once with -ECANCELED (a signal gives -EINTR; or the next one, if none is
+ * blocked; one pending interrupt however many calls made it); the
+ * manager's epoll fd turns readable until that poll takes it.  Nothing is
+ * consumed or lost.  Any thread, concurrently with ringbuf_manager_poll()
+ * (not with ringbuf_manager_free()).  Returns 0, -EINVAL for a NULL @m, or
+ * an errno of write(2) on the manager's eventfd.
+ */
+RINGBUF_API int ringbuf_manager_interrupt(struct ringbuf_manager *m);
 
 /* ringbuf_manager_consume - consume every ring, in the order they were
  * added, without waiting.  Returns as ringbuf_manager_poll(). */

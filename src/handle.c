@@ -73,6 +73,7 @@ struct ringbuf *rb_alloc(enum rb_kind kind, uint64_t size, uint32_t page_shift)
 	rb->fd = -1;
 	rb->cons_fd = -1;
 	rb->epoll_fd = -1;
+	rb->intr_fd = -1;
 	rb->wake_rx = -1;
 	rb->wake_tx = -1;
 	pthread_mutex_init(&rb->wake_lock, NULL);
@@ -97,6 +98,8 @@ void rb_release(struct ringbuf *rb)
 			munmap(rb->map[i], rb->map_len[i]);
 	if (rb->epoll_fd >= 0)
 		close(rb->epoll_fd);
+	if (rb->intr_fd >= 0)
+		close(rb->intr_fd);
 	if (rb->fd >= 0)
 		close(rb->fd);
 	if (rb->cons_fd >= 0)

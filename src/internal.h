@@ -77,6 +77,11 @@ struct ringbuf {
 	bool taking;                     /* records may be taken, not committed */
 	uint64_t take_pos;               /* where the next ringbuf_next() looks */
 	size_t take_n;                   /* records taken since the lease began */
+	/* ringbuf_interrupt() (src/poll.c): any thread against the poller */
+	int intr;                        /* an interrupt is pending (atomic) */
+	int sleeping;                    /* the poller is in (or entering) its
+					  * futex sleep (atomic) */
+	int intr_fd;                     /* kernel maps: eventfd in epoll_fd; -1 */
 };
 
 static inline long rb_err(int e)

@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -111,6 +112,15 @@ static int rb_kmap_epoll(struct ringbuf *rb)
 	if (rb->epoll_fd < 0)
 		return -errno;
 	if (epoll_ctl(rb->epoll_fd, EPOLL_CTL_ADD, rb->fd, &ev))
+		return -errno;
+	if (rb->kind != RB_KERNEL_RINGBUF)
+		return 0;
+	/* ringbuf_interrupt() wakes ringbuf_poll() through this eventfd. */
+	rb->intr_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (rb->intr_fd < 0)
+		return -errno;
+	ev = (struct epoll_event){ .events = EPOLLIN, .data.u64 = 1 }; /* the map: 0 */
+	if (epoll_ctl(rb->epoll_fd, EPOLL_CTL_ADD, rb->intr_fd, &ev))
 		return -errno;
 	return 0;
 }

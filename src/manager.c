@@ -21,7 +21,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
+
+/* The epoll data of the manager's interrupt eventfd; rings are 0 .. n-1. */
+#define RB_INTR_EVENT UINT32_MAX
 
 struct rb_managed {
 	struct ringbuf *rb;
@@ -31,6 +35,7 @@ struct rb_managed {
 
 struct ringbuf_manager {
 	int epfd;
+	int intr_fd;  /* ringbuf_manager_interrupt(): an eventfd in epfd */
 	struct rb_managed *rings;
 	struct epoll_event *events; /* one per ring, for epoll_wait */
 	size_t n, cap;
@@ -79,9 +84,16 @@ struct ringbuf_manager *ringbuf_manager_new(const struct ringbuf_opts *opts)
 		return NULL;
 	}
 	m->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (m->epfd < 0) {
+	m->intr_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (m->epfd < 0 || m->intr_fd < 0 ||
+	    epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->intr_fd,
+		      &(struct epoll_event){ .events = EPOLLIN, .data.u32 = RB_INTR_EVENT })) {
 		int e = errno;
 
+		if (m->epfd >= 0)
+			close(m->epfd);
+		if (m->intr_fd >= 0)
+			close(m->intr_fd);
 		free(m);
 		errno = e;
 		return NULL;
@@ -99,7 +111,7 @@ static int rb_manager_grow(struct ringbuf_manager *m)
 	if (!r)
 		return -ENOMEM;
 	m->rings = r;
-	ev = realloc(m->events, cap * sizeof(*ev));
+	ev = realloc(m->events, (cap + 1) * sizeof(*ev)); /* + the interrupt */
 	if (!ev)
 		return -ENOMEM;
 	m->events = ev;
@@ -123,7 +135,7 @@ int ringbuf_manager_add(struct ringbuf_manager *m, struct ringbuf *rb, ringbuf_s
 	fd = ringbuf_epoll_fd(rb);
 	if (fd < 0)
 		return fd; /* errno set */
-	if (m->n > UINT32_MAX)
+	if (m->n >= RB_INTR_EVENT)
 		return rb_manager_err(ENOSPC);
 	ev.data.u32 = (uint32_t)m->n;
 	if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &ev))
@@ -146,9 +158,18 @@ int ringbuf_manager_poll(struct ringbuf_manager *m, int timeout_ms)
 		return rb_manager_err(EINVAL);
 	if (!m->n)
 		return 0;
-	cnt = epoll_wait(m->epfd, m->events, (int)(m->n > INT_MAX ? INT_MAX : m->n), timeout_ms);
+	cnt = epoll_wait(m->epfd, m->events, (int)(m->n >= INT_MAX ? INT_MAX : m->n + 1),
+			 timeout_ms);
 	if (cnt < 0)
 		return rb_manager_err(errno);
+	for (int i = 0; i < cnt; i++) {
+		if (m->events[i].data.u32 == RB_INTR_EVENT) {
+			uint64_t v;
+
+			if (read(m->intr_fd, &v, sizeof(v)) == (ssize_t)sizeof(v))
+				return rb_manager_err(ECANCELED); /* the rings' records wait */
+		}
+	}
 	for (int i = 0; i < cnt; i++) {
 		uint32_t idx = m->events[i].data.u32;
 		struct rb_managed *r;
@@ -195,11 +216,23 @@ int ringbuf_manager_epoll_fd(const struct ringbuf_manager *m)
 	return m->epfd;
 }
 
+int ringbuf_manager_interrupt(struct ringbuf_manager *m)
+{
+	uint64_t one = 1;
+
+	if (!m)
+		return rb_manager_err(EINVAL);
+	if (write(m->intr_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		return rb_manager_err(errno); /* EAGAIN: full, so readable anyway */
+	return 0;
+}
+
 void ringbuf_manager_free(struct ringbuf_manager *m)
 {
 	if (!m)
 		return;
 	close(m->epfd);
+	close(m->intr_fd);
 	free(m->rings);
 	free(m->events);
 	free(m);

@@ -22,7 +22,9 @@
 
 #include <limits.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/epoll.h>
+#include <unistd.h>
 
 /* ------------------------------------------------------------------------
  * Kernel maps: the map fd's epoll readiness
@@ -42,22 +44,45 @@ static int rb_ms_left(uint64_t deadline)
 			: (deadline - now + 999999) / 1000000);
 }
 
+/* ringbuf_interrupt(): take a pending interrupt (true: return -ECANCELED). */
+static bool rb_take_intr(struct ringbuf *rb)
+{
+	if (!__atomic_load_n(&rb->intr, __ATOMIC_RELAXED))
+		return false;
+	return __atomic_exchange_n(&rb->intr, 0, __ATOMIC_ACQ_REL) != 0;
+}
+
 /* Wait for the kernel's next notification on the map fd, or @deadline.
- * Returns 1 if notified, 0 on timeout, or a negative errno. */
+ * Returns 1 if notified, 0 on timeout, -ECANCELED if interrupted
+ * (ringbuf_interrupt()), or a negative errno. */
 static int rb_kmap_wait(struct ringbuf *rb, uint64_t deadline)
 {
-	struct epoll_event ev;
+	struct epoll_event ev[2];
 
 	for (;;) {
 		int ms = rb_ms_left(deadline), n;
 
+		if (rb_take_intr(rb))
+			return -ECANCELED;
 		if (ms == 0)
 			return 0;
-		n = epoll_wait(rb->epoll_fd, &ev, 1, ms);
-		if (n >= 0)
-			return n > 0;
-		if (errno != EINTR)
+		n = epoll_wait(rb->epoll_fd, ev, 2, ms);
+		if (n < 0 && errno != EINTR)
 			return -errno;
+		for (int i = 0; i < n; i++) {
+			if (ev[i].data.u64 == 1) {
+				uint64_t v;
+
+				if (read(rb->intr_fd, &v, sizeof(v)) < 0) {
+					/* EAGAIN: another wait took it */
+				}
+			}
+		}
+		if (rb_take_intr(rb))
+			return -ECANCELED;
+		for (int i = 0; i < n; i++)
+			if (ev[i].data.u64 == 0)
+				return 1;
 	}
 }
 
@@ -65,6 +90,8 @@ static int rb_kmap_poll(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, int
 {
 	if (rb->kind != RB_KERNEL_RINGBUF)
 		return (int)rb_err(EOPNOTSUPP);
+	if (rb_take_intr(rb))
+		return (int)rb_err(ECANCELED);
 	/* Our last consumer_pos store before the head check: pairs with the
 	 * kernel's xchg-then-load in bpf_ringbuf_commit(). */
 	smp_mb();
@@ -109,6 +136,26 @@ static bool rb_head_stall(struct ringbuf *rb, uint64_t *wake)
 	return false;
 }
 
+/*
+ * How long a wait may sleep before it looks at the head again: until
+ * @deadline (0: for ever), but never longer than the recovery bound.  A
+ * producer that dies holding the head after the consumer went to sleep
+ * leaves records committed behind it that wake nobody (the consumer is
+ * not at them, so adaptive commits do not notify), and only a consumer
+ * that looks again can start the head's recovery clock (rb_head_stall()).
+ * An idle consumer thus wakes once per recover_ms; RINGBUF_RECOVER_NEVER
+ * sleeps unbounded.
+ */
+static uint64_t rb_sleep_until(const struct ringbuf *rb, uint64_t deadline, uint64_t now)
+{
+	uint64_t cap;
+
+	if (!rb->recover_ns)
+		return deadline;
+	cap = now + rb->recover_ns;
+	return !deadline || cap < deadline ? cap : deadline;
+}
+
 /* ringbuf_poll() in fd mode: wait on the socket (armed by the last
  * consume), then consume, which drains and re-arms. */
 static int rb_poll_fd(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, uint64_t deadline,
@@ -117,7 +164,7 @@ static int rb_poll_fd(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, uint6
 	struct pollfd p = { .fd = rb->wake_rx, .events = POLLIN };
 
 	while (!no_wait) {
-		uint64_t now = rb_now_ns(), until = deadline;
+		uint64_t now = rb_now_ns(), until = rb_sleep_until(rb, deadline, now);
 		int ms = -1, r;
 
 		/* a BUSY head whose owner may die: wake for its next check */
@@ -130,6 +177,8 @@ static int rb_poll_fd(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, uint6
 					   ? INT_MAX : (until - now + 999999) / 1000000);
 		}
 		r = poll(&p, 1, ms);
+		if (rb_take_intr(rb))
+			return (int)rb_err(ECANCELED); /* the datagram stays: consumed next time */
 		if (r > 0 || (r < 0 && errno != EINTR) || (r == 0 && until == deadline))
 			break;
 	}
@@ -148,6 +197,8 @@ int ringbuf_poll(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, int timeou
 	err = rb_consumer_gate(rb);
 	if (err)
 		return (int)rb_err(-err);
+	if (rb_take_intr(rb))
+		return (int)rb_err(ECANCELED);
 	if (timeout_ms >= 0)
 		deadline = rb_now_ns() + (uint64_t)timeout_ms * 1000000ull;
 	if (rb->wake_rx >= 0)
@@ -170,13 +221,25 @@ int ringbuf_poll(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, int timeou
 			break;
 		/* A BUSY record at the head whose owner may die: never sleep
 		 * past its next check (a dead owner wakes nobody). */
-		uint64_t until = deadline;
+		uint64_t until = rb_sleep_until(rb, deadline, rb_now_ns());
 
 		if (rb_head_stall(rb, &until))
 			break;
+		/* Dekker with ringbuf_interrupt(): we say we sleep, then look
+		 * for an interrupt; it sets one, then looks for a sleeper and
+		 * wakes it until it has left (see there). */
+		__atomic_store_n(&rb->sleeping, 1, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&rb->intr, __ATOMIC_SEQ_CST)) {
+			__atomic_store_n(&rb->sleeping, 0, __ATOMIC_RELEASE);
+			(void)rb_take_intr(rb);
+			return (int)rb_err(ECANCELED);
+		}
 		/* Woken, timed out, interrupted (EINTR) or spurious: the loop
 		 * re-checks everything. */
 		rb_sleep(rb, until);
+		__atomic_store_n(&rb->sleeping, 0, __ATOMIC_RELEASE);
+		if (rb_take_intr(rb))
+			return (int)rb_err(ECANCELED);
 	}
 	return rb_consume(rb, fn, ctx, SIZE_MAX);
 }
@@ -263,4 +326,49 @@ void *ringbuf_reserve_wait(struct ringbuf *rb, uint64_t size, int timeout_ms)
 	}
 	errno = (int)-err;
 	return NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * Interrupting a waiting consumer
+ * ------------------------------------------------------------------------ */
+
+/*
+ * Any thread.  The flag first, then whatever wakes the poller:
+ *  - futex mode: the poller stores sleeping = 1, then loads intr (both
+ *    seq_cst) before it sleeps; we store intr, then load sleeping.  One of
+ *    the two sees the other's store.  If we see a sleeper, it may still be
+ *    on its way into FUTEX_WAIT, where a wake would find nobody, so we wake
+ *    and yield until it has left (sleeping = 0): it leaves within one
+ *    scheduling round once inside, since every FUTEX_WAKE wakes it.  Only
+ *    the wake is shared (notify_seq is not written, so a split ring's
+ *    consumer may interrupt itself); the extra wakeups are spurious ones,
+ *    which every waiter on notify_seq tolerates.
+ *  - fd mode: a datagram to the consumer's own socket (what a producer
+ *    sends), so ringbuf_poll() and an application's epoll on
+ *    ringbuf_epoll_fd() both see it readable.
+ *  - kernel RINGBUF map: the handle's eventfd, in the epoll set ringbuf_poll()
+ *    waits on.
+ */
+int ringbuf_interrupt(struct ringbuf *rb)
+{
+	if (!rb)
+		return (int)rb_err(EINVAL);
+	if (rb->kind == RB_KERNEL_USER_RINGBUF)
+		return (int)rb_err(EOPNOTSUPP);
+	__atomic_store_n(&rb->intr, 1, __ATOMIC_SEQ_CST);
+	if (rb->kind == RB_KERNEL_RINGBUF) {
+		uint64_t one = 1;
+
+		if (write(rb->intr_fd, &one, sizeof(one)) < 0) {
+			/* EAGAIN: the counter is full, so it is readable */
+		}
+		return 0;
+	}
+	if (__atomic_load_n(&rb->wake_rx, __ATOMIC_ACQUIRE) >= 0)
+		rb_wake_self(rb);
+	while (__atomic_load_n(&rb->sleeping, __ATOMIC_SEQ_CST)) {
+		rb_futex_wake(&rb->meta->notify_seq);
+		sched_yield();
+	}
+	return 0;
 }

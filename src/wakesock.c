@@ -132,7 +132,7 @@ int rb_wake_open(struct ringbuf *rb)
 	}
 	rb->wake_ino = (uint64_t)nst.st_ino;
 	rb->wake_pid = rb_self();
-	rb->wake_rx = fd;
+	__atomic_store_n(&rb->wake_rx, fd, __ATOMIC_RELEASE); /* ringbuf_interrupt() reads it */
 	/* Before arming (a release store): producers reconnect. */
 	gen = &rb->cons->wake_gen;
 	WRITE_ONCE(*gen, READ_ONCE(*gen) + 1);
