@@ -177,7 +177,8 @@ RB_INTERNAL bool rb_head_committed(struct ringbuf *rb);
 RB_INTERNAL bool rb_due(struct ringbuf *rb);
 RB_INTERNAL bool rb_ring_nonempty(struct ringbuf *rb);
 RB_INTERNAL bool rb_take_forced(struct ringbuf *rb);
-RB_INTERNAL void rb_sleep(struct ringbuf *rb, uint64_t deadline);
+RB_INTERNAL void rb_sleep(struct ringbuf *rb, uint64_t deadline, uint64_t cap_ns,
+			  bool (*at_cap)(struct ringbuf *rb, uint64_t *until));
 RB_INTERNAL void rb_arm_fd(struct ringbuf *rb);
 
 /* ring.c: the hot path */

@@ -274,26 +274,44 @@ static uint32_t rb_arm(struct ringbuf *rb, uint32_t how)
 }
 
 /* Sleep until woken or @deadline (ns, 0 = for ever).  Returns without
- * sleeping if the re-check after F3 finds work. */
-void rb_sleep(struct ringbuf *rb, uint64_t deadline)
+ * sleeping if the re-check after F3 finds work.  With @cap_ns, the sleep
+ * looks at the head every @cap_ns through @at_cap (true: stop sleeping),
+ * staying armed meanwhile -- poll.c's dead-producer check. */
+void rb_sleep(struct ringbuf *rb, uint64_t deadline, uint64_t cap_ns,
+	      bool (*at_cap)(struct ringbuf *rb, uint64_t *until))
 {
 	struct ringbuf_shm_meta *m = rb->meta;
 	uint32_t seq = rb_arm(rb, RINGBUF_WAIT_FUTEX);
-	struct timespec ts, *rel = NULL;
+	struct timespec ts, *rel;
 
 	if (rb_forced_pending(rb) || rb_due(rb))
 		goto out;
-	if (deadline) {
-		uint64_t now = rb_now_ns();
+	for (;;) {
+		uint64_t now = rb_now_ns(), until = deadline;
 
-		if (now >= deadline)
+		if (cap_ns && (!until || now + cap_ns < until))
+			until = now + cap_ns;
+		rel = NULL;
+		if (until) {
+			if (now >= until)
+				goto out;
+			ts.tv_sec = (time_t)((until - now) / 1000000000ull);
+			ts.tv_nsec = (long)((until - now) % 1000000000ull);
+			rel = &ts;
+		}
+		rb_futex_wait(&m->notify_seq, seq, rel);
+		/* A5: a producer's CAS (R5) moved it: notified */
+		if (smp_load_acquire(&m->notify_seq) != seq || until == deadline)
 			goto out;
-		ts.tv_sec = (time_t)((deadline - now) / 1000000000ull);
-		ts.tv_nsec = (long)((deadline - now) % 1000000000ull);
-		rel = &ts;
+		/* The cap passed, or a spurious wakeup: still armed, so a
+		 * notification sent meanwhile moved notify_seq and ends the
+		 * next wait at once.  Nothing else may end the sleep -- records
+		 * committed without a notification stay asleep, as for the
+		 * kernel's poller -- but a look at the head (@at_cap), which
+		 * may recover a dead producer's record. */
+		if (at_cap && at_cap(rb, &until))
+			goto out;
 	}
-	rb_futex_wait(&m->notify_seq, seq, rel);
-	(void)smp_load_acquire(&m->notify_seq); /* A5 */
 out:
 	WRITE_ONCE(rb->cons->consumer_waiting, 0);
 }

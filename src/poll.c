@@ -136,6 +136,16 @@ static bool rb_head_stall(struct ringbuf *rb, uint64_t *wake)
 	return false;
 }
 
+/* rb_sleep()'s look while it stays armed: after a wakeup that was no
+ * notification (ringbuf_interrupt()'s, or a spurious one), or every
+ * recover_ms (the head may be a dead producer's). */
+static bool rb_poll_at_cap(struct ringbuf *rb, uint64_t *until)
+{
+	if (__atomic_load_n(&rb->intr, __ATOMIC_SEQ_CST))
+		return true;
+	return rb_head_stall(rb, until);
+}
+
 /*
  * How long a wait may sleep before it looks at the head again: until
  * @deadline (0: for ever), but never longer than the recovery bound.  A
@@ -221,7 +231,7 @@ int ringbuf_poll(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, int timeou
 			break;
 		/* A BUSY record at the head whose owner may die: never sleep
 		 * past its next check (a dead owner wakes nobody). */
-		uint64_t until = rb_sleep_until(rb, deadline, rb_now_ns());
+		uint64_t until = deadline;
 
 		if (rb_head_stall(rb, &until))
 			break;
@@ -236,7 +246,7 @@ int ringbuf_poll(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, int timeou
 		}
 		/* Woken, timed out, interrupted (EINTR) or spurious: the loop
 		 * re-checks everything. */
-		rb_sleep(rb, until);
+		rb_sleep(rb, until, rb->recover_ns, rb_poll_at_cap);
 		__atomic_store_n(&rb->sleeping, 0, __ATOMIC_RELEASE);
 		if (rb_take_intr(rb))
 			return (int)rb_err(ECANCELED);
