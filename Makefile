@@ -48,15 +48,15 @@ BPF_CC     ?= clang
 BPF_CFLAGS := -O2 -g -target bpf -Wall -Werror -Iinclude \
 	-I/usr/include/$(shell $(CC) -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)
 TEST_LDLIBS := -lbpf
-BENCH_SRCS := $(wildcard bench/*.c)
-BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+# The benchmark: every bench/*.c goes into the one program (mk/bench.mk).
+BENCH      := $(BUILD)/bench/ringbuf_bench
 DEMO       := $(BUILD)/ringbuf-demo
 
 .PHONY: all lib tests bench-bin test demo bench asan tsan install uninstall clean
 all: lib tests bench-bin $(DEMO)
 lib: $(STATIC) $(SHARED)
 tests: $(TEST_BINS) $(BPF_OBJS)
-bench-bin: $(BENCH_BINS)
+bench-bin: $(BENCH)
 
 HEADERS  := $(wildcard include/*.h) $(wildcard src/*.h)
 
@@ -92,8 +92,6 @@ $(FI_TESTS): $(BUILD)/tests/%: tests/%.c $(TEST_COMMON) $(wildcard tests/common/
 	$(CC) $(CFLAGS) -Itests/common -Itests $< $(TEST_COMMON) $(FI_STATIC) $(LDFLAGS) $(LDLIBS) $(TEST_LDLIBS) -o $@
 $(BUILD)/tests/bpf/%.bpf.o: tests/bpf/%.bpf.c $(HEADERS) $(wildcard tests/bpf/*.h) | $(BUILD)/tests/bpf
 	$(BPF_CC) $(BPF_CFLAGS) -c $< -o $@
-$(BUILD)/bench/%: bench/%.c $(STATIC) | $(BUILD)/bench
-	$(CC) $(CFLAGS) $< $(STATIC) $(LDFLAGS) $(LDLIBS) -lm -lbpf -o $@
 $(DEMO): examples/demo.c $(STATIC)
 	$(CC) $(CFLAGS) $< $(STATIC) $(LDFLAGS) $(LDLIBS) -o $@
 
@@ -107,7 +105,7 @@ demo: $(DEMO)
 	$(DEMO) $(DEMOFLAGS)
 
 bench: bench-bin
-	$(BUILD)/bench/ringbuf_bench $(BENCHFLAGS)
+	$(BENCH) $(BENCHFLAGS)
 
 # AddressSanitizer + UndefinedBehaviorSanitizer, then ThreadSanitizer: the
 # whole suite, built apart.  Forked stress children inherit the sanitizers.
