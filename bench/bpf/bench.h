@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * bench.h -- shared by bench/bpf/bench.bpf.c and bench/ringbuf_bench.c: the
+ * bench.h -- shared by bench/bpf/bench.bpf.c and the benchmark (bench/): the
  * BPF_PROG_TEST_RUN ctx of the benchmark's kernel producer.
  *
  * One run of the SEC("syscall") program "produce" emits up to ctx->n records
