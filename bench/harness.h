@@ -85,7 +85,8 @@ enum kind {
 	K_LAT,     /* wakeup latency */
 };
 enum cmode { C_POLL, C_NAP, C_SPIN, C_EPOLL };
-enum ctype { CO_USER, CO_RB, CO_LIBBPF }; /* ringbuf ring; kernel map read by ringbuf / libbpf */
+enum ctype { CO_USER, CO_RB, CO_LIBBPF, CO_PULL }; /* ringbuf ring; kernel map read by
+							  * ringbuf / libbpf / ringbuf's pull reader */
 enum sub { S_NONE, S_PIPE, S_PIPE_BATCH, S_DGRAM, S_DGRAM_BATCH, S_LAT_RB, S_LAT_FUTEX,
 	   S_LAT_EVENTFD, S_LAT_KRB, S_LAT_KLIBBPF };
 enum unit { U_NS_REC, U_MREC_S, U_GB_S, U_US };

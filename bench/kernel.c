@@ -92,6 +92,20 @@ int ch_consume(const struct cons_h *h, ringbuf_sample_fn fn, void *ctx)
 {
 	if (h->type == CO_LIBBPF)
 		return ring_buffer__consume(kb.lb);
+	if (h->type == CO_PULL) {
+		/* the pull reader: take everything, then commit once */
+		struct ringbuf_record rec;
+		int n = 0, r;
+
+		while ((r = ringbuf_next(h->rb, &rec)) > 0) {
+			fn(ctx, rec.data, rec.size);
+			n++;
+		}
+		if (r < 0)
+			return r;
+		r = ringbuf_commit(h->rb);
+		return r < 0 ? r : n;
+	}
 	return ringbuf_consume(h->rb, fn, ctx);
 }
 

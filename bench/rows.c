@@ -103,6 +103,8 @@ const struct rowdef rows[] = {
 	  "k-libbpf-drain", "libbpf ring_buffer__consume alone on a full 16 MiB ring" },
 	{ "k-rbcons-drain", K_KDRAIN, 1, 8, KERNEL_RING, NOW, SPIN, CO_RB, S_NONE, false, true,
 	  "k-libbpf-drain", "ringbuf_consume alone on a full 16 MiB kernel ring" },
+	{ "k-rbpull-drain", K_KDRAIN, 1, 8, KERNEL_RING, NOW, SPIN, CO_PULL, S_NONE, false, true,
+	  "k-libbpf-drain", "ringbuf_next + one ringbuf_commit alone on a full 16 MiB kernel ring" },
 	{ "k-libbpf-tuned-64B", K_STREAM, 1, 64, KERNEL_RING, NOW, NAP, CO_LIBBPF, S_NONE, false,
 	  true, "k-libbpf-tuned-64B", "64-byte records, kernel tuned form" },
 	{ "k-libbpf-tuned-512B", K_STREAM, 1, 512, KERNEL_RING, NOW, NAP, CO_LIBBPF, S_NONE, false,

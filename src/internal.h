@@ -76,12 +76,15 @@ struct ringbuf {
 	/* Consumer: the pull reader's lease (src/pull.c) */
 	bool taking;                     /* records may be taken, not committed */
 	uint64_t take_pos;               /* where the next ringbuf_next() looks */
+	uint64_t take_start;             /* consumer_pos when the lease began */
+	uint64_t take_prod;              /* producer_pos as last read */
 	size_t take_n;                   /* records taken since the lease began */
 	/* ringbuf_interrupt() (src/poll.c): any thread against the poller */
 	int intr;                        /* an interrupt is pending (atomic) */
 	int sleeping;                    /* the poller is in (or entering) its
 					  * futex sleep (atomic) */
 	int intr_fd;                     /* kernel maps: eventfd in epoll_fd; -1 */
+	uint64_t nap_ns;                 /* ringbuf_poll()'s coalescing nap, 0 = off */
 };
 
 static inline long rb_err(int e)

@@ -86,7 +86,8 @@ static int rb_kmap_wait(struct ringbuf *rb, uint64_t deadline)
 	}
 }
 
-static int rb_kmap_poll(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, int timeout_ms)
+static int rb_kmap_poll(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, int timeout_ms,
+			bool *slept)
 {
 	if (rb->kind != RB_KERNEL_RINGBUF)
 		return (int)rb_err(EOPNOTSUPP);
@@ -103,6 +104,7 @@ static int rb_kmap_poll(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, int
 			deadline = rb_now_ns() + (uint64_t)timeout_ms * 1000000ull;
 		/* One notification (or the timeout), then consume what there
 		 * is: a FORCE_WAKEUP may be for a record behind a BUSY one. */
+		*slept = true;
 		r = rb_kmap_wait(rb, deadline);
 		if (r < 0)
 			return (int)rb_err(-r);
@@ -169,7 +171,7 @@ static uint64_t rb_sleep_until(const struct ringbuf *rb, uint64_t deadline, uint
 /* ringbuf_poll() in fd mode: wait on the socket (armed by the last
  * consume), then consume, which drains and re-arms. */
 static int rb_poll_fd(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, uint64_t deadline,
-		      bool no_wait)
+		      bool no_wait, bool *slept)
 {
 	struct pollfd p = { .fd = rb->wake_rx, .events = POLLIN };
 
@@ -186,6 +188,7 @@ static int rb_poll_fd(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, uint6
 			ms = (int)((until - now + 999999) / 1000000 > INT_MAX
 					   ? INT_MAX : (until - now + 999999) / 1000000);
 		}
+		*slept = true;
 		r = poll(&p, 1, ms);
 		if (rb_take_intr(rb))
 			return (int)rb_err(ECANCELED); /* the datagram stays: consumed next time */
@@ -195,24 +198,18 @@ static int rb_poll_fd(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, uint6
 	return rb_consume(rb, fn, ctx, SIZE_MAX);
 }
 
-int ringbuf_poll(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, int timeout_ms)
+static int rb_poll_user(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, int timeout_ms,
+			uint64_t deadline, bool *slept)
 {
-	uint64_t deadline = 0;
 	int err;
 
-	if (!rb || !fn)
-		return (int)rb_err(EINVAL);
-	if (rb->kind != RB_USER)
-		return rb_kmap_poll(rb, fn, ctx, timeout_ms);
 	err = rb_consumer_gate(rb);
 	if (err)
 		return (int)rb_err(-err);
 	if (rb_take_intr(rb))
 		return (int)rb_err(ECANCELED);
-	if (timeout_ms >= 0)
-		deadline = rb_now_ns() + (uint64_t)timeout_ms * 1000000ull;
 	if (rb->wake_rx >= 0)
-		return rb_poll_fd(rb, fn, ctx, timeout_ms ? deadline : 0, timeout_ms == 0);
+		return rb_poll_fd(rb, fn, ctx, timeout_ms ? deadline : 0, timeout_ms == 0, slept);
 	for (;;) {
 		bool forced = rb_take_forced(rb);
 
@@ -246,12 +243,89 @@ int ringbuf_poll(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, int timeou
 		}
 		/* Woken, timed out, interrupted (EINTR) or spurious: the loop
 		 * re-checks everything. */
+		*slept = true;
 		rb_sleep(rb, until, rb->recover_ns, rb_poll_at_cap);
 		__atomic_store_n(&rb->sleeping, 0, __ATOMIC_RELEASE);
 		if (rb_take_intr(rb))
 			return (int)rb_err(ECANCELED);
 	}
 	return rb_consume(rb, fn, ctx, SIZE_MAX);
+}
+
+/*
+ * Coalescing: the default form -- a consumer looping on ringbuf_poll()
+ * with adaptive wakeups -- chases a fast producer.  Each poll finds a few
+ * records at once, takes them, and polls again; both cores then fight
+ * over the position and header lines (and on a VM a busy vCPU slows its
+ * sibling).  So when polls keep returning small batches without having
+ * slept, the next poll first naps, letting the producer get ahead, as NIC
+ * drivers switch from interrupts to polling under load: 20 us after the
+ * first small batch, doubling per small batch up to 200 us.  A poll that
+ * had to sleep for records (the producer is slow or idle) or failed turns
+ * it off, so a lone record to a sleeping consumer pays nothing.  Bounds:
+ * no nap once an eighth of the ring is pending (the ring must not fill for
+ * it), none past the poll's timeout, none for timeout 0 or with a
+ * watermark (which already decides when to wake).  Producers' rules are
+ * untouched: the nap is the consumer's alone.
+ */
+#define RB_NAP_MIN_NS 20000ull
+#define RB_NAP_MAX_NS 200000ull
+#define RB_NAP_SMALL  64 /* records: fewer is a small batch */
+
+static void rb_coalesce_nap(struct ringbuf *rb, int timeout_ms, uint64_t deadline)
+{
+	uint64_t nap = rb->nap_ns, now;
+	struct timespec ts;
+
+	if (!nap || timeout_ms == 0)
+		return;
+	if (rb->kind == RB_USER && READ_ONCE(rb->cons->wakeup_watermark))
+		return;
+	if (__atomic_load_n(&rb->prod->producer_pos, __ATOMIC_RELAXED) -
+		    __atomic_load_n(&rb->cons->consumer_pos, __ATOMIC_RELAXED) >=
+	    rb->size / 8)
+		return;
+	if (deadline) {
+		now = rb_now_ns();
+		if (now >= deadline)
+			return;
+		if (deadline - now < nap)
+			nap = deadline - now;
+	}
+	ts.tv_sec = 0;
+	ts.tv_nsec = (long)nap;
+	nanosleep(&ts, NULL); /* a signal ends it early: fine */
+}
+
+static void rb_coalesce_learn(struct ringbuf *rb, int got, bool slept, uint64_t t0)
+{
+	/* Slept for records longer than the longest nap: the producer is
+	 * slow or idle, latency matters more than batching. */
+	if (got <= 0 || (slept && rb_now_ns() - t0 > 2 * RB_NAP_MAX_NS))
+		rb->nap_ns = 0;
+	else if (got < RB_NAP_SMALL)
+		rb->nap_ns = !rb->nap_ns ? RB_NAP_MIN_NS
+			     : rb->nap_ns * 2 > RB_NAP_MAX_NS ? RB_NAP_MAX_NS : rb->nap_ns * 2;
+}
+
+int ringbuf_poll(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, int timeout_ms)
+{
+	uint64_t deadline = 0, t0;
+	bool slept = false;
+	int got;
+
+	if (!rb || !fn)
+		return (int)rb_err(EINVAL);
+	t0 = rb_now_ns();
+	if (timeout_ms >= 0)
+		deadline = t0 + (uint64_t)timeout_ms * 1000000ull;
+	rb_coalesce_nap(rb, timeout_ms, deadline);
+	if (rb->kind != RB_USER)
+		got = rb_kmap_poll(rb, fn, ctx, timeout_ms, &slept);
+	else
+		got = rb_poll_user(rb, fn, ctx, timeout_ms, deadline, &slept);
+	rb_coalesce_learn(rb, got, slept, t0);
+	return got;
 }
 
 int ringbuf_epoll_fd(struct ringbuf *rb)

@@ -40,6 +40,9 @@ static int rb_lease_start(struct ringbuf *rb)
 		}
 	}
 	rb->take_pos = READ_ONCE(rb->cons->consumer_pos); /* only the consumer writes it */
+	if (rb->take_pos & 7)
+		return -EBADMSG;
+	rb->take_start = rb->take_prod = rb->take_pos;
 	rb->take_n = 0;
 	rb->taking = true;
 	return 0;
@@ -57,19 +60,23 @@ int ringbuf_next(struct ringbuf *rb, struct ringbuf_record *rec)
 		if (err)
 			return (int)rb_err(-err);
 	}
+	prod = rb->take_prod;
 	for (;;) {
 		struct ringbuf_hdr *hdr;
 		uint32_t len;
 		uint64_t reclen;
 
 		cons = rb->take_pos;
-		/* A2: pairs with R2 in rb_reserve(). */
-		prod = smp_load_acquire(&rb->prod->producer_pos);
-		if ((prod | cons) & 7 || prod - cons > rb->size ||
-		    cons - READ_ONCE(rb->cons->consumer_pos) > rb->size)
-			return (int)rb_err(EBADMSG);
-		if (cons == prod)
-			break;
+		if (cons == prod) {
+			/* A2: pairs with R2 in rb_reserve(); once per batch, as
+			 * rb_consume() reads it once per pass. */
+			prod = smp_load_acquire(&rb->prod->producer_pos);
+			if ((prod & 7) || prod - rb->take_start > rb->size)
+				return (int)rb_err(EBADMSG);
+			rb->take_prod = prod;
+			if (cons == prod)
+				break;
+		}
 		hdr = (void *)(rb->data + (cons & rb->mask));
 		/* A1: pairs with R1 in rb_commit_len() and R7 in rb_cas_len(). */
 		len = smp_load_acquire(&hdr->len);
@@ -92,7 +99,7 @@ int ringbuf_next(struct ringbuf *rb, struct ringbuf_record *rec)
 		return 1;
 	}
 	/* Nothing to take: a lease with nothing in it needs no commit. */
-	if (rb->take_n == 0 && rb->take_pos == READ_ONCE(rb->cons->consumer_pos)) {
+	if (rb->take_n == 0 && rb->take_pos == rb->take_start) {
 		rb->taking = false;
 		if (rb->wake_rx >= 0)
 			rb_arm_fd(rb);
@@ -109,7 +116,7 @@ int ringbuf_commit(struct ringbuf *rb)
 	if (!rb->taking)
 		return 0;
 	n = rb->take_n;
-	if (rb->take_pos != READ_ONCE(rb->cons->consumer_pos))
+	if (rb->take_pos != rb->take_start)
 		rb_publish_consumer(rb, rb->take_pos);
 	rb->taking = false;
 	rb->take_n = 0;

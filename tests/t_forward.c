@@ -301,6 +301,7 @@ static int fwd_run(const char *const *args)
 struct producer {
 	struct ringbuf *rb;
 	uint32_t from, to;
+	uint32_t pace;             /* sleep 1 ms after every @pace records (0: never) */
 	atomic_uint_fast64_t full; /* -EAGAIN seen */
 	pthread_t th;
 };
@@ -319,6 +320,8 @@ static void *produce(void *arg)
 			msleep(1);
 		}
 		CHECK_EQ(r, 0);
+		if (p->pace && i % p->pace == 0)
+			msleep(1);
 	}
 	return NULL;
 }
@@ -486,7 +489,8 @@ static void case_kill_server(void)
 {
 	enum { N = 20000 };
 	struct ringbuf *rb = ring_new(1 << 16);
-	struct producer p = { .rb = rb, .from = 0, .to = N };
+	/* paced over about 2 s, so that the server dies mid-stream */
+	struct producer p = { .rb = rb, .from = 0, .to = N, .pace = 10 };
 	char u[128], err[128];
 	pid_t f;
 
