@@ -2,7 +2,7 @@
 #
 # build/ringbuf is built from cli/*.c (main.c: the table of commands and
 # dispatch; common.c: what they share; cmd_*.c: the commands) against the
-# static library, as part of `make` (all) and `make tests`: tests/t_cli.c
+# static library, as part of `make` (all) and `make tests`: tests/t_cli_*.c
 # runs it, found next to the test directory.  It sees only include/ (no
 # -Isrc): the command uses the public API alone.  Its manual page is
 # docs/ringbuf.1 (man -l docs/ringbuf.1).
@@ -26,8 +26,8 @@ $(CLI): $(CLI_OBJS) $(STATIC)
 $(BUILD)/cli:
 	mkdir -p $@
 
-# t_cli drives the command: build it first.
-$(BUILD)/tests/t_cli: $(CLI)
+# The t_cli_* tests drive the command: build it first.
+$(filter $(BUILD)/tests/t_cli_%,$(TEST_BINS)): $(CLI)
 
 # t_forward runs `ringbuf forward` against its own nats-server and checks
 # the stream with the NATS C client; without libnats it is built to skip.

@@ -12,8 +12,10 @@
 M32_BUILD ?= build-m32
 M32_CC    ?= $(CC)
 # Tests that use libbpf or the kernel maps (tests/common/kbpf.h) are left out.
-M32_EXCLUDE := t_kmap t_kuser t_diff \
-	$(basename $(notdir $(shell grep -l 'kbpf\.h' tests/t_*.c 2>/dev/null)))
+M32_EXCLUDE := $(filter t_kmap% t_kuser% t_diff%,$(TEST_SRCS:tests/%.c=%)) \
+	$(basename $(notdir $(shell grep -l 'kbpf\.h' tests/t_*.c 2>/dev/null))) \
+	$(basename $(notdir $(shell for h in $$(grep -l 'kbpf\.h' tests/common/*.h); do \
+		grep -l "include \"$$(basename $$h)\"" tests/t_*.c; done 2>/dev/null)))
 M32_TESTS := $(filter-out $(M32_EXCLUDE),$(TEST_SRCS:tests/%.c=%))
 
 SOAK_SECONDS ?= 3600

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * kmap.h -- shared by tests/bpf/kmap.bpf.c and tests/t_kmap.c: the plan of
+ * kmap.h -- shared by tests/bpf/kmap.bpf.c and tests/t_kmap_*.c: the plan of
  * records the BPF program produces into its BPF_MAP_TYPE_RINGBUF map.
  *
  * The test writes a plan (a list of operations) into the mmapable array map

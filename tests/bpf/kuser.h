@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * kuser.h -- shared by tests/bpf/kuser.bpf.c and tests/t_kuser.c.
+ * kuser.h -- shared by tests/bpf/kuser.bpf.c and tests/t_kuser_*.c.
  *
  * The SEC("syscall") program "drain" runs bpf_user_ringbuf_drain() on its
  * BPF_MAP_TYPE_USER_RINGBUF map "urb".  For every sample it reads the bytes

@@ -8,7 +8,7 @@
  *   cc (natively)       an ordinary function, its helpers coming from
  *                       <ringbuf_bpf.h>, on a ringbuf ring bound to `rb`.
  *
- * tests/t_diff.c runs the same scripts on both and compares everything a
+ * tests/t_diff_*.c run the same scripts on both and compares everything a
  * consumer can observe.  The script (struct script) is the program's ctx:
  * the host fills ops[], the program executes up to SCRIPT_MAX_OPS of them in
  * order and stores each one's result in ret[] (and ret2[] for the inner

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * t_corrupt -- the ring facing a hostile peer that scribbles on the shared
+ * corrupt.h (tests/t_corrupt_*.c) -- the ring facing a hostile peer that scribbles on the shared
  * memory (PROTOCOL.md section 8).  We map ringbuf_fd() ourselves and play
  * the peer:
  *
@@ -21,6 +21,13 @@
  *       being delivered, and identity fields (data_size, page_size)
  *       rewritten after attach, change nothing.
  */
+#ifndef RINGBUF_TEST_CORRUPT_H
+#define RINGBUF_TEST_CORRUPT_H
+
+/* Shared by the tests/t_corrupt_*.c programs, each of which uses part of it. */
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wunused-variable"
+
 #include "ringbuf.h"
 #include "test.h"
 #include "ringview.h"
@@ -205,134 +212,6 @@ static void expect_rest(struct known *k)
 
 static const size_t five[5] = { 10, 20, 30, 40, 50 };
 
-/* (a) a header running past producer_pos. */
-static void test_bad_header(struct view *v)
-{
-	struct known k = { .v = v };
-	uint32_t seq = 100;
-
-	for (int variant = 0; variant < 7; variant++) {
-		k_produce(&k, seq, five, 5);
-		seq += 5;
-		uint64_t prod = rv_load(&v->prod->producer_pos);
-		uint32_t victim = variant < 5 ? 2 : 4;
-		struct ringbuf_hdr *h = hdr_at(v, k.pos[victim]);
-		uint32_t orig = h->len;
-		CHECK_EQ(orig, k.size[victim]);
-		uint32_t past = (uint32_t)(prod - k.pos[victim]); /* rounds to 8 too many */
-		uint32_t bad[7] = {
-			past,
-			0x3fffffffu,
-			RINGBUF_DISCARD_BIT | 0x3fffffffu,
-			RINGBUF_DISCARD_BIT | past,
-			(uint32_t)v->ds, /* larger than the whole ring */
-			(uint32_t)(rv_rec_size(k.size[4]) - 8 + 1), /* rounds 8 past */
-			past,
-		};
-		__atomic_store_n(&h->len, bad[variant], __ATOMIC_RELEASE);
-
-		expect_badmsg(&k, "header past producer_pos");
-		CHECK_EQ(k.delivered, victim);
-		/* Again, and through the other entry points: no progress, no
-		 * loop. */
-		expect_badmsg(&k, "header past producer_pos, again");
-		CHECK_EQ(ringbuf_consume_n(v->rb, known_cb, &k, 1), -EBADMSG);
-		CHECK_EQ(ringbuf_poll(v->rb, known_cb, &k, 0), -EBADMSG);
-		CHECK_EQ(ringbuf_poll(v->rb, known_cb, &k, 20), -EBADMSG);
-		CHECK_EQ(k.delivered, victim);
-		CHECK_EQ(rv_load(v->cons), k.pos[victim]);
-		CHECK_EQ(rv_load(&v->prod->producer_pos), prod);
-
-		/* The peer repairs it: the rest arrives. */
-		__atomic_store_n(&h->len, orig, __ATOMIC_RELEASE);
-		expect_rest(&k);
-	}
-
-	/* A BUSY header stops consumption whatever its length says; it is
-	 * not delivered, nor anything behind it. */
-	k_produce(&k, seq, five, 5);
-	seq += 5;
-	struct ringbuf_hdr *h = hdr_at(v, k.pos[2]);
-	uint32_t orig = h->len;
-	__atomic_store_n(&h->len, RINGBUF_BUSY_BIT | 0x3fffffffu, __ATOMIC_RELEASE);
-	int r = ringbuf_consume(v->rb, known_cb, &k);
-	CHECK(r == 2 || r == -EBADMSG);
-	CHECK_EQ(k.delivered, 2);
-	CHECK_EQ(rv_load(v->cons), k.pos[2]);
-	__atomic_store_n(&h->len, orig, __ATOMIC_RELEASE);
-	expect_rest(&k);
-	printf("bad header: ok\n");
-}
-
-/* (b) misaligned producer_pos, (c) producer_pos too far ahead or behind. */
-static void test_bad_prod(struct view *v)
-{
-	struct known k = { .v = v };
-	uint32_t seq = 1000;
-	const int64_t deltas[] = { 4, 1, 7, -4, -1 };
-
-	for (size_t i = 0; i < sizeof(deltas) / sizeof(deltas[0]); i++) {
-		k_produce(&k, seq, five, 5);
-		seq += 5;
-		uint64_t prod = rv_load(&v->prod->producer_pos);
-		rv_store(&v->prod->producer_pos, prod + (uint64_t)deltas[i]);
-		expect_badmsg(&k, "misaligned producer_pos");
-		expect_badmsg(&k, "misaligned producer_pos, again");
-		rv_store(&v->prod->producer_pos, prod);
-		expect_rest(&k);
-	}
-
-	for (int i = 0; i < 6; i++) {
-		k_produce(&k, seq, five, 5);
-		seq += 5;
-		uint64_t prod = rv_load(&v->prod->producer_pos), cons = rv_load(v->cons);
-		const uint64_t bad[6] = { cons + v->ds + 8, cons + 2 * v->ds, cons + (1ULL << 63),
-				    cons - 8, cons - v->ds, cons + v->ds + v->ds / 2 };
-		rv_store(&v->prod->producer_pos, bad[i]);
-		/* at most the batch (known_cb): stale data beyond prod is
-		 * never delivered */
-		expect_badmsg(&k, "producer_pos out of range");
-		rv_store(&v->prod->producer_pos, prod);
-		expect_rest(&k);
-	}
-
-	/* consumer_pos ahead of producer_pos is the same thing. */
-	k_produce(&k, seq, five, 5);
-	seq += 5;
-	uint64_t cons = rv_load(v->cons), prod = rv_load(&v->prod->producer_pos);
-	rv_store(v->cons, prod + 8);
-	CHECK_EQ(ringbuf_consume(v->rb, known_cb, &k), -EBADMSG);
-	CHECK_EQ(k.delivered, 0);
-	CHECK_EQ(rv_load(v->cons), prod + 8);
-	rv_store(v->cons, cons);
-	expect_rest(&k);
-	printf("bad producer_pos: ok\n");
-}
-
-/* (d) misaligned consumer_pos. */
-static void test_bad_cons(struct view *v)
-{
-	struct known k = { .v = v };
-	uint32_t seq = 2000;
-	const uint64_t deltas[] = { 4, 1, 7, (uint64_t)-4 };
-
-	for (size_t i = 0; i < sizeof(deltas) / sizeof(deltas[0]); i++) {
-		k_produce(&k, seq, five, 5);
-		seq += 5;
-		uint64_t cons = rv_load(v->cons);
-		rv_store(v->cons, cons + deltas[i]);
-		int r = ringbuf_consume(v->rb, known_cb, &k);
-		CHECK_EQ(r, -EBADMSG);
-		CHECK_EQ(k.delivered, 0);
-		CHECK_EQ(rv_load(v->cons), cons + deltas[i]); /* not "repaired" forward */
-		CHECK_EQ(ringbuf_poll(v->rb, known_cb, &k, 0), -EBADMSG);
-		CHECK_EQ(k.delivered, 0);
-		rv_store(v->cons, cons);
-		expect_rest(&k);
-	}
-	printf("bad consumer_pos: ok\n");
-}
-
 /* ------------------------------------------------------------------------
  * (e) producers facing a hostile consumer_pos
  * ------------------------------------------------------------------------ */
@@ -490,146 +369,9 @@ static void hostile_op(struct view *v, struct snap *s, uint64_t *rng)
 	}
 }
 
-static void test_hostile_cons(struct view *v)
-{
-	struct snap s;
-	uint64_t rng = 0x243F6A8885A308D3ULL;
-	unsigned ok = 0, again = 0;
-
-	s.meta = malloc(g_page);
-	s.cpage = malloc(g_page);
-	s.ppage = malloc(g_page);
-	s.data = malloc(v->ds);
-	CHECK(s.meta && s.cpage && s.ppage && s.data);
-
-	uint64_t good_cons = rv_load(v->cons);
-	CHECK_EQ(good_cons, rv_load(&v->prod->producer_pos));
-	fill_canaries(v);
-
-	for (int it = 0; it < 4000; it++) {
-		uint64_t prod = rv_load(&v->prod->producer_pos);
-		uint64_t r = t_rand(&rng), c;
-		uint64_t k = 1 + t_rand(&rng) % 3, d = t_rand(&rng) % (v->ds / 8) * 8;
-		switch (r % 9) {
-		case 0: c = prod + k * v->ds; break;
-		case 1: c = prod - k * v->ds; break;
-		case 2: c = prod + d; break;
-		case 3: c = prod - d; break;
-		case 4: c = t_rand(&rng); break;
-		case 5: c = t_rand(&rng) & ~7ULL; break;
-		case 6: c = prod + 4; break;
-		case 7: c = prod - v->ds + 8; break;
-		default: c = prod; break;
-		}
-		rv_store(v->cons, c);
-		fill_data(v);
-		uint64_t before = rv_load(&v->prod->producer_pos);
-		hostile_op(v, &s, &rng);
-		if (rv_load(&v->prod->producer_pos) != before)
-			ok++;
-		else
-			again++;
-	}
-	CHECK(ok > 0 && again > 0);
-
-	/* CVE-2024-41009: an outstanding reservation, then the consumer claims
-	 * to be past it.  Nothing may be reserved over it. */
-	for (int round = 0; round < 20; round++) {
-		uint64_t prod = rv_load(&v->prod->producer_pos);
-		rv_store(v->cons, prod);
-		size_t asz = 64 + (size_t)(t_rand(&rng) % 512);
-		uint8_t *a = ringbuf_reserve(v->rb, asz, 0);
-		CHECK(a != NULL);
-		memset(a, 0x77, asz);
-		uint64_t apos = prod, aend = prod + rv_rec_size(asz);
-		rv_store(v->cons, aend + (uint64_t)round * 8); /* "consumed" past A */
-		for (int j = 0; j < 200; j++) {
-			uint64_t pos = rv_load(&v->prod->producer_pos);
-			if (t_rand(&rng) % 4 == 0)
-				rv_store(v->cons, pos - (t_rand(&rng) % (v->ds / 8)) * 8);
-			size_t sz = (size_t)(t_rand(&rng) % 700);
-			uint8_t *p = ringbuf_reserve(v->rb, sz, 0);
-			if (!p) {
-				CHECK_EQ(errno, EAGAIN);
-				continue;
-			}
-			/* [pos, pos + rec) must not overlap A in the ring. */
-			CHECK(pos + rv_rec_size(sz) - apos <= v->ds);
-			memset(p, 0x99, sz);
-			ringbuf_submit(p, RINGBUF_NO_WAKEUP);
-		}
-		CHECK_EQ(hdr_at(v, apos)->len, RINGBUF_BUSY_BIT | (uint32_t)asz);
-		for (size_t j = 0; j < asz; j++)
-			CHECK_EQ(a[j], 0x77);
-		ringbuf_submit(a, RINGBUF_NO_WAKEUP);
-		CHECK_EQ(hdr_at(v, apos)->len, (uint32_t)asz);
-		check_positions(v);
-	}
-
-	/* Back to sanity: the ring still works. */
-	uint64_t prod = rv_load(&v->prod->producer_pos);
-	rv_store(v->cons, prod);
-	struct known kk = { .v = v };
-	k_produce(&kk, 3000, five, 5);
-	expect_rest(&kk);
-	free(s.meta);
-	free(s.cpage);
-	free(s.ppage);
-	free(s.data);
-	printf("hostile consumer_pos: %u reserved, %u refused\n", ok, again);
-}
-
 /* ------------------------------------------------------------------------
  * (f) pg_off rewritten under an outstanding reservation
  * ------------------------------------------------------------------------ */
-
-static void test_pg_off(struct view *v)
-{
-	uint64_t rng = 0x13198A2E03707344ULL;
-	struct known k = { .v = v };
-
-	for (int i = 0; i < 50; i++) {
-		uint64_t pos = rv_load(&v->prod->producer_pos);
-		size_t size = 8 + (size_t)(t_rand(&rng) % 300);
-		uint8_t *p = ringbuf_reserve(v->rb, size, 0);
-		CHECK(p != NULL);
-		uint32_t seq = 4000 + (uint32_t)i, inv = ~seq;
-		memcpy(p, &seq, 4);
-		memcpy(p + 4, &inv, 4);
-		for (size_t j = 8; j < size; j++)
-			p[j] = pat(seq, j);
-
-		/* a second, discarded reservation behind it */
-		uint64_t pos2 = rv_load(&v->prod->producer_pos);
-		uint8_t *q = ringbuf_reserve(v->rb, 24, 0);
-		CHECK(q != NULL);
-
-		uint32_t garbage[] = { 0, 1, 2, 3, 0xffffffffu, 0x7fffffffu,
-				       (uint32_t)t_rand(&rng) };
-		hdr_at(v, pos)->pg_off = garbage[i % 7];
-		hdr_at(v, pos2)->pg_off = garbage[(i + 3) % 7];
-		if (i % 2) {
-			ringbuf_submit(p, 0);
-			ringbuf_discard(q, 0);
-		} else {
-			ringbuf_discard(q, 0);
-			ringbuf_submit(p, 0);
-		}
-		CHECK_EQ(hdr_at(v, pos)->len, (uint32_t)size);
-		CHECK_EQ(hdr_at(v, pos2)->len, RINGBUF_DISCARD_BIT | 24u);
-
-		k.first = seq;
-		k.n = 1;
-		k.delivered = 0;
-		k.pos[0] = pos;
-		k.size[0] = size;
-		CHECK_EQ(ringbuf_consume(v->rb, known_cb, &k), 1);
-		CHECK_EQ(k.delivered, 1);
-		CHECK_EQ(rv_load(v->cons), pos2 + rv_rec_size(24));
-		CHECK_EQ(rv_load(v->cons), rv_load(&v->prod->producer_pos));
-	}
-	printf("pg_off garbage: ok\n");
-}
 
 /* ------------------------------------------------------------------------
  * (h) read once
@@ -647,45 +389,6 @@ static int tamper_cb(void *ctx, void *data, size_t size)
 					 RINGBUF_DISCARD_BIT | 8 };
 	__atomic_store_n(&h->len, bad[i % 4], __ATOMIC_RELEASE);
 	return r;
-}
-
-static void test_read_once(struct view *v)
-{
-	struct known k = { .v = v };
-	size_t sizes[12];
-
-	for (int i = 0; i < 12; i++)
-		sizes[i] = 8 + (size_t)i * 29;
-	k_produce(&k, 6000, sizes, 12);
-	CHECK_EQ(ringbuf_consume(v->rb, tamper_cb, &k), 12);
-	CHECK_EQ(k.delivered, 12);
-	CHECK_EQ(rv_load(v->cons), rv_load(&v->prod->producer_pos));
-	/* Put the headers back: producers may still walk pending_pos over
-	 * these consumed records (a BUSY one would stall them, by design). */
-	for (uint32_t i = 0; i < 12; i++)
-		__atomic_store_n(&hdr_at(v, k.pos[i])->len, (uint32_t)k.size[i], __ATOMIC_RELEASE);
-
-	/* Identity fields rewritten by a peer after we attached: this
-	 * process keeps using the geometry it validated. */
-	struct ringbuf_shm_meta saved = *v->meta;
-	v->meta->data_size = 2 * v->ds;
-	v->meta->page_size = (uint32_t)g_page * 4;
-	v->meta->magic = 0;
-	v->meta->version = 99;
-	CHECK_EQ(ringbuf_query(v->rb, RINGBUF_RING_SIZE), v->ds);
-	for (int round = 0; round < 8; round++) { /* several laps of the ring */
-		for (int i = 0; i < 12; i++)
-			sizes[i] = 8 + (size_t)((i * 37 + round * 11) % 900);
-		k_produce(&k, 7000 + (uint32_t)round * 12, sizes, 12);
-		for (uint32_t i = 0; i < 12; i++)
-			CHECK(k.pos[i] + rv_rec_size(sizes[i]) - rv_load(v->cons) < v->ds);
-		expect_rest(&k);
-	}
-	v->meta->magic = saved.magic;
-	v->meta->version = saved.version;
-	v->meta->page_size = saved.page_size;
-	v->meta->data_size = saved.data_size;
-	printf("read once: ok\n");
 }
 
 /* ------------------------------------------------------------------------
@@ -839,120 +542,4 @@ static void scribble(struct view *v, uint64_t *rng)
 	}
 }
 
-static void test_random(struct view *v)
-{
-	const char *e = getenv("T_SEED");
-	g_seed = e ? strtoull(e, NULL, 0) : 0x5DEECE66DULL;
-	if (!g_seed)
-		g_seed = 1;
-	e = getenv("T_ITERS");
-	long iters = e ? strtol(e, NULL, 0) : 30000;
-	uint64_t rng = g_seed;
-	unsigned long delivered = 0, badmsg = 0, good = 0;
-	uint8_t *outstanding = NULL;
-	struct rstate rs = { .v = v, .rng = &rng };
-
-	g_phase = "random scribbles (seed printed above)";
-	fprintf(stderr, "t_corrupt: random phase, T_SEED=%llu\n", (unsigned long long)g_seed);
-	alarm(30 + (unsigned)(iters / 2000));
-	for (g_iter = 0; g_iter < iters; g_iter++) {
-		int nops = (int)(t_rand(&rng) % 5);
-		for (int i = 0; i < nops; i++)
-			random_produce(v, &rng, &outstanding);
-
-		int nscr = (int)(t_rand(&rng) % 4);
-		for (int i = 0; i < nscr; i++)
-			scribble(v, &rng);
-
-		uint64_t cons0 = rv_load(v->cons), prod0 = rv_load(&v->prod->producer_pos);
-		bool sane = cons0 % 8 == 0 && prod0 % 8 == 0 && prod0 - cons0 <= v->ds;
-		rs.calls = 0;
-		rs.cancelled = false;
-		int ret;
-		switch (t_rand(&rng) % 3) {
-		case 0: ret = ringbuf_consume(v->rb, random_cb, &rs); break;
-		case 1: ret = ringbuf_consume_n(v->rb, random_cb, &rs, t_rand(&rng) % 6); break;
-		default: ret = ringbuf_poll(v->rb, random_cb, &rs, 0); break;
-		}
-		if (ret < 0 && ret != -EBADMSG && !(rs.cancelled && ret == -ECANCELED))
-			fprintf(stderr, "consume returned %d\n", ret);
-		GCHECK(ret >= 0 || ret == -EBADMSG || (rs.cancelled && ret == -ECANCELED));
-		if (ret >= 0)
-			GCHECK((unsigned)ret == rs.calls);
-		delivered += rs.calls;
-		badmsg += ret == -EBADMSG;
-		uint64_t cons1 = rv_load(v->cons);
-		if (sane) {
-			/* never consumed past producer_pos, never backwards */
-			GCHECK(cons1 % 8 == 0);
-			GCHECK(cons1 - cons0 <= prod0 - cons0);
-			good++;
-		} else if (cons0 % 8) {
-			GCHECK(cons1 == cons0);
-		}
-
-		if (outstanding && t_rand(&rng) % 2) {
-			if (t_rand(&rng) % 2)
-				ringbuf_submit(outstanding, t_rand(&rng) % 3);
-			else
-				ringbuf_discard(outstanding, t_rand(&rng) % 3);
-			outstanding = NULL;
-		}
-		if (!outstanding && (ret == -EBADMSG || t_rand(&rng) % 4 == 0)) {
-			/* The peer behaves again: an empty, consistent ring. */
-			uint64_t p = (rv_load(&v->prod->producer_pos) & ~7ULL) +
-				     (t_rand(&rng) % 2) * 8;
-			rv_store(&v->prod->producer_pos, p);
-			rv_store(&v->prod->pending_pos, p);
-			rv_store(v->cons, p);
-		}
-	}
-	alarm(0);
-	if (outstanding)
-		ringbuf_discard(outstanding, 0);
-	g_iter = -1;
-	CHECK(badmsg > 0 && delivered > 0 && good > 0);
-
-	/* After all that, a repaired ring works exactly. */
-	uint64_t p = rv_load(&v->prod->producer_pos) & ~7ULL;
-	rv_store(&v->prod->producer_pos, p);
-	rv_store(&v->prod->pending_pos, p);
-	rv_store(v->cons, p);
-	struct known k = { .v = v };
-	k_produce(&k, 5000, five, 5);
-	expect_rest(&k);
-	printf("random: seed %llu, %ld iterations, %lu delivered, %lu -EBADMSG\n",
-	       (unsigned long long)g_seed, iters, delivered, badmsg);
-}
-
-int main(void)
-{
-	g_page = (size_t)sysconf(_SC_PAGESIZE);
-	struct view v;
-
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	signal(SIGALRM, on_alarm);
-	alarm(30); /* a hang is a failure: the library loops on corrupt state */
-	view_open(&v, 4 * g_page);
-	g_phase = "bad header";
-	test_bad_header(&v);
-	g_phase = "bad producer_pos";
-	test_bad_prod(&v);
-	g_phase = "bad consumer_pos";
-	test_bad_cons(&v);
-	g_phase = "pg_off";
-	test_pg_off(&v);
-	g_phase = "hostile consumer_pos";
-	test_hostile_cons(&v);
-	g_phase = "read once";
-	test_read_once(&v);
-	view_close(&v);
-
-	view_open(&v, 4 * g_page);
-	test_random(&v);
-	CHECK_EQ(v.meta->magic, RINGBUF_MAGIC);
-	CHECK_EQ(v.meta->version, RINGBUF_LAYOUT_VERSION);
-	CHECK_EQ(v.meta->data_size, v.ds);
-	view_close(&v);
-	return T_PASS;
-}
+#endif
