@@ -176,12 +176,8 @@ static void test_new(void)
 		CHECK_EQ(ringbuf_query(rb, RINGBUF_RING_SIZE), RINGBUF_MAX_DATA_SIZE);
 		/* here only the UINT32_MAX/4 rule can reject: 2^30 fits the ring */
 		static const unsigned char one = 1;
-		errno = 0;
-		CHECK_EQ(ringbuf_output(rb, &one, UINT32_MAX / 4 + 1, 0), -E2BIG);
-		CHECK_EQ(errno, E2BIG);
-		errno = 0;
-		CHECK(ringbuf_reserve(rb, UINT32_MAX / 4 + 1, 0) == NULL);
-		CHECK_EQ(errno, E2BIG);
+		CHECK_ERR(ringbuf_output(rb, &one, UINT32_MAX / 4 + 1, 0), E2BIG);
+		CHECK_NULL_ERR(ringbuf_reserve(rb, UINT32_MAX / 4 + 1, 0), E2BIG);
 		void *p = ringbuf_reserve(rb, UINT32_MAX / 4, 0); /* payload untouched */
 		CHECK(p != NULL);
 		ringbuf_discard(p, 0);
@@ -194,9 +190,7 @@ static void test_new(void)
 	}
 
 	/* fd / free */
-	errno = 0;
-	CHECK_EQ(ringbuf_fd(NULL), -EINVAL);
-	CHECK_EQ(errno, EINVAL);
+	CHECK_ERR(ringbuf_fd(NULL), EINVAL);
 	ringbuf_free(NULL);
 }
 
@@ -737,24 +731,12 @@ static void test_consumer_errors(void)
 	CHECK_EQ(ringbuf_output(rb, buf, sizeof(buf), 0), 0);
 	int cnt = 0;
 
-	errno = 0;
-	CHECK_EQ(ringbuf_consume(NULL, cb_count, &cnt), -EINVAL);
-	CHECK_EQ(errno, EINVAL);
-	errno = 0;
-	CHECK_EQ(ringbuf_consume(rb, NULL, &cnt), -EINVAL);
-	CHECK_EQ(errno, EINVAL);
-	errno = 0;
-	CHECK_EQ(ringbuf_consume_n(NULL, cb_count, &cnt, 5), -EINVAL);
-	CHECK_EQ(errno, EINVAL);
-	errno = 0;
-	CHECK_EQ(ringbuf_consume_n(rb, NULL, &cnt, 5), -EINVAL);
-	CHECK_EQ(errno, EINVAL);
-	errno = 0;
-	CHECK_EQ(ringbuf_poll(NULL, cb_count, &cnt, 0), -EINVAL);
-	CHECK_EQ(errno, EINVAL);
-	errno = 0;
-	CHECK_EQ(ringbuf_poll(rb, NULL, &cnt, 0), -EINVAL);
-	CHECK_EQ(errno, EINVAL);
+	CHECK_ERR(ringbuf_consume(NULL, cb_count, &cnt), EINVAL);
+	CHECK_ERR(ringbuf_consume(rb, NULL, &cnt), EINVAL);
+	CHECK_ERR(ringbuf_consume_n(NULL, cb_count, &cnt, 5), EINVAL);
+	CHECK_ERR(ringbuf_consume_n(rb, NULL, &cnt, 5), EINVAL);
+	CHECK_ERR(ringbuf_poll(NULL, cb_count, &cnt, 0), EINVAL);
+	CHECK_ERR(ringbuf_poll(rb, NULL, &cnt, 0), EINVAL);
 	errno = 0;
 	CHECK_EQ(ringbuf_poll(rb, NULL, &cnt, 100000), -EINVAL); /* no waiting either */
 	CHECK_EQ(errno, EINVAL);

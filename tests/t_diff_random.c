@@ -73,28 +73,12 @@ int main(void)
 	const char *seed_env = getenv("DIFF_SEED");
 	static const uint64_t seeds[] = { 1, 2, 3, 0x5eed, 20240601, 987654321 };
 
-	setvbuf(stdout, NULL, _IONBF, 0);
-	kbpf_require();
-	page_sz = sysconf(_SC_PAGESIZE);
-	if (page_sz != RING)
-		SKIP("the script's ring is %d bytes; page size %ld", RING, page_sz);
-	verbose = getenv("DIFF_VERBOSE") && *getenv("DIFF_VERBOSE") == '1';
-	avoid_force_parked = getenv("DIFF_AVOID_FORCE_PARKED") &&
-			     *getenv("DIFF_AVOID_FORCE_PARKED") == '1';
-
-	side_open(&K);
-	side_open(&N);
+	diff_begin();
 
 	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++)
 		run_random(seeds[i], 150);
 	if (seed_env && *seed_env)
 		run_random(strtoull(seed_env, NULL, 0), 300);
 
-	side_close(&K);
-	side_close(&N);
-	if (total_failures) {
-		fprintf(stderr, "%d script(s) diverged\n", total_failures);
-		return T_FAIL;
-	}
-	return T_PASS;
+	return diff_end();
 }

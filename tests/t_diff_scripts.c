@@ -252,17 +252,7 @@ static void script_stale(void)
 
 int main(void)
 {
-	setvbuf(stdout, NULL, _IONBF, 0);
-	kbpf_require();
-	page_sz = sysconf(_SC_PAGESIZE);
-	if (page_sz != RING)
-		SKIP("the script's ring is %d bytes; page size %ld", RING, page_sz);
-	verbose = getenv("DIFF_VERBOSE") && *getenv("DIFF_VERBOSE") == '1';
-	avoid_force_parked = getenv("DIFF_AVOID_FORCE_PARKED") &&
-			     *getenv("DIFF_AVOID_FORCE_PARKED") == '1';
-
-	side_open(&K);
-	side_open(&N);
+	diff_begin();
 
 	script_wakeups();
 	script_sizes();
@@ -271,11 +261,5 @@ int main(void)
 	script_nested();
 	script_stale();
 
-	side_close(&K);
-	side_close(&N);
-	if (total_failures) {
-		fprintf(stderr, "%d script(s) diverged\n", total_failures);
-		return T_FAIL;
-	}
-	return T_PASS;
+	return diff_end();
 }

@@ -94,9 +94,7 @@ static void test_errors(void)
 	struct ringbuf *rb = ringbuf_new(g_page, NULL), *prod;
 
 	CHECK(rb);
-	errno = 0;
-	CHECK_EQ(ringbuf_epoll_fd(NULL), -EINVAL);
-	CHECK_EQ(errno, EINVAL);
+	CHECK_ERR(ringbuf_epoll_fd(NULL), EINVAL);
 	CHECK_EQ(ringbuf_set_watermark(NULL, 0), -EINVAL);
 	CHECK_EQ(ringbuf_set_watermark(rb, g_page - 7), -EINVAL);
 	CHECK_EQ(errno, EINVAL);
@@ -527,9 +525,7 @@ static void test_stale_names(void)
 	fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
 	CHECK(fd >= 0);
 	close(fd);
-	errno = 0;
-	CHECK_EQ(ringbuf_epoll_fd(rb), -EEXIST);
-	CHECK_EQ(errno, EEXIST);
+	CHECK_ERR(ringbuf_epoll_fd(rb), EEXIST);
 	CHECK_EQ(unlink(path), 0);
 	if (geteuid() == 0) {
 		struct sockaddr_un sa = { .sun_family = AF_UNIX };

@@ -56,24 +56,14 @@ static void test_attach(void)
 	r = ringbuf_output(rb, buf, 8, 0);
 	CHECK_EQ(r, -EOPNOTSUPP);
 	CHECK_EQ(errno, EOPNOTSUPP);
-	errno = 0;
-	CHECK_EQ(ringbuf_output(rb, buf, 0, RINGBUF_FORCE_WAKEUP), -EOPNOTSUPP);
-	CHECK_EQ(errno, EOPNOTSUPP);
-	errno = 0;
-	CHECK(ringbuf_reserve(rb, 8, 0) == NULL);
-	CHECK_EQ(errno, EOPNOTSUPP);
-	errno = 0;
-	CHECK(ringbuf_reserve(rb, 0, 0) == NULL);
-	CHECK_EQ(errno, EOPNOTSUPP);
-	errno = 0;
-	CHECK(ringbuf_reserve_wait(rb, 8, 0) == NULL);
-	CHECK_EQ(errno, EOPNOTSUPP);
+	CHECK_ERR(ringbuf_output(rb, buf, 0, RINGBUF_FORCE_WAKEUP), EOPNOTSUPP);
+	CHECK_NULL_ERR(ringbuf_reserve(rb, 8, 0), EOPNOTSUPP);
+	CHECK_NULL_ERR(ringbuf_reserve(rb, 0, 0), EOPNOTSUPP);
+	CHECK_NULL_ERR(ringbuf_reserve_wait(rb, 8, 0), EOPNOTSUPP);
 	{
 		uint64_t t0 = t_now_ns();
 
-		errno = 0;
-		CHECK(ringbuf_reserve_wait(rb, 8, 2000) == NULL);
-		CHECK_EQ(errno, EOPNOTSUPP);
+		CHECK_NULL_ERR(ringbuf_reserve_wait(rb, 8, 2000), EOPNOTSUPP);
 		CHECK(t_now_ns() - t0 < 1000000000ull); /* refused, not waited for */
 	}
 	CHECK_EQ(ringbuf_query(rb, RINGBUF_PROD_POS), 0); /* nothing was written */

@@ -108,9 +108,7 @@ static void test_records(void)
 	run_plan(&k, &p, &c);
 	l->call_limit = 3;
 	l->stop_ret = -42;
-	errno = 0;
-	CHECK_EQ(ringbuf_consume(rb, collect, l), -42);
-	CHECK_EQ(errno, 42);
+	CHECK_ERR(ringbuf_consume(rb, collect, l), 42);
 	CHECK_EQ(atomic_load(&l->n), 3);
 	CHECK_EQ(ringbuf_query(rb, RINGBUF_CONS_POS), p.exp[2].end);
 	check_positions(rb, &k);

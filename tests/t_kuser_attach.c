@@ -30,21 +30,13 @@ static void test_attach(void)
 	CHECK_EQ(ringbuf_query(rb, 77), 0);
 
 	/* the producer role only */
-	errno = 0;
-	CHECK_EQ(ringbuf_consume(rb, nop_cb, NULL), -EOPNOTSUPP);
-	CHECK_EQ(errno, EOPNOTSUPP);
-	errno = 0;
-	CHECK_EQ(ringbuf_consume_n(rb, nop_cb, NULL, 5), -EOPNOTSUPP);
-	CHECK_EQ(errno, EOPNOTSUPP);
-	errno = 0;
-	CHECK_EQ(ringbuf_poll(rb, nop_cb, NULL, 0), -EOPNOTSUPP);
-	CHECK_EQ(errno, EOPNOTSUPP);
+	CHECK_ERR(ringbuf_consume(rb, nop_cb, NULL), EOPNOTSUPP);
+	CHECK_ERR(ringbuf_consume_n(rb, nop_cb, NULL, 5), EOPNOTSUPP);
+	CHECK_ERR(ringbuf_poll(rb, nop_cb, NULL, 0), EOPNOTSUPP);
 	/* with a record waiting, too, and without waiting for the timeout */
 	CHECK_EQ(ringbuf_output(rb, "abcdefgh", 8, 0), 0);
 	t0 = t_now_ns();
-	errno = 0;
-	CHECK_EQ(ringbuf_poll(rb, nop_cb, NULL, 2000), -EOPNOTSUPP);
-	CHECK_EQ(errno, EOPNOTSUPP);
+	CHECK_ERR(ringbuf_poll(rb, nop_cb, NULL, 2000), EOPNOTSUPP);
 	CHECK(t_now_ns() - t0 < 1000000000ull);
 	errno = 0;
 	CHECK_EQ(ringbuf_consume(rb, nop_cb, NULL), -EOPNOTSUPP);
@@ -109,9 +101,7 @@ static void test_reserve_wait(void)
 	CHECK_EQ(fill_up(rb), SZ / 32);
 	/* timeout 0: one try */
 	t0 = t_now_ns();
-	errno = 0;
-	CHECK(ringbuf_reserve_wait(rb, 24, 0) == NULL);
-	CHECK_EQ(errno, EAGAIN);
+	CHECK_NULL_ERR(ringbuf_reserve_wait(rb, 24, 0), EAGAIN);
 	CHECK(t_now_ns() - t0 < 100000000ull);
 	/* a timeout on a full ring: EAGAIN after (about) the timeout */
 	for (int ms = 100; ms <= 300; ms += 200) {

@@ -132,12 +132,8 @@ static void test_records(void)
 
 		CHECK_EQ(ringbuf_output(rb, src, 8, 4), -EINVAL);
 		CHECK_EQ(ringbuf_output(rb, NULL, 8, 0), -EINVAL);
-		errno = 0;
-		CHECK(ringbuf_reserve(rb, 8, 1) == NULL);
-		CHECK_EQ(errno, EINVAL);
-		errno = 0;
-		CHECK(ringbuf_reserve_wait(rb, 8, -2) == NULL);
-		CHECK_EQ(errno, EINVAL);
+		CHECK_NULL_ERR(ringbuf_reserve(rb, 8, 1), EINVAL);
+		CHECK_NULL_ERR(ringbuf_reserve_wait(rb, 8, -2), EINVAL);
 		CHECK_EQ(ringbuf_query(rb, RINGBUF_PROD_POS), prod);
 	}
 
@@ -151,9 +147,7 @@ static void test_records(void)
 	/* ... but not on a ring with 8 bytes in it */
 	out_rec(rb, &e, 0, 0, 0);
 	CHECK_EQ(ringbuf_output(rb, src, SZ - 8, 0), -EAGAIN);
-	errno = 0;
-	CHECK(ringbuf_reserve(rb, SZ - 8, 0) == NULL);
-	CHECK_EQ(errno, EAGAIN);
+	CHECK_NULL_ERR(ringbuf_reserve(rb, SZ - 8, 0), EAGAIN);
 	out_rec(rb, &e, SZ - 16, 11, 0); /* the rest of it */
 	CHECK_EQ(ringbuf_query(rb, RINGBUF_AVAIL_DATA), SZ);
 	drain_check(&k, rb, &e);
@@ -166,13 +160,9 @@ static void test_records(void)
 		CHECK_EQ(ringbuf_output(rb, src, SZ, 0), -E2BIG);
 		CHECK_EQ(ringbuf_output(rb, src, (uint64_t)UINT32_MAX / 4 + 1, 0), -E2BIG);
 		CHECK_EQ(ringbuf_output(rb, src, UINT64_MAX, 0), -E2BIG);
-		errno = 0;
-		CHECK(ringbuf_reserve(rb, SZ - 7, 0) == NULL);
-		CHECK_EQ(errno, E2BIG);
+		CHECK_NULL_ERR(ringbuf_reserve(rb, SZ - 7, 0), E2BIG);
 		t0 = t_now_ns();
-		errno = 0;
-		CHECK(ringbuf_reserve_wait(rb, SZ - 7, 2000) == NULL);
-		CHECK_EQ(errno, E2BIG);
+		CHECK_NULL_ERR(ringbuf_reserve_wait(rb, SZ - 7, 2000), E2BIG);
 		CHECK(t_now_ns() - t0 < 1000000000ull);
 		CHECK_EQ(ringbuf_query(rb, RINGBUF_PROD_POS), prod);
 	}
@@ -193,9 +183,7 @@ static void test_records(void)
 	}
 	CHECK_EQ(n, SZ / 32);
 	CHECK_EQ(ringbuf_query(rb, RINGBUF_AVAIL_DATA), SZ);
-	errno = 0;
-	CHECK(ringbuf_reserve(rb, 0, 0) == NULL);
-	CHECK_EQ(errno, EAGAIN);
+	CHECK_NULL_ERR(ringbuf_reserve(rb, 0, 0), EAGAIN);
 	drain_check(&k, rb, &e);
 	out_rec(rb, &e, 24, 1, 0); /* space is back */
 	drain_check(&k, rb, &e);
@@ -321,12 +309,8 @@ static void test_raw(void)
 	raw_case(&k, &w, "producer_pos misaligned (cons + 20):", -EINVAL, 0, 0);
 	/* ringbuf refuses to produce into it, and writes nothing */
 	CHECK_EQ(ringbuf_output(rb, src, 8, 0), -EBADMSG);
-	errno = 0;
-	CHECK(ringbuf_reserve(rb, 8, 0) == NULL);
-	CHECK_EQ(errno, EBADMSG);
-	errno = 0;
-	CHECK(ringbuf_reserve_wait(rb, 8, 500) == NULL);
-	CHECK_EQ(errno, EBADMSG);
+	CHECK_NULL_ERR(ringbuf_reserve(rb, 8, 0), EBADMSG);
+	CHECK_NULL_ERR(ringbuf_reserve_wait(rb, 8, 500), EBADMSG);
 	CHECK_EQ(*w.prod, base + 20);
 
 	/* a header whose length runs past producer_pos */

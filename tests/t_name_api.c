@@ -130,13 +130,9 @@ static void test_info(void)
 		snprintf(path, sizeof(path), SHM "%s", longname);
 		expect_info(longname, -ENOENT, 0, path, path);
 	}
-	errno = 0;
-	CHECK_EQ(ringbuf_name_info(name, NULL), -EINVAL);
-	CHECK_EQ(errno, EINVAL);
+	CHECK_ERR(ringbuf_name_info(name, NULL), EINVAL);
 	info.sz = sizeof(size_t);
-	errno = 0;
-	CHECK_EQ(ringbuf_name_info(name, &info), -EINVAL);
-	CHECK_EQ(errno, EINVAL);
+	CHECK_ERR(ringbuf_name_info(name, &info), EINVAL);
 	printf("name info: ok\n");
 }
 
@@ -200,9 +196,7 @@ static void test_list(void)
 	CHECK_EQ(ringbuf_list(on_name, &s), 42);
 	CHECK_EQ(s.n, 2);
 
-	errno = 0;
-	CHECK_EQ(ringbuf_list(NULL, NULL), -EINVAL);
-	CHECK_EQ(errno, EINVAL);
+	CHECK_ERR(ringbuf_list(NULL, NULL), EINVAL);
 	printf("list: ok\n");
 }
 

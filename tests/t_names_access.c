@@ -201,21 +201,7 @@ static void test_by_name(void)
 
 int main(void)
 {
-	g_page = (size_t)sysconf(_SC_PAGESIZE);
-	g_ds = DATA_PAGES * g_page;
-	g_parent = getpid();
-	signal(SIGPIPE, SIG_IGN);
-	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	umask(0); /* modes are checked exactly */
-	snprintf(g_prefix, sizeof(g_prefix), "t_names-%d-", (int)g_parent);
-
-	struct stat st;
-	if (stat(SHM_DIR, &st) || !S_ISDIR(st.st_mode))
-		SKIP("no %s", SHM_DIR);
-	remove_stale();
-	our_files(true);
-	CHECK_EQ(our_files(false), 0);
-	atexit(cleanup);
+	names_begin();
 
 	test_access();
 	test_never_half_made();

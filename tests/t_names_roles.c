@@ -106,9 +106,7 @@ static void test_roles(void)
 	expect_produce_err(nc, EOPNOTSUPP);
 	CHECK_EQ(ringbuf_consume(nc, never_cb, NULL), 0);
 	/* its claim holds for from_fd too */
-	errno = 0;
-	CHECK(ringbuf_from_fd(ringbuf_fd(nc), &o) == NULL);
-	CHECK_EQ(errno, EBUSY);
+	CHECK_NULL_ERR(ringbuf_from_fd(ringbuf_fd(nc), &o), EBUSY);
 	struct ringbuf_opts po = opts_role(RINGBUF_ROLE_PRODUCER);
 	struct ringbuf *np = ringbuf_from_fd(ringbuf_fd(nc), &po);
 	CHECK(np != NULL);
@@ -133,21 +131,15 @@ static void test_roles(void)
 	 * handle's fd it is. */
 	rb = ringbuf_create(name, g_ds, NULL);
 	CHECK(rb != NULL);
-	errno = 0;
-	CHECK(ringbuf_from_fd(ringbuf_fd(rb), NULL) == NULL);
-	CHECK_EQ(errno, EPROTO);
+	CHECK_NULL_ERR(ringbuf_from_fd(ringbuf_fd(rb), NULL), EPROTO);
 	struct ringbuf *op = ringbuf_open(name, NULL);
 	CHECK(op != NULL);
-	errno = 0;
-	CHECK(ringbuf_from_fd(ringbuf_fd(op), NULL) == NULL);
-	CHECK_EQ(errno, EPROTO);
+	CHECK_NULL_ERR(ringbuf_from_fd(ringbuf_fd(op), NULL), EPROTO);
 	char path[512];
 	shm_path(path, sizeof(path), name);
 	int fd = open(path, O_RDWR | O_CLOEXEC);
 	CHECK(fd >= 0);
-	errno = 0;
-	CHECK(ringbuf_from_fd(fd, NULL) == NULL);
-	CHECK_EQ(errno, EPROTO);
+	CHECK_NULL_ERR(ringbuf_from_fd(fd, NULL), EPROTO);
 	close(fd);
 	ringbuf_free(op);
 	ringbuf_free(rb);
@@ -288,21 +280,7 @@ static void test_claim(void)
 
 int main(void)
 {
-	g_page = (size_t)sysconf(_SC_PAGESIZE);
-	g_ds = DATA_PAGES * g_page;
-	g_parent = getpid();
-	signal(SIGPIPE, SIG_IGN);
-	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	umask(0); /* modes are checked exactly */
-	snprintf(g_prefix, sizeof(g_prefix), "t_names-%d-", (int)g_parent);
-
-	struct stat st;
-	if (stat(SHM_DIR, &st) || !S_ISDIR(st.st_mode))
-		SKIP("no %s", SHM_DIR);
-	remove_stale();
-	our_files(true);
-	CHECK_EQ(our_files(false), 0);
-	atexit(cleanup);
+	names_begin();
 
 	test_roles();
 	test_claim();

@@ -553,9 +553,7 @@ static void test_from_fd_errors(void)
 	struct ringbuf *rb = ringbuf_new(ds, NULL);
 	CHECK(rb != NULL);
 	struct ringbuf_opts bad = { .sz = sizeof(bad), .flags = 1 };
-	errno = 0;
-	CHECK(ringbuf_from_fd(ringbuf_fd(rb), &bad) == NULL);
-	CHECK_EQ(errno, EINVAL);
+	CHECK_NULL_ERR(ringbuf_from_fd(ringbuf_fd(rb), &bad), EINVAL);
 
 	/* The real ring's meta page and seals: the template. */
 	struct ringbuf_shm_meta good;

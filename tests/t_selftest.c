@@ -593,9 +593,7 @@ static void test_ringbuf_write(void)
 	/* the second one must not: it passes the consumer check
 	 * (new_prod - cons < D) but would overlap the BUSY record A */
 	expect_reserve_eagain(rb, big);
-	errno = 0;
-	CHECK_EQ(ringbuf_output(rb, a, big, 0), -EAGAIN);
-	CHECK_EQ(errno, EAGAIN);
+	CHECK_ERR(ringbuf_output(rb, a, big, 0), EAGAIN);
 	CHECK_EQ(ringbuf_query(rb, RINGBUF_PROD_POS), prod);
 	/* exactly at the limit: new_prod - pending_pos must stay <= D - 1 */
 	const uint64_t lim = D - 8 - (big + 8) - 8; /* largest payload that fits */
@@ -642,9 +640,7 @@ static void test_ringbuf_write(void)
 	expect_reserve_eagain(rb, half);     /* would overwrite A's header */
 	expect_reserve_eagain(rb, half - 8); /* would fill the ring completely */
 	expect_reserve_eagain(rb, half - 15);
-	errno = 0;
-	CHECK_EQ(ringbuf_output(rb, a, half, RINGBUF_FORCE_WAKEUP), -EAGAIN);
-	CHECK_EQ(errno, EAGAIN);
+	CHECK_ERR(ringbuf_output(rb, a, half, RINGBUF_FORCE_WAKEUP), EAGAIN);
 	CHECK_EQ(ringbuf_query(rb, RINGBUF_PROD_POS), prod);
 	b = ringbuf_reserve(rb, half - 16, 0); /* [half, 2*half - 8): fits */
 	CHECK(b != NULL);

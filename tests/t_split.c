@@ -70,9 +70,7 @@ static struct ringbuf *open_role(uint32_t role)
 
 static void expect_open_fails(uint32_t role, int err)
 {
-	errno = 0;
-	CHECK(open_role(role) == NULL);
-	CHECK_EQ(errno, err);
+	CHECK_NULL_ERR(open_role(role), err);
 }
 
 struct seen {
@@ -119,12 +117,8 @@ static void test_layout(void)
 	{
 		struct ringbuf_opts o = { .sz = sizeof(o), .flags = RINGBUF_F_SPLIT };
 
-		errno = 0;
-		CHECK(ringbuf_create(g_name, SIZE, &o) == NULL);
-		CHECK_EQ(errno, EEXIST);
-		errno = 0;
-		CHECK(ringbuf_create(g_name, SIZE, NULL) == NULL);
-		CHECK_EQ(errno, EEXIST);
+		CHECK_NULL_ERR(ringbuf_create(g_name, SIZE, &o), EEXIST);
+		CHECK_NULL_ERR(ringbuf_create(g_name, SIZE, NULL), EEXIST);
 	}
 	ringbuf_free(rb);
 
@@ -170,15 +164,11 @@ static void test_refusals(void)
 	snprintf(saved, sizeof(saved), "/dev/shm/t_split_%d_saved", (int)g_parent);
 
 	/* only a named ring has two files */
-	errno = 0;
-	CHECK(ringbuf_new(SIZE, &o) == NULL);
-	CHECK_EQ(errno, EINVAL);
+	CHECK_NULL_ERR(ringbuf_new(SIZE, &o), EINVAL);
 	o.flags = 0;
 	o.consumer_mode = 0600; /* only with RINGBUF_F_SPLIT */
 	name_for("refuse");
-	errno = 0;
-	CHECK(ringbuf_create(g_name, SIZE, &o) == NULL);
-	CHECK_EQ(errno, EINVAL);
+	CHECK_NULL_ERR(ringbuf_create(g_name, SIZE, &o), EINVAL);
 	o.consumer_mode = 0;
 	o.flags = RINGBUF_F_SPLIT;
 	o.role = RINGBUF_ROLE_PRODUCER;
@@ -190,9 +180,7 @@ static void test_refusals(void)
 	name_for("a");
 	snprintf(name_a, sizeof(name_a), "%s", g_name);
 	a = create_split(0600, 0600);
-	errno = 0;
-	CHECK(ringbuf_from_fd(ringbuf_fd(a), NULL) == NULL);
-	CHECK_EQ(errno, EPROTO);
+	CHECK_NULL_ERR(ringbuf_from_fd(ringbuf_fd(a), NULL), EPROTO);
 	path_for(a_cons, sizeof(a_cons), "consumer");
 	name_for("b");
 	b = create_split(0600, 0600);

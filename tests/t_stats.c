@@ -94,9 +94,7 @@ static void test_sizes(void)
 	CHECK_EQ(ringbuf_stats(rb, (struct ringbuf_stats *)&small), 0);
 	CHECK_EQ(small.reserved, 1);
 	CHECK_EQ(small.canary, 0x5a5a5a5a5a5a5a5aULL);
-	errno = 0;
-	CHECK_EQ(ringbuf_stats(rb, &st), -EINVAL);
-	CHECK_EQ(errno, EINVAL);
+	CHECK_ERR(ringbuf_stats(rb, &st), EINVAL);
 	CHECK_EQ(ringbuf_stats(NULL, &st), -EINVAL);
 	CHECK_EQ(ringbuf_stats(rb, NULL), -EINVAL);
 	ringbuf_free(rb);

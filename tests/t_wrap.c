@@ -549,12 +549,8 @@ static void fill_across(uint64_t x, uint64_t size)
 		}
 	}
 	check_positions(rb, x + fit * per, x);
-	errno = 0;
-	CHECK_EQ(ringbuf_output(rb, buf, size, 0), -EAGAIN);
-	CHECK_EQ(errno, EAGAIN);
-	errno = 0;
-	CHECK(ringbuf_reserve(rb, size, 0) == NULL);
-	CHECK_EQ(errno, EAGAIN);
+	CHECK_ERR(ringbuf_output(rb, buf, size, 0), EAGAIN);
+	CHECK_NULL_ERR(ringbuf_reserve(rb, size, 0), EAGAIN);
 	/* what is left fits exactly (the ring holds at most D - 8 bytes) */
 	uint64_t left = D - 8 - fit * per;
 	if (left >= 8) {

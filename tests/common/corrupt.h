@@ -542,4 +542,16 @@ static void scribble(struct view *v, uint64_t *rng)
 	}
 }
 
+/* What every t_corrupt_* program does first: a watchdog (a hang is a
+ * failure: the library must not loop on corrupt state) and a ring to
+ * scribble on. */
+static void corrupt_begin(struct view *v)
+{
+	g_page = (size_t)sysconf(_SC_PAGESIZE);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	signal(SIGALRM, on_alarm);
+	alarm(30);
+	view_open(v, 4 * g_page);
+}
+
 #endif

@@ -631,4 +631,32 @@ static bool may_jam(const struct script_op *op, uint64_t avail)
 }
 
 
+/* What every t_diff_* program does first and last: both sides opened,
+ * then closed, and the verdict (exit status). */
+static void diff_begin(void)
+{
+	setvbuf(stdout, NULL, _IONBF, 0);
+	kbpf_require();
+	page_sz = sysconf(_SC_PAGESIZE);
+	if (page_sz != RING)
+		SKIP("the script's ring is %d bytes; page size %ld", RING, page_sz);
+	verbose = getenv("DIFF_VERBOSE") && *getenv("DIFF_VERBOSE") == '1';
+	avoid_force_parked = getenv("DIFF_AVOID_FORCE_PARKED") &&
+			     *getenv("DIFF_AVOID_FORCE_PARKED") == '1';
+
+	side_open(&K);
+	side_open(&N);
+}
+
+static int diff_end(void)
+{
+	side_close(&K);
+	side_close(&N);
+	if (total_failures) {
+		fprintf(stderr, "%d script(s) diverged\n", total_failures);
+		return T_FAIL;
+	}
+	return T_PASS;
+}
+
 #endif

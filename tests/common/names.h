@@ -769,40 +769,45 @@ static int never_cb(void *ctx, void *data, size_t size)
 
 static void expect_consume_err(struct ringbuf *rb, int err)
 {
-	errno = 0;
-	CHECK_EQ(ringbuf_consume(rb, never_cb, NULL), -err);
-	CHECK_EQ(errno, err);
-	errno = 0;
-	CHECK_EQ(ringbuf_consume_n(rb, never_cb, NULL, 10), -err);
-	CHECK_EQ(errno, err);
-	errno = 0;
-	CHECK_EQ(ringbuf_poll(rb, never_cb, NULL, 0), -err);
-	CHECK_EQ(errno, err);
-	errno = 0;
-	CHECK_EQ(ringbuf_poll(rb, never_cb, NULL, 20), -err);
-	CHECK_EQ(errno, err);
+	CHECK_ERR(ringbuf_consume(rb, never_cb, NULL), err);
+	CHECK_ERR(ringbuf_consume_n(rb, never_cb, NULL, 10), err);
+	CHECK_ERR(ringbuf_poll(rb, never_cb, NULL, 0), err);
+	CHECK_ERR(ringbuf_poll(rb, never_cb, NULL, 20), err);
 }
 
 static void expect_produce_err(struct ringbuf *rb, int err)
 {
 	uint8_t buf[16] = { 0 };
 
-	errno = 0;
-	CHECK_EQ(ringbuf_output(rb, buf, sizeof(buf), 0), -err);
-	CHECK_EQ(errno, err);
-	errno = 0;
-	CHECK(ringbuf_reserve(rb, 16, 0) == NULL);
-	CHECK_EQ(errno, err);
-	errno = 0;
-	CHECK(ringbuf_reserve_wait(rb, 16, 0) == NULL);
-	CHECK_EQ(errno, err);
-	errno = 0;
-	CHECK(ringbuf_reserve_wait(rb, 16, 10) == NULL);
-	CHECK_EQ(errno, err);
+	CHECK_ERR(ringbuf_output(rb, buf, sizeof(buf), 0), err);
+	CHECK_NULL_ERR(ringbuf_reserve(rb, 16, 0), err);
+	CHECK_NULL_ERR(ringbuf_reserve_wait(rb, 16, 0), err);
+	CHECK_NULL_ERR(ringbuf_reserve_wait(rb, 16, 10), err);
 }
 
 /* ------------------------------------------------------------------------
  * (e) the consumer claim
  * ------------------------------------------------------------------------ */
+
+/* What every t_names_* program does first: its name prefix, no stale
+ * files of ours, cleanup at exit. */
+static void names_begin(void)
+{
+	g_page = (size_t)sysconf(_SC_PAGESIZE);
+	g_ds = DATA_PAGES * g_page;
+	g_parent = getpid();
+	signal(SIGPIPE, SIG_IGN);
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	umask(0); /* modes are checked exactly */
+	snprintf(g_prefix, sizeof(g_prefix), "t_names-%d-", (int)g_parent);
+
+	struct stat st;
+	if (stat(SHM_DIR, &st) || !S_ISDIR(st.st_mode))
+		SKIP("no %s", SHM_DIR);
+	remove_stale();
+	our_files(true);
+	CHECK_EQ(our_files(false), 0);
+	atexit(cleanup);
+}
 
 #endif

@@ -43,6 +43,22 @@
 		}                                                                \
 	} while (0)
 
+/* CHECK_ERR(call, E): the call returns -E and leaves E in errno (the
+ * API's error model); CHECK_NULL_ERR(call, E): it returns NULL with E. */
+#define CHECK_ERR(expr, e)                                                       \
+	do {                                                                     \
+		errno = 0;                                                       \
+		CHECK_EQ((expr), -(e));                                          \
+		CHECK_EQ(errno, (e));                                            \
+	} while (0)
+
+#define CHECK_NULL_ERR(expr, e)                                                  \
+	do {                                                                     \
+		errno = 0;                                                       \
+		CHECK((expr) == NULL);                                           \
+		CHECK_EQ(errno, (e));                                            \
+	} while (0)
+
 #define SKIP(...)                                                                \
 	do {                                                                     \
 		fprintf(stderr, "skip: " __VA_ARGS__);                           \
