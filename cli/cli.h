@@ -112,6 +112,9 @@ int name_info(const char *name, struct ringbuf_name_info *ni);
 bool valid_name(const char *name);
 void require_name(const char *name);
 bool name_is_split(const char *name);
+/* @s with every byte outside printable ASCII (and '\\') as \\xHH, into
+ * @out: text from the file system never reaches a terminal raw. */
+void escape_text(const char *s, char *out, size_t cap);
 
 enum tkind { T_NAME, T_PATH, T_ID };
 

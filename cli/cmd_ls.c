@@ -93,7 +93,7 @@ static int ls_one(void *ctx, const char *name, int err)
 	struct ringbuf_stats st = { .sz = sizeof(st) };
 	struct ringbuf_name_info ni;
 	struct ringbuf *rb;
-	char size[32], pid[16], nprod[16];
+	char size[32], pid[16], nprod[16], shown[4 * RINGBUF_NAME_MAX + 8];
 	uint32_t role;
 	bool busy = false;
 	int producers;
@@ -102,6 +102,8 @@ static int ls_one(void *ctx, const char *name, int err)
 		ls_header();
 		*header = true;
 	}
+	/* a name is whatever some user created: never raw bytes to a terminal */
+	escape_text(name, shown, sizeof(shown));
 	errno = 0;
 	rb = err ? (errno = -err, NULL) : open_observe(name, &role, &busy);
 	if (!rb) {
@@ -109,7 +111,7 @@ static int ls_one(void *ctx, const char *name, int err)
 
 		if (e == ENOENT) /* removed since the directory was read */
 			return 0;
-		printf("%-24s %6s %6s %8s %9s %12s %10s %10s %10s  (%s)\n", name, "-", "-", "-",
+		printf("%-24s %6s %6s %8s %9s %12s %10s %10s %10s  (%s)\n", shown, "-", "-", "-",
 		       "-", "-", "-", "-", "-",
 		       busy ? "permission denied; consumer running" : open_reason(e));
 		return 0;
@@ -130,7 +132,7 @@ static int ls_one(void *ctx, const char *name, int err)
 		snprintf(pid, sizeof(pid), "-");
 	printf("%-24s %6s %5.1f%% %8s %9s %12" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64
 	       "\n",
-	       name, size, fill_pct(&st), pid, nprod, st.reserved, st.discarded,
+	       shown, size, fill_pct(&st), pid, nprod, st.reserved, st.discarded,
 	       st.refused_full + st.refused_too_big + st.refused_flags, st.recovered);
 	return 0;
 }

@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/statfs.h>
+
 #include "cli.h"
 
 const struct cli_cmd *cli_current;
@@ -96,16 +98,21 @@ const char *cli_parse2(const struct cli_cmd *cmd, int argc, char **argv, cli_opt
 {
 	bool no_args = !cmd->operand && !(cmd->opts && cmd->opts[0].name);
 	const char *operand = NULL;
+	bool ended = false;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *val;
 		const struct cli_opt *o;
 
-		if (is_help(a)) {
+		if (!ended && is_help(a)) {
 			fputs(cmd->help, stdout);
 			exit(EX_OK);
 		}
-		if (no_args || a[0] != '-' || !a[1]) {
+		if (!ended && !strcmp(a, "--")) {
+			ended = true; /* what follows is operands, even "-x" */
+			continue;
+		}
+		if (ended || no_args || a[0] != '-' || !a[1]) {
 			if (!no_args && cmd->operand && !operand) {
 				operand = a;
 				continue;
@@ -235,6 +242,31 @@ void parse_target(const char *arg, struct target *t)
 }
 
 /* The exit code and message for errno @e from opening @t; exits. */
+/* Is @path on a bpf file system (where maps are pinned)? */
+static bool on_bpffs(const char *path)
+{
+	struct statfs sf;
+
+	return statfs(path, &sf) == 0 && (uint32_t)sf.f_type == 0xcafe4a11u; /* BPF_FS_MAGIC */
+}
+
+void escape_text(const char *s, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	for (; *s && o + 5 < cap; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c >= 0x20 && c < 0x7f && c != '\\') {
+			out[o++] = (char)c;
+		} else {
+			snprintf(out + o, cap - o, c == '\\' ? "\\\\" : "\\x%02x", c);
+			o += c == '\\' ? 2 : 4;
+		}
+	}
+	out[o] = '\0';
+}
+
 void open_fail(const struct target *t, int e)
 {
 	bool kernel = t->kind != T_NAME;
@@ -242,6 +274,8 @@ void open_fail(const struct target *t, int e)
 	struct ringbuf_name_info ni;
 
 	name_info(a, &ni); /* a kernel target is no valid name: all zeros */
+	if (t->kind == T_PATH && e != ENOENT && !on_bpffs(a))
+		die(EX_NOTRING, "%s: not a pinned BPF map (not on a bpf file system)", a);
 	switch (e) {
 	case ENOENT:
 		if (t->kind == T_NAME)
@@ -258,6 +292,9 @@ void open_fail(const struct target *t, int e)
 			    "'ring' or 'consumer' file, or they do not match)", a, ni.path);
 		die(EX_NOTRING, "%s: not a ringbuf ring (%s has the wrong size, magic or "
 		    "geometry)", a, ni.path);
+	case ELOOP:
+		die(EX_NOTRING, "%s: not a ring (%s is a symbolic link)", a,
+		    t->kind == T_NAME ? ni.path : a);
 	case EMEDIUMTYPE:
 		die(EX_NOTRING, "%s: not a BPF ring buffer map (another map type, or not a "
 		    "map)", a);

@@ -446,8 +446,11 @@ RINGBUF_API struct ringbuf *ringbuf_create(const char *name, size_t data_size,
  *
  * Returns the handle, or NULL with errno: EINVAL (bad name or opts, including
  * any opts->flags), ENOENT (no such ring), EACCES (its mode refuses us),
- * EPROTO (the name is not a ringbuf ring, or has unknown creation flags, or
- * is a split ring whose `consumer` file is missing or another ring's),
+ * EPROTO (the name is not a ringbuf ring -- e.g. a FIFO, socket, device or
+ * other non-regular file someone placed there, which is never opened in a
+ * way that could block -- or has unknown creation flags, or is a split ring
+ * whose `consumer` file is missing or another ring's), ELOOP (a symbolic
+ * link at the name: never followed),
  * EPROTONOSUPPORT (a ring of another layout version), EBUSY
  * (opts->role is RINGBUF_ROLE_CONSUMER and another live process holds the
  * consumer role), ENOMEM, or the errno of open/fstat/mmap.  Thread-safe.
@@ -456,8 +459,11 @@ RINGBUF_API struct ringbuf *ringbuf_open(const char *name, const struct ringbuf_
 
 /*
  * ringbuf_unlink - remove the name (a split ring's directory with its
- * files); processes that have the ring open keep using it.  Returns 0, or
- * -EINVAL (bad name), -ENOENT, -EACCES/-EPERM.
+ * files); processes that have the ring open keep using it.  A split ring is
+ * removed wholly or not at all: a directory holding anything besides its
+ * two files is left as it is (-ENOTEMPTY), and nothing hidden stays
+ * behind.  Returns 0, or -EINVAL (bad name), -ENOENT, -EACCES/-EPERM,
+ * -ENOTEMPTY.
  */
 RINGBUF_API int ringbuf_unlink(const char *name);
 
@@ -525,6 +531,8 @@ RINGBUF_API int ringbuf_fd(const struct ringbuf *rb);
  * No other thread of this process may be using @rb, and samples reserved
  * through it must have been submitted or discarded (they become unreachable
  * otherwise).  The ring itself lives on while other processes map it.
+ * Called from a callback of @rb's own consume or poll, it does nothing and
+ * sets errno to EBUSY (the loop that called the callback still uses @rb).
  */
 RINGBUF_API void ringbuf_free(struct ringbuf *rb);
 
@@ -765,7 +773,9 @@ typedef int (*ringbuf_sample_fn)(void *ctx, void *data, size_t size);
  * Returns the number of records delivered (capped at INT_MAX); or the
  * callback's negative return, which stops consumption with the consumer
  * position already past that record (as in libbpf); or -EINVAL (NULL @rb or
- * @fn); or -EBADMSG if the ring's shared state is corrupt (a misaligned
+ * @fn); or -EBUSY when called from a callback of the same handle's consume
+ * or poll (ringbuf_consume_n() and ringbuf_poll() too, and ringbuf_next():
+ * re-entry would deliver records twice; nothing is changed); or -EBADMSG if the ring's shared state is corrupt (a misaligned
  * position, producer_pos more than one ring ahead, or a record header whose
  * length runs past producer_pos), in which case nothing past the last good
  * record is delivered or consumed; or, in overwrite mode, -ENOMEM (no

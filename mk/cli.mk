@@ -43,3 +43,4 @@ bench-bin: $(FWD_BENCH)
 $(FWD_BENCH): bench/forward/forward_bench.c $(STATIC) | $(BUILD)/bench
 	$(CC) $(CFLAGS) $< $(STATIC) $(LDFLAGS) $(LDLIBS) $(NATS_LIBS) -o $@
 endif
+$(BUILD)/tests/t_plant: $(CLI)

@@ -453,6 +453,31 @@ static int rb_new_file_at(int dfd, const char *fname, uint64_t size, uint32_t mo
 /* Remove a split ring's directory @path (which must be one we may
  * remove): its two files, then itself.  A consumer's leftovers are not
  * ours to know; anything else in it makes rmdir fail, and so do we. */
+/* Does the split ring's directory at @path hold nothing but its two
+ * files?  0, -ENOTEMPTY, or the error of opening or reading it. */
+static int rb_split_dir_only_ours(const char *path)
+{
+	int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	struct dirent *de;
+	DIR *d;
+	int err = 0;
+
+	if (dfd < 0)
+		return -errno;
+	d = fdopendir(dfd);
+	if (!d) {
+		err = -errno;
+		close(dfd);
+		return err;
+	}
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
+		    strcmp(de->d_name, RB_SPLIT_RING) && strcmp(de->d_name, RB_SPLIT_CONS))
+			err = -ENOTEMPTY;
+	closedir(d);
+	return err;
+}
+
 static int rb_remove_split_dir(int dfd, const char *path)
 {
 	int err = 0;
@@ -552,6 +577,13 @@ struct ringbuf *ringbuf_create(const char *name, size_t data_size,
 	return rb;
 }
 
+/* An open of a split ring's file failed with @e because what is there
+ * is no file of ours: missing, a socket, a device, a directory. */
+static bool rb_not_a_ring_errno(int e)
+{
+	return e == ENOENT || e == ENXIO || e == ENODEV || e == EISDIR;
+}
+
 /* Open a split ring's two files in @dfd, each read-write only for the role
  * that writes it. */
 static int rb_open_split(int dfd, uint32_t role, int *fd, int *cfd)
@@ -559,12 +591,12 @@ static int rb_open_split(int dfd, uint32_t role, int *fd, int *cfd)
 	int pflags = role == RINGBUF_ROLE_CONSUMER ? O_RDONLY : O_RDWR;
 	int cflags = role == RINGBUF_ROLE_PRODUCER ? O_RDONLY : O_RDWR;
 
-	*fd = openat(dfd, RB_SPLIT_RING, pflags | O_CLOEXEC | O_NOFOLLOW);
+	*fd = openat(dfd, RB_SPLIT_RING, pflags | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
 	if (*fd < 0)
-		return errno == ENOENT ? -EPROTO : -errno;
-	*cfd = openat(dfd, RB_SPLIT_CONS, cflags | O_CLOEXEC | O_NOFOLLOW);
+		return rb_not_a_ring_errno(errno) ? -EPROTO : -errno;
+	*cfd = openat(dfd, RB_SPLIT_CONS, cflags | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
 	if (*cfd < 0) {
-		int err = errno == ENOENT ? -EPROTO : -errno;
+		int err = rb_not_a_ring_errno(errno) ? -EPROTO : -errno;
 
 		close(*fd);
 		return err;
@@ -598,9 +630,12 @@ struct ringbuf *ringbuf_open(const char *name, const struct ringbuf_opts *opts)
 			return NULL;
 		}
 	} else if (errno == ENOTDIR) {
-		fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-		if (fd < 0)
+		fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+		if (fd < 0) {
+			if (errno == ENXIO || errno == ENODEV)
+				errno = EPROTO; /* a socket, a device: not a ring */
 			return NULL;
+		}
 	} else {
 		return NULL;
 	}
@@ -628,9 +663,14 @@ int ringbuf_unlink(const char *name)
 		return 0;
 	if (errno != EISDIR)
 		return (int)rb_err(errno);
-	/* A split ring: take the name away first, in one step (a rename
-	 * over an empty directory of our own), then empty and remove the
-	 * directory under that private name. */
+	/* A split ring holding anything but its two files is not removed at
+	 * all (-ENOTEMPTY): never half. */
+	err = rb_split_dir_only_ours(path);
+	if (err)
+		return (int)rb_err(-err);
+	/* Take the name away first, in one step (a rename over an empty
+	 * directory of our own), then empty and remove the directory under
+	 * that private name. */
 	snprintf(tmp, sizeof(tmp), "%s/.ringbuf-old.XXXXXX", RB_SHM_DIR);
 	if (!mkdtemp(tmp))
 		return (int)rb_err(errno);
@@ -646,5 +686,12 @@ int ringbuf_unlink(const char *name)
 		return (int)rb_err(errno);
 	err = rb_remove_split_dir(dfd, tmp);
 	close(dfd);
-	return err ? (int)rb_err(-err) : 0;
+	if (err) {
+		/* Something appeared in it meanwhile: give the directory its
+		 * name back, so that nothing hidden stays behind. */
+		if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE))
+			rmdir(tmp);
+		return (int)rb_err(-err);
+	}
+	return 0;
 }

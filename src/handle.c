@@ -112,6 +112,10 @@ void ringbuf_free(struct ringbuf *rb)
 {
 	if (!rb)
 		return;
+	if (rb->in_call) {
+		errno = EBUSY; /* from a callback of this handle: refused */
+		return;
+	}
 	/* The wakeup socket first: once the claim is released, the next
 	 * consumer may arm and bind its own, and we must not disarm it. */
 	rb_wake_close(rb);

@@ -85,6 +85,8 @@ struct ringbuf {
 					  * futex sleep (atomic) */
 	int intr_fd;                     /* kernel maps: eventfd in epoll_fd; -1 */
 	uint64_t nap_ns;                 /* ringbuf_poll()'s coalescing nap, 0 = off */
+	bool in_call;                    /* inside consume/poll: a callback's own
+					  * consume, poll, next or free is refused */
 };
 
 static inline long rb_err(int e)

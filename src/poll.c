@@ -308,7 +308,7 @@ static void rb_coalesce_learn(struct ringbuf *rb, int got, bool slept, uint64_t 
 			     : rb->nap_ns * 2 > RB_NAP_MAX_NS ? RB_NAP_MAX_NS : rb->nap_ns * 2;
 }
 
-int ringbuf_poll(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, int timeout_ms)
+static int rb_poll_call(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, int timeout_ms)
 {
 	uint64_t deadline = 0, t0;
 	bool slept = false;
@@ -326,6 +326,46 @@ int ringbuf_poll(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, int timeou
 		got = rb_poll_user(rb, fn, ctx, timeout_ms, deadline, &slept);
 	rb_coalesce_learn(rb, got, slept, t0);
 	return got;
+}
+
+/*
+ * The consumer calls with a callback, refusing re-entry: a callback that
+ * consumes or polls its own handle would be handed records twice (the
+ * position is published after it returns), and one that frees it would
+ * pull the ring from under the loop that called it (-EBUSY, nothing
+ * changed; ringbuf_next() and ringbuf_free() check the same flag).
+ */
+int ringbuf_poll(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, int timeout_ms)
+{
+	int r;
+
+	if (rb && rb->in_call)
+		return (int)rb_err(EBUSY);
+	if (rb)
+		rb->in_call = true;
+	r = rb_poll_call(rb, fn, ctx, timeout_ms);
+	if (rb)
+		rb->in_call = false;
+	return r;
+}
+
+int ringbuf_consume_n(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, size_t n)
+{
+	int r;
+
+	if (rb && rb->in_call)
+		return (int)rb_err(EBUSY);
+	if (rb)
+		rb->in_call = true;
+	r = rb_consume(rb, fn, ctx, n);
+	if (rb)
+		rb->in_call = false;
+	return r;
+}
+
+int ringbuf_consume(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx)
+{
+	return ringbuf_consume_n(rb, fn, ctx, SIZE_MAX);
 }
 
 int ringbuf_epoll_fd(struct ringbuf *rb)

@@ -55,6 +55,8 @@ int ringbuf_next(struct ringbuf *rb, struct ringbuf_record *rec)
 
 	if (!rb || !rec)
 		return (int)rb_err(EINVAL);
+	if (rb->in_call)
+		return (int)rb_err(EBUSY); /* from a callback of this handle */
 	if (!rb->taking) {
 		err = rb_lease_start(rb);
 		if (err)

@@ -587,13 +587,3 @@ int rb_consume(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, size_t n)
 		return (int)rb_err(-err);
 	return cnt > INT_MAX ? INT_MAX : (int)cnt;
 }
-
-int ringbuf_consume(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx)
-{
-	return rb_consume(rb, fn, ctx, SIZE_MAX);
-}
-
-int ringbuf_consume_n(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, size_t n)
-{
-	return rb_consume(rb, fn, ctx, n);
-}
