@@ -5,6 +5,8 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
+#include <time.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,6 +21,7 @@ struct tail {
 	uint64_t seq;   /* records printed */
 	bool done;      /* count reached */
 	bool werr;      /* writing standard output failed */
+	bool copying;   /* an overwrite-mode ring: the callback consumer */
 };
 
 static void put_base64(const unsigned char *p, size_t n)
@@ -126,15 +129,61 @@ static int on_record(void *ctx, void *data, size_t size)
 		break;
 	}
 	t->seq++;
-	if (ferror(stdout)) {
-		t->werr = true;
-		return -1;
-	}
-	if (t->count && t->seq >= t->count) {
-		t->done = true;
-		return -1; /* stop: the consumer position is past this record */
-	}
 	return 0;
+}
+
+/* Records taken per flush and commit, at most. */
+#define TAIL_BATCH 1024
+
+/*
+ * Take up to a batch of records with the pull reader, print them, flush,
+ * and only then commit the consumer position: a record leaves the ring
+ * only once standard output has taken it.  Returns the number taken, or a
+ * negative errno of the ring; *@werr tells that writing failed (nothing of
+ * the batch is committed then: at least once, never lost).
+ */
+static int tail_batch(struct ringbuf *rb, struct tail *t, bool *werr)
+{
+	struct ringbuf_record rec;
+	int n = 0, r = 0;
+
+	if (t->copying) {
+		/* overwrite mode: the pull reader cannot lease records a
+		 * producer may overwrite; the callback consumer copies them
+		 * (and commits as it delivers) */
+		r = ringbuf_consume_n(rb, on_record, t,
+				      t->count ? (size_t)(t->count - t->seq) : TAIL_BATCH);
+		if (r > 0 && (fflush(stdout) || ferror(stdout)))
+			*werr = true;
+		if (t->count && t->seq >= t->count)
+			t->done = true;
+		return r;
+	}
+	while (n < TAIL_BATCH && !(t->count && t->seq >= t->count) &&
+	       (r = ringbuf_next(rb, &rec)) > 0) {
+		on_record(t, rec.data, rec.size);
+		n++;
+	}
+	if (r == -EOPNOTSUPP && n == 0 && !t->copying) {
+		struct ringbuf_stats st = { .sz = sizeof(st) };
+
+		if (ringbuf_stats(rb, &st) == 0 && (st.flags & RINGBUF_F_OVERWRITE)) {
+			t->copying = true;
+			return tail_batch(rb, t, werr);
+		}
+	}
+	if (r < 0)
+		return r;
+	if (!n)
+		return 0;
+	if (fflush(stdout) || ferror(stdout)) {
+		*werr = true;
+		return n;
+	}
+	r = ringbuf_commit(rb);
+	if (t->count && t->seq >= t->count)
+		t->done = true;
+	return r < 0 ? r : n;
 }
 
 enum { TAIL_FORMAT, TAIL_COUNT, TAIL_TIMEOUT };
@@ -181,7 +230,8 @@ static int tail_run(int argc, char **argv)
 	const char *arg;
 	struct target t;
 	struct ringbuf *rb;
-	int rc = EX_OK;
+	struct pollfd pfd[2] = { { .events = POLLIN }, { .events = 0 } };
+	int rc = EX_OK, idle_ready = 0;
 
 	arg = cli_parse(&cmd_tail, argc, argv, tail_opt, &tl);
 	parse_target(arg, &t);
@@ -189,9 +239,27 @@ static int tail_run(int argc, char **argv)
 		deadline = now_s() + tl.timeout;
 	rb = open_target(&t, RINGBUF_ROLE_CONSUMER);
 	catch_stop_signals();
+	/* Wait on the ring's fd and on standard output at once: a reader
+	 * that went away (POLLERR on a pipe) ends tail while it waits, not
+	 * only at its next write. */
+	pfd[0].fd = ringbuf_epoll_fd(rb);
+	pfd[1].fd = 1;
 	while (!g_stop) {
 		int ms = 100, r;
 
+		r = pfd[0].fd < 0 ? pfd[0].fd : tail_batch(rb, &tl, &tl.werr);
+		if (tl.werr) {
+			if (errno != EPIPE)
+				msg("standard output: %s", strerror(errno));
+			rc = errno == EPIPE ? EX_OK : EX_FAIL;
+			break;
+		}
+		if (tl.done)
+			break;
+		if (r > 0) {
+			idle_ready = 0;
+			continue;
+		}
 		if (deadline) {
 			double left = deadline - now_s();
 
@@ -200,16 +268,21 @@ static int tail_run(int argc, char **argv)
 			if (left * 1000 < ms)
 				ms = (int)(left * 1000) + 1;
 		}
-		r = ringbuf_poll(rb, on_record, &tl, ms);
-		if (fflush(stdout))
-			tl.werr = true;
-		if (tl.werr) {
-			msg("standard output: %s", strerror(errno));
-			rc = EX_FAIL;
-			break;
+		if (r == 0) {
+			pfd[0].revents = pfd[1].revents = 0;
+			if (poll(pfd, 2, ms) > 0) {
+				if (pfd[1].revents & (POLLERR | POLLHUP))
+					break; /* nobody reads what we would print */
+				if (pfd[0].revents && ++idle_ready > 1) {
+					/* ready, yet nothing to take (a BUSY head of a
+					 * kernel map keeps its fd ready): nap */
+					struct timespec ts = { 0, 2000000 };
+
+					nanosleep(&ts, NULL);
+				}
+			}
+			continue;
 		}
-		if (tl.done)
-			break;
 		if (r < 0) {
 			if (r == -EOPNOTSUPP) {
 				msg("%s: cannot consume: a user ring buffer map (the kernel consumes "
@@ -244,9 +317,12 @@ static const char tail_help[] =
 	"Consume the ring's records and print them as they arrive.  A named ring\n"
 	"is opened in the consumer role (a split ring: this needs write access to\n"
 	"its 'consumer' file): while this runs, no other process may consume it\n"
-	"(a second tail fails with exit status 8).  Consumed records are gone\n"
-	"from the ring.  Runs until interrupted (SIGINT/SIGTERM: exit 0), unless\n"
-	"--count or --timeout ends it.\n"
+	"(a second tail fails with exit status 8).  A record leaves the ring only\n"
+	"once it has been written to standard output (it is taken without\n"
+	"consuming, printed, flushed, then committed); if the output cannot be\n"
+	"written, or its reader goes away while tail waits, tail ends and the\n"
+	"records it had not written stay.  Runs until interrupted (SIGINT/SIGTERM:\n"
+	"exit 0), unless --count or --timeout ends it.\n"
 	"\n"
 	"  --format F    hex (default): 'record SEQ: SIZE bytes', then an offset,\n"
 	"                16 bytes in hex and their ASCII per line\n"
