@@ -125,7 +125,7 @@ void print_latency(void)
 
 void print_comparisons(void)
 {
-	printf("\nBeside the figures ANCHORS.md quotes (not measured here): kernel+libbpf default "
+	printf("\nFigures published elsewhere for the kernel path (not measured here): kernel+libbpf default "
 	       "%.1f M/s, tuned %.1f M/s;\nplain user-space port producer alone %.0f ns/rec.  This "
 	       "run: k-libbpf-default %.2f, k-libbpf-tuned %.2f M/s, k-alone %.2f ns/rec.\n",
 	       REF_KERNEL_DEFAULT_MS, REF_KERNEL_TUNED_MS, REF_PORT_ALONE_NS,
@@ -151,7 +151,7 @@ void print_comparisons(void)
 
 void print_goals(void)
 {
-	printf("\nGoals (issue 5), measured side by side in this run:\n");
+	printf("\nGoals, measured side by side in this run:\n");
 	for (int i = 0; i < NGOALS; i++) {
 		const struct goal *g = &goals[i];
 

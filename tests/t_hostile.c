@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * t_hostile -- a hostile peer scribbling on a ring that is in full use
- * (PROTOCOL.md section 8), everything running at once:
+ * (docs/protocol.md, section 8), everything running at once:
  *
  *   - producer threads in this process and forked producer processes
  *     (output, reserve+submit, reserve+discard, random sizes and wakeup

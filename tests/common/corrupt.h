@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * corrupt.h (tests/t_corrupt_*.c) -- the ring facing a hostile peer that scribbles on the shared
- * memory (PROTOCOL.md section 8).  We map ringbuf_fd() ourselves and play
+ * memory (docs/protocol.md, section 8).  We map ringbuf_fd() ourselves and play
  * the peer:
  *
  *   (a) a header whose length runs past producer_pos: -EBADMSG, only the
