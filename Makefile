@@ -6,7 +6,8 @@
 #   make bench      build and run the benchmark
 #   make asan       the test suite under AddressSanitizer + UBSan
 #   make tsan       the test suite under ThreadSanitizer
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (mk/install.mk); make uninstall
+#   make man        the API's man pages, from the header (scripts/gen-man.sh)
 #
 # Sanitizer builds go to their own build directory (BUILD=build-asan ...),
 # so they never mix objects with the normal build.
@@ -17,7 +18,9 @@ PREFIX  ?= /usr/local
 LIBDIR  ?= $(PREFIX)/lib
 INCDIR  ?= $(PREFIX)/include
 PKGDIR  ?= $(LIBDIR)/pkgconfig
-VERSION := 0.1.0
+# The version is the header's (RINGBUF_VERSION_MAJOR/MINOR/PATCH).
+VERSION := $(shell sed -n 's/^\#define RINGBUF_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\)$$/\2/p' \
+	include/ringbuf.h | paste -sd.)
 SOVER   := 0
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
@@ -52,7 +55,7 @@ TEST_LDLIBS := -lbpf
 BENCH      := $(BUILD)/bench/ringbuf_bench
 DEMO       := $(BUILD)/ringbuf-demo
 
-.PHONY: all lib tests bench-bin test demo bench asan tsan install uninstall clean
+.PHONY: all lib tests bench-bin test demo bench asan tsan clean
 all: lib tests bench-bin $(DEMO)
 lib: $(STATIC) $(SHARED)
 tests: $(TEST_BINS) $(BPF_OBJS)
@@ -118,25 +121,9 @@ TSAN_NOWARN := $(shell $(CC) -Werror -Wno-tsan -E -x c /dev/null >/dev/null 2>&1
 tsan:
 	$(MAKE) BUILD=build-tsan OPT="-O1 -g $(TSAN_NOWARN)" SANITIZE="-fsanitize=thread" test
 
-install: lib $(BUILD)/ringbuf
-	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(PKGDIR)
-	install -m 644 include/ringbuf.h include/ringbuf_bpf.h $(DESTDIR)$(INCDIR)/
-	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/
-	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
-	install -m 755 $(BUILD)/ringbuf $(DESTDIR)$(PREFIX)/bin/
-	install -m 644 docs/ringbuf.1 $(DESTDIR)$(PREFIX)/share/man/man1/
-	ln -sf libringbuf.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libringbuf.so.$(SOVER)
-	ln -sf libringbuf.so.$(SOVER) $(DESTDIR)$(LIBDIR)/libringbuf.so
-	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCDIR@|$(INCDIR)|; s|@VERSION@|$(VERSION)|' \
-		libringbuf.pc.in > $(DESTDIR)$(PKGDIR)/libringbuf.pc
-
-# Verification targets (fuzzing, models, 32-bit build) live in mk/*.mk.
+# Verification targets (fuzzing, models, 32-bit build), the command, the
+# benchmark and installing live in mk/*.mk.
 -include $(wildcard mk/*.mk)
-
-uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/ringbuf $(DESTDIR)$(PREFIX)/share/man/man1/ringbuf.1
-	rm -f $(DESTDIR)$(INCDIR)/ringbuf.h $(DESTDIR)$(INCDIR)/ringbuf_bpf.h $(DESTDIR)$(LIBDIR)/libringbuf.* $(DESTDIR)$(PKGDIR)/libringbuf.pc
 
 clean:
 	rm -rf build build-asan build-tsan

@@ -65,6 +65,9 @@ struct cli_cmd {
 	const struct cli_opt *opts; /* ended by a NULL name; NULL: none */
 	const char *operand;  /* "NAME", "TARGET": its one operand, required; NULL: none */
 	const char *operand2; /* a second operand, required (cli_parse2()); NULL: none */
+	bool (*available)(void); /* NULL, or false when the command cannot run here
+				  * (a program it runs is missing): the main
+				  * usage does not list it then */
 	int (*run)(int argc, char **argv); /* argv[0] is NAME; returns the exit code */
 };
 

@@ -108,7 +108,7 @@ static void usage_main(FILE *f)
 		const struct cli_cmd *c = commands[i];
 		int col;
 
-		if (!c->summary)
+		if (!c->summary || (c->available && !c->available()))
 			continue;
 		col = fprintf(f, "  %s%s", c->name, c->synopsis[0] ? " " : "");
 		for (const char *p = c->synopsis; *p; p++) {

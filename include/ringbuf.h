@@ -39,6 +39,35 @@ extern "C" {
 #endif
 
 /* ------------------------------------------------------------------------
+ * Version
+ * ------------------------------------------------------------------------ */
+
+/* The version of this header.  RINGBUF_VERSION packs it into one number
+ * that compares in order, e.g. #if RINGBUF_VERSION >=
+ * RINGBUF_MAKE_VERSION(0, 3, 0); ringbuf_version() gives the library's. */
+#define RINGBUF_VERSION_MAJOR 0
+#define RINGBUF_VERSION_MINOR 3
+#define RINGBUF_VERSION_PATCH 0
+#define RINGBUF_MAKE_VERSION(major, minor, patch) \
+	(((major) << 16) | ((minor) << 8) | (patch))
+#define RINGBUF_VERSION \
+	RINGBUF_MAKE_VERSION(RINGBUF_VERSION_MAJOR, RINGBUF_VERSION_MINOR, RINGBUF_VERSION_PATCH)
+#define RINGBUF_STRINGIFY_(x) #x
+#define RINGBUF_STRINGIFY(x) RINGBUF_STRINGIFY_(x)
+#define RINGBUF_VERSION_STRING RINGBUF_STRINGIFY(RINGBUF_VERSION_MAJOR) "." \
+	RINGBUF_STRINGIFY(RINGBUF_VERSION_MINOR) "." RINGBUF_STRINGIFY(RINGBUF_VERSION_PATCH)
+
+/*
+ * ringbuf_version - the version of the library actually running, as
+ * RINGBUF_VERSION packs it (major << 16 | minor << 8 | patch), which may
+ * be newer than the header a program was compiled with.
+ * ringbuf_version_string() gives it as "MAJOR.MINOR.PATCH", a static
+ * string.  Never fail; any thread, async-signal-safe.
+ */
+RINGBUF_API uint32_t ringbuf_version(void);
+RINGBUF_API const char *ringbuf_version_string(void);
+
+/* ------------------------------------------------------------------------
  * Constants (the kernel's values)
  * ------------------------------------------------------------------------ */
 
@@ -353,6 +382,34 @@ struct ringbuf_opts {
 				 * permissions of the `consumer` file (0: as
 				 * mode); must be 0 otherwise */
 };
+
+/*
+ * RINGBUF_OPTS(TYPE, NAME, FIELDS...) - declare struct TYPE NAME with sz
+ * set to sizeof(struct TYPE), every other byte (padding too) zero, then
+ * the designated FIELDS, as libbpf's LIBBPF_OPTS; for any struct of this
+ * header that starts with sz (ringbuf_opts, ringbuf_stats,
+ * ringbuf_name_info):
+ *
+ *	RINGBUF_OPTS(ringbuf_opts, o, .mode = 0660, .role = RINGBUF_ROLE_CONSUMER);
+ *	struct ringbuf *rb = ringbuf_create("events", 1 << 20, &o);
+ *	RINGBUF_OPTS(ringbuf_stats, st);
+ *	ringbuf_stats(rb, &st);
+ *
+ * Uses GNU C statement expressions (gcc, clang; g++ and clang++ too, where
+ * FIELDS must follow the struct's order); the fields left out are zero by
+ * design, so -Wmissing-field-initializers is off inside it.
+ */
+#define RINGBUF_OPTS(TYPE, NAME, ...)                                         \
+	struct TYPE NAME = __extension__({                                    \
+		_Pragma("GCC diagnostic push")                                \
+		_Pragma("GCC diagnostic ignored \"-Wmissing-field-initializers\"") \
+		__builtin_memset(&(NAME), 0, sizeof(struct TYPE));            \
+		struct TYPE ringbuf_opts_init_ = {                            \
+			.sz = sizeof(struct TYPE), __VA_ARGS__                \
+		};                                                            \
+		_Pragma("GCC diagnostic pop")                                 \
+		ringbuf_opts_init_;                                           \
+	})
 
 /* struct ringbuf_opts.recover_ms: the default, and "never recover". */
 #define RINGBUF_RECOVER_DEFAULT_MS 1000U

@@ -2,7 +2,8 @@
 /*
  * handle.c -- a struct ringbuf's life: the options it is made with, its
  * allocation and release (ringbuf_free()), the consumer claim, and what it
- * reports about its ring (ringbuf_fd(), ringbuf_query(), ringbuf_stats()).
+ * reports about its ring (ringbuf_fd(), ringbuf_query(), ringbuf_stats()),
+ * and the library's version.
  * Attaching -- to a ring file (src/files.c) or a kernel map (src/kmap.c)
  * -- fills one in.
  *
@@ -259,4 +260,18 @@ int ringbuf_stats(struct ringbuf *rb, struct ringbuf_stats *out)
 	memcpy((char *)out + sizeof(out->sz), (char *)&st + sizeof(st.sz),
 	       (out->sz < sizeof(st) ? out->sz : sizeof(st)) - sizeof(st.sz));
 	return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Version: the header's, as this library was built with it
+ * ------------------------------------------------------------------------ */
+
+uint32_t ringbuf_version(void)
+{
+	return RINGBUF_VERSION;
+}
+
+const char *ringbuf_version_string(void)
+{
+	return RINGBUF_VERSION_STRING;
 }
