@@ -8,6 +8,7 @@
 #   make tsan       the test suite under ThreadSanitizer
 #   make install    PREFIX=/usr/local DESTDIR= (mk/install.mk); make uninstall
 #   make man        the API's man pages, from the header (scripts/gen-man.sh)
+#   make examples   examples/execsnoop: a BPF program, its skeleton, a ringbuf consumer
 #
 # Sanitizer builds go to their own build directory (BUILD=build-asan ...),
 # so they never mix objects with the normal build.
