@@ -77,8 +77,13 @@ static void plant_at(const char *path, enum plant p, const char *real_ring)
 	case P_HUGE:
 		fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0666);
 		CHECK(fd >= 0);
-		if (p == P_HUGE)
-			CHECK(ftruncate(fd, (off_t)1 << 40) == 0);
+		if (p == P_HUGE) {
+			/* 1 TiB where off_t has 64 bits, 2 GiB - 1 where it has 32 */
+			off_t huge = INT32_MAX;
+			if (sizeof(off_t) > 4)
+				huge = (huge + 1) * 512;
+			CHECK(ftruncate(fd, huge) == 0);
+		}
 		close(fd);
 		break;
 	default:
