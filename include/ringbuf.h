@@ -154,7 +154,7 @@ RINGBUF_API const char *ringbuf_version_string(void);
  * ------------------------------------------------------------------------ */
 
 #define RINGBUF_MAGIC          0x4655424752425552ULL /* "RUBRGBUF" little-endian */
-#define RINGBUF_LAYOUT_VERSION 2U
+#define RINGBUF_LAYOUT_VERSION 3U
 
 /* 64-bit fields of shared memory are accessed atomically; i386 aligns a
  * plain uint64_t in a struct to 4 only, so force 8 (no offset changes). */
@@ -267,7 +267,11 @@ struct ringbuf_shm_consumer {
 				       * wakeup socket (ringbuf_epoll_fd()):
 				       * producers then reconnect by name */
 	uint32_t _pad2;
-	uint8_t  _pad3[128 - 16];
+	ringbuf_u64 wake_key[2];      /* the name of that socket: 128 random
+				       * bits, stored before wake_gen moves;
+				       * only those who may read the ring
+				       * learn it (ringbuf_epoll_fd()) */
+	uint8_t  _pad3[128 - 32];
 
 	/* the consumer claim and identity */
 	uint32_t consumer_owner;   /* pid of the process whose handle claimed the
@@ -337,6 +341,7 @@ RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_consumer, recover_hint) == 152
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_consumer, wakeup_watermark) == 256,
 		      "watermark on its own block");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_consumer, wake_gen) == 264, "wake_gen");
+RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_consumer, wake_key) == 272, "wake_key");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_consumer, consumer_owner) == 384, "cons.owner");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_consumer, ring_id) == 392, "cons.ring_id");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_consumer, consumer_waiting) == 512, "cons.waiting");
@@ -990,11 +995,15 @@ RINGBUF_API int ringbuf_interrupt(struct ringbuf *rb);
  * watermark.  Owned by the handle: do not close it or read from it.
  *
  * For a ringbuf ring, the first call puts the handle in fd mode: it binds a
- * unix datagram socket to a name that every process derives from the ring
- * file itself (/dev/shm/.ringbuf.DEV.INODE.wake, with the ring file's device
- * and inode, so it works alike for named rings and for ringbuf_new() rings
- * shared by fork() or ringbuf_from_fd(); never from shared memory), with the
- * ring file's mode (0600 for a ringbuf_new() ring).  From then on the
+ * unix datagram socket to an abstract name (no file anywhere) made of 128
+ * random bits drawn for each bind, and stores those bits in the ring's
+ * consumer page (wake_key), where its producers read them: only those who
+ * may read the ring learn the name before it is bound, so no other local
+ * user can predict or occupy it; the name goes with the socket, a killed
+ * consumer leaves nothing.  Once bound, the name is listed in
+ * /proc/net/unix like every abstract name: anyone in the network namespace
+ * may then send to it, which is a spurious wakeup, never a record (the
+ * consumer drains at most 256 datagrams per call).  From then on the
  * consumer counts as waiting whenever it has drained the ring: each
  * ringbuf_consume()/consume_n()/poll() empties the socket first and re-arms
  * at its end (and makes the fd readable itself if records are left or

@@ -2,7 +2,9 @@
 #
 #   make fuzz        build both targets, regenerate nothing, run each for
 #                    FUZZ_SMOKE_SECONDS (20) from the seed corpus
-#   make fuzz-long   the same for FUZZ_SECONDS (600) per target
+#   make fuzz-long   the same for FUZZ_SECONDS (600) per target; with
+#                    FUZZ_RUNS=N (and FUZZ_SECONDS=0: no time limit), N
+#                    executions per target instead
 #   make fuzz-build  only build build-fuzz/fuzz_{consumer,producer,attach}
 #   make fuzz-seeds  rewrite fuzz/corpus/* from fuzz/make_seeds.c
 #   make fuzz-cov    line/branch coverage of src/ reached by the corpora
@@ -21,6 +23,7 @@ FUZZ_BUILD         ?= build-fuzz
 FUZZ_SMOKE_SECONDS ?= 20
 FUZZ_SECONDS       ?= 600
 FUZZ_TIMEOUT       ?= 10
+FUZZ_RUNS          ?= -1
 FUZZ_FLAGS         ?=
 FUZZ_TARGETS       := fuzz_consumer fuzz_producer fuzz_attach
 FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -DRINGBUF_STATIC_BUILD -Iinclude -Isrc -Ifuzz \
@@ -39,7 +42,7 @@ $(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_common.h $(LIB_SRCS) $(HEADERS)
 # $(call fuzz_run,target,seconds)
 define fuzz_run
 	@mkdir -p $(FUZZ_BUILD)/corpus/$(1:fuzz_%=%) $(FUZZ_BUILD)/artifacts
-	$(FUZZ_BUILD)/$(1) -max_total_time=$(2) -timeout=$(FUZZ_TIMEOUT) -rss_limit_mb=2048 \
+	$(FUZZ_BUILD)/$(1) -max_total_time=$(2) -runs=$(FUZZ_RUNS) -timeout=$(FUZZ_TIMEOUT) -rss_limit_mb=2048 \
 		-print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/artifacts/$(1)- $(FUZZ_FLAGS) \
 		$(FUZZ_BUILD)/corpus/$(1:fuzz_%=%) fuzz/corpus/$(1:fuzz_%=%)
 

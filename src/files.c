@@ -658,7 +658,6 @@ int ringbuf_unlink(const char *name)
 
 	if (err)
 		return (int)rb_err(-err);
-	rb_wake_unlink_stale(path); /* a killed consumer's wakeup name */
 	if (!unlink(path))
 		return 0;
 	if (errno != EISDIR)
@@ -679,8 +678,6 @@ int ringbuf_unlink(const char *name)
 		rmdir(tmp);
 		return (int)rb_err(err);
 	}
-	snprintf(path, sizeof(path), "%s/%s", tmp, RB_SPLIT_RING);
-	rb_wake_unlink_stale(path);
 	dfd = open(tmp, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (dfd < 0)
 		return (int)rb_err(errno);

@@ -57,7 +57,7 @@ struct ringbuf {
 	size_t ow_cap;
 	/* wakeup socket (src/wakesock.c); -1 when not in use */
 	int wake_rx;                     /* consumer in fd mode: its bound socket */
-	uint64_t wake_ino;               /* consumer: inode of the name it bound */
+	uint64_t wake_key[2];            /* consumer: the name it bound */
 	uint32_t wake_pid;               /* consumer: the process that bound it */
 	int wake_tx;                     /* producer: socket connected to the name */
 	uint32_t wake_tx_gen;            /* producer: the wake_gen it connected at */
@@ -145,7 +145,6 @@ RB_INTERNAL void rb_wake_close(struct ringbuf *rb);
 RB_INTERNAL void rb_wake_drain(struct ringbuf *rb);
 RB_INTERNAL void rb_wake_self(struct ringbuf *rb);
 RB_INTERNAL void rb_wake_send(struct ringbuf *rb);
-RB_INTERNAL void rb_wake_unlink_stale(const char *ring_path);
 
 /* handle.c: options, allocation and release, the consumer claim */
 RB_INTERNAL bool rb_opts_check(const struct ringbuf_opts *opts, uint64_t flags_allowed);

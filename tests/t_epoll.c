@@ -8,11 +8,13 @@
  * wakeup system call while the consumer is not armed (ringbuf_stats); a
  * consumer in one process waiting in its own epoll_wait() while a producer
  * in another, attached by name, writes; a consumer that restarts (the
- * producer's cached connection goes stale); the wakeup name: its mode, its
- * removal, a killed consumer's name (replaced, and removed by
- * ringbuf_unlink), a name we do not own (EEXIST); the watermark with the
- * fd and with a consumer asleep in ringbuf_poll() in another process.
+ * producer's cached connection goes stale); the wakeup name: an abstract
+ * socket named by the key in the consumer page, a new key for each bind,
+ * gone with its consumer (also a killed one), nothing in /dev/shm; the
+ * watermark with the fd and with a consumer asleep in ringbuf_poll() in
+ * another process.
  */
+#include <dirent.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -78,14 +80,75 @@ static void put(struct ringbuf *rb, uint32_t seq, uint64_t flags)
 	CHECK_EQ(ringbuf_output(rb, &r, sizeof(r), flags), 0);
 }
 
-/* The wakeup name of the ring file behind @fd (as src/wake.c derives it). */
-static void wake_path(int fd, char *out, size_t len)
+/* The wakeup name the consumer page in @fd at @off names now: the key
+ * as hex (as src/wakesock.c formats it); "" while no consumer bound one. */
+static void wake_key_at(int fd, off_t off, char *out, size_t len)
 {
-	struct stat st;
+	struct ringbuf_shm_consumer c;
 
-	CHECK_EQ(fstat(fd, &st), 0);
-	snprintf(out, len, "/dev/shm/.ringbuf.%llx.%llx.wake", (unsigned long long)st.st_dev,
-		 (unsigned long long)st.st_ino);
+	CHECK_EQ(pread(fd, &c, sizeof(c), off), (ssize_t)sizeof(c));
+	if (!c.wake_key[0] && !c.wake_key[1])
+		snprintf(out, len, "%s", "");
+	else
+		snprintf(out, len, "%016llx%016llx", (unsigned long long)c.wake_key[0],
+			 (unsigned long long)c.wake_key[1]);
+}
+
+/* ... of a ring in one file (memfd or named). */
+static void wake_key(int ring_fd, char *out, size_t len)
+{
+	wake_key_at(ring_fd, (off_t)g_page * RINGBUF_SHM_CONSUMER_PAGE, out, len);
+}
+
+/* ... of the named ring @name, in one file or split. */
+static void wake_key_named(const char *name, char *out, size_t len)
+{
+	char path[128];
+	int fd;
+
+	snprintf(path, sizeof(path), "/dev/shm/ringbuf.%s/consumer", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		wake_key_at(fd, 0, out, len);
+	} else {
+		snprintf(path, sizeof(path), "/dev/shm/ringbuf.%s", name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		CHECK(fd >= 0);
+		wake_key(fd, out, len);
+	}
+	close(fd);
+}
+
+/* Is a socket bound to the abstract name of @key (/proc/net/unix)? */
+static bool wake_bound(const char *key)
+{
+	char line[512], want[80];
+	bool found = false;
+	FILE *f = fopen("/proc/net/unix", "r");
+
+	CHECK(f);
+	CHECK(key[0]);
+	snprintf(want, sizeof(want), "@ringbuf-wake.%s", key);
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, want))
+			found = true;
+	fclose(f);
+	return found;
+}
+
+/* Entries of /dev/shm whose name starts with ".ringbuf.": the library
+ * makes none. */
+static int hidden_wake_files(void)
+{
+	DIR *d = opendir("/dev/shm");
+	struct dirent *de;
+	int n = 0;
+
+	CHECK(d);
+	while ((de = readdir(d)))
+		n += !strncmp(de->d_name, ".ringbuf.", 9);
+	closedir(d);
+	return n;
 }
 
 static void test_errors(void)
@@ -116,20 +179,20 @@ static void test_local(void)
 {
 	struct ringbuf *rb = ringbuf_new(16 * g_page, NULL);
 	struct sink s = { 0 };
-	char path[128];
-	struct stat st;
+	char key[40];
 	uint32_t seq = 0;
-	int fd;
+	int fd, hidden = hidden_wake_files();
 	void *busy;
 
 	CHECK(rb);
+	wake_key(ringbuf_fd(rb), key, sizeof(key));
+	CHECK_EQ(key[0], '\0'); /* no consumer bound one yet */
 	fd = ringbuf_epoll_fd(rb);
 	CHECK(fd >= 0);
 	CHECK_EQ(ringbuf_epoll_fd(rb), fd); /* the same fd every time */
-	wake_path(ringbuf_fd(rb), path, sizeof(path));
-	CHECK_EQ(lstat(path, &st), 0);
-	CHECK(S_ISSOCK(st.st_mode));
-	CHECK_EQ(st.st_mode & 0777, 0600); /* a memfd ring: owner only */
+	wake_key(ringbuf_fd(rb), key, sizeof(key));
+	CHECK(wake_bound(key)); /* an abstract socket named by the key ... */
+	CHECK_EQ(hidden_wake_files(), hidden); /* ... and no file */
 	CHECK(!readable(fd, 0));
 
 	/* adaptive: the first record wakes, the next ones owe nothing */
@@ -203,7 +266,7 @@ static void test_local(void)
 		}
 		status = proc_wait_status(pid, 10, 1000);
 		CHECK(proc_exited_with(pid, status, 0));
-		CHECK_EQ(lstat(path, &st), 0);
+		CHECK(wake_bound(key)); /* the parent's socket is still bound */
 		put(rb, seq++, 0);
 		CHECK(readable(fd, 0));
 		CHECK_EQ(ringbuf_consume(rb, on_rec, &s), 1);
@@ -211,7 +274,7 @@ static void test_local(void)
 
 	/* records present when the fd is created make it readable at once */
 	ringbuf_free(rb);
-	CHECK(lstat(path, &st) != 0 && errno == ENOENT); /* free removed the name */
+	CHECK(!wake_bound(key)); /* the name went with the socket */
 	rb = ringbuf_new(16 * g_page, NULL);
 	CHECK(rb);
 	put(rb, 0, RINGBUF_NO_WAKEUP);
@@ -412,8 +475,7 @@ static void test_named(uint64_t flags)
 	const uint32_t per = 20000;
 	struct sink s = { 0 };
 	struct ringbuf *rb;
-	char path[128];
-	struct stat st;
+	char key[40], key2[40];
 	int go[2], status;
 	uint64_t w;
 	pid_t pid;
@@ -422,9 +484,8 @@ static void test_named(uint64_t flags)
 	rb = ringbuf_create(name, 16 * g_page, &co);
 	CHECK(rb);
 	CHECK(ringbuf_epoll_fd(rb) >= 0);
-	wake_path(ringbuf_fd(rb), path, sizeof(path));
-	CHECK_EQ(lstat(path, &st), 0);
-	CHECK_EQ(st.st_mode & 0777, 0640); /* the ring's mode */
+	wake_key_named(name, key, sizeof(key));
+	CHECK(wake_bound(key));
 	CHECK_EQ(pipe(go), 0);
 	pid = proc_fork_child(getpid(), 60);
 	if (pid == 0)
@@ -435,11 +496,15 @@ static void test_named(uint64_t flags)
 	CHECK(w >= 1 && w <= per);
 
 	/* restart: the producer's connection is to a socket that is gone */
-	ringbuf_free(rb);
-	CHECK(lstat(path, &st) != 0);
+	ringbuf_free(rb); /* (the forked producer still holds a copy of the
+			   * old socket, so its name may stay bound) */
 	co.flags = 0; /* ringbuf_open() takes the layout from the ring */
 	rb = ringbuf_open(name, &co);
 	CHECK(rb);
+	CHECK(ringbuf_epoll_fd(rb) >= 0); /* before the producer's next phase */
+	wake_key_named(name, key2, sizeof(key2));
+	CHECK(strcmp(key, key2) != 0); /* a new name for each bind */
+	CHECK(wake_bound(key2));
 	CHECK_EQ(write(go[1], "g", 1), 1);
 	named_consume(rb, &s, 2 * per);
 	CHECK_EQ(s.next, 2 * per);
@@ -449,30 +514,29 @@ static void test_named(uint64_t flags)
 	close(go[0]);
 	close(go[1]);
 	CHECK_EQ(ringbuf_unlink(name), 0);
-	CHECK_EQ(lstat(path, &st), 0); /* a live consumer keeps its name */
+	CHECK(wake_bound(key2)); /* a live consumer keeps its name */
 	ringbuf_free(rb);
-	CHECK(lstat(path, &st) != 0);
+	CHECK(!wake_bound(key2));
 }
 
-/* A consumer killed in fd mode leaves its name: the next consumer replaces
- * it, and ringbuf_unlink() removes a stale one.  A name that is not a
- * socket of ours is refused. */
+/* A consumer killed in fd mode leaves nothing: its name goes with its
+ * socket; the next consumer binds under a new key and is woken through
+ * it.  No name can be predicted from what any user can stat. */
 static void test_stale_names(void)
 {
 	struct ringbuf_opts co = { .sz = sizeof(co), .role = RINGBUF_ROLE_CONSUMER };
 	const char *name = "t_epoll_stale";
 	struct sink s = { 0 };
 	struct ringbuf *rb;
-	char path[128];
-	struct stat st, st2;
-	int sync[2], status, fd;
+	char key[40], key2[40];
+	int sync[2], status, fd, hidden = hidden_wake_files();
 	pid_t pid;
 
 	ringbuf_unlink(name);
 	rb = ringbuf_create(name, 4 * g_page, NULL);
 	CHECK(rb);
-	wake_path(ringbuf_fd(rb), path, sizeof(path));
 	CHECK_EQ(pipe(sync), 0);
+	key2[0] = '\0';
 	for (int round = 0; round < 2; round++) {
 		pid = proc_fork_child(getpid(), 30);
 		if (pid == 0) {
@@ -484,64 +548,26 @@ static void test_stale_names(void)
 			_exit(0);
 		}
 		CHECK(proc_read_msg(sync[0], &(char){ 0 }, 1, 5000));
-		CHECK_EQ(lstat(path, &st), 0);
+		wake_key_named(name, key, sizeof(key));
+		CHECK(wake_bound(key));
+		CHECK(strcmp(key, key2) != 0);
 		kill(pid, SIGKILL);
 		status = proc_wait_status(pid, 10, 1000);
 		CHECK(WIFSIGNALED(status));
-		CHECK_EQ(lstat(path, &st2), 0); /* left behind */
+		CHECK(!wake_bound(key)); /* nothing left behind */
+		memcpy(key2, key, sizeof(key));
 	}
-	/* the next consumer replaces it and is woken through its own */
+	/* the next consumer binds its own and is woken through it */
 	fd = ringbuf_epoll_fd(rb);
 	CHECK(fd >= 0);
-	CHECK_EQ(lstat(path, &st2), 0);
-	CHECK(st2.st_ino != st.st_ino);
+	wake_key_named(name, key, sizeof(key));
+	CHECK(strcmp(key, key2) != 0 && wake_bound(key));
 	put(rb, 0, 0);
 	CHECK(readable(fd, 1000));
 	CHECK_EQ(ringbuf_consume(rb, on_rec, &s), 1);
 	ringbuf_free(rb);
-	CHECK(lstat(path, &st) != 0);
-
-	/* killed again: ringbuf_unlink() removes the stale name with the ring */
-	pid = proc_fork_child(getpid(), 30);
-	if (pid == 0) {
-		struct ringbuf *c = ringbuf_open(name, &co);
-
-		if (!c || ringbuf_epoll_fd(c) < 0 || write(sync[1], "r", 1) != 1)
-			_exit(2);
-		pause();
-		_exit(0);
-	}
-	CHECK(proc_read_msg(sync[0], &(char){ 0 }, 1, 5000));
-	kill(pid, SIGKILL);
-	proc_wait_status(pid, 10, 1000);
-	CHECK_EQ(lstat(path, &st), 0);
-	CHECK_EQ(ringbuf_unlink(name), 0);
-	CHECK(lstat(path, &st) != 0 && errno == ENOENT);
-
-	/* a file in the way that is not a socket, or not ours: EEXIST */
-	rb = ringbuf_create(name, 4 * g_page, NULL);
-	CHECK(rb);
-	wake_path(ringbuf_fd(rb), path, sizeof(path));
-	fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
-	CHECK(fd >= 0);
-	close(fd);
-	CHECK_ERR(ringbuf_epoll_fd(rb), EEXIST);
-	CHECK_EQ(unlink(path), 0);
-	if (geteuid() == 0) {
-		struct sockaddr_un sa = { .sun_family = AF_UNIX };
-		int sk = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-		CHECK(strlen(path) < sizeof(sa.sun_path));
-		memcpy(sa.sun_path, path, strlen(path) + 1);
-		CHECK(sk >= 0);
-		CHECK_EQ(bind(sk, (struct sockaddr *)&sa, sizeof(sa)), 0);
-		CHECK_EQ(chown(path, 12345, 12345), 0); /* another user's socket */
-		CHECK_EQ(ringbuf_epoll_fd(rb), -EEXIST);
-		close(sk);
-		CHECK_EQ(unlink(path), 0);
-	}
-	CHECK(ringbuf_epoll_fd(rb) >= 0); /* the way is clear */
-	ringbuf_free(rb);
+	CHECK(!wake_bound(key));
+	CHECK_EQ(hidden_wake_files(), hidden);
 	CHECK_EQ(ringbuf_unlink(name), 0);
 	close(sync[0]);
 	close(sync[1]);
