@@ -227,7 +227,10 @@ struct ringbuf_shm_meta {
 	ringbuf_u64 recovered;      /* BUSY records of dead producers that a
 				    * producer turned into discards, at the
 				    * consumer's request (recover_hint) */
-	uint8_t  _reserved[128 - 48];
+	ringbuf_u64 refused_nested; /* reservations refused in a signal handler
+				    * that interrupted its own thread's
+				    * reservation of this ring (-EAGAIN) */
+	uint8_t  _reserved[128 - 56];
 };
 
 /* The consumer page's consumer_waiting: 0 while the consumer runs;
@@ -301,6 +304,13 @@ struct ringbuf_shm_producer {
 	 * reading them in the reverse order has a consistent pair. */
 	ringbuf_u64 ow_passed;     /* records (not discarded) before overwrite_pos */
 	ringbuf_u64 ow_check;      /* the overwrite_pos being written */
+	uint8_t _pad[128 - 40];
+	/* A kernel BPF_MAP_TYPE_USER_RINGBUF map only (0 elsewhere): the
+	 * lock ringbuf's producers take around a reservation, since the
+	 * kernel's map has none for user space -- pid of the holder, 0 when
+	 * free.  The kernel reads only producer_pos of this page. */
+	uint32_t user_lock;
+	uint32_t _pad2;
 };
 
 #ifdef __cplusplus
@@ -331,7 +341,8 @@ RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, notify_seq) == 260, "met
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, force_seq) == 264, "meta.force_seq");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, ring_id) == 32, "meta.ring_id");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, recovered) == 424, "meta.recovered");
-RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, _reserved) == 432, "meta._reserved");
+RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, refused_nested) == 432, "meta.refused_nested");
+RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_meta, _reserved) == 440, "meta._reserved");
 RINGBUF_STATIC_ASSERT(sizeof(struct ringbuf_shm_meta) == 512, "meta fits any page");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_consumer, consumer_pos) == 0, "consumer_pos");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_consumer, ow_passed) == 128, "cons.ow_passed");
@@ -353,6 +364,7 @@ RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_producer, pending_pos) == 8, "
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_producer, overwrite_pos) == 16, "overwrite_pos");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_producer, ow_passed) == 24, "prod.ow_passed");
 RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_producer, ow_check) == 32, "prod.ow_check");
+RINGBUF_STATIC_ASSERT(offsetof(struct ringbuf_shm_producer, user_lock) == 128, "prod.user_lock");
 
 /* ------------------------------------------------------------------------
  * Construction
@@ -611,8 +623,14 @@ RINGBUF_API void ringbuf_free(struct ringbuf *rb);
  * per record as libbpf does, and keep the kernel's wakeup contract.  A
  * USER_RINGBUF is written only as the kernel accepts (8-byte aligned
  * producer_pos, lengths within producer_pos - consumer_pos, no record larger
- * than the ring); the producer threads of one process serialize on a
- * process-local lock, so only one process may produce into a given map.
+ * than the ring).  The kernel's map has no lock for user space, so
+ * ringbuf's producers -- threads, handles and processes alike -- take one
+ * of their own, struct ringbuf_shm_producer's user_lock in the map's
+ * producer page, around each reservation: any number of them may produce
+ * into one map, and none loses a record to another.  A holder that exits
+ * is robbed (lock_steals); a live one is waited for at most a second
+ * (-EAGAIN).  Producers that do not take that lock (libbpf's
+ * user_ring_buffer) must not share a map with ringbuf's.
  * Wakeup flags on USER_RINGBUF commits are ignored (the BPF program decides
  * when to drain).  Overwrite-mode maps (BPF_F_RB_OVERWRITE) are refused
  * with EOPNOTSUPP for now.
@@ -640,6 +658,24 @@ RINGBUF_API struct ringbuf *ringbuf_map_open_id(uint32_t map_id, const struct ri
  * consumer; among producers a reservation takes a short lock (a few
  * instructions, no system call), recovered automatically if its holder
  * process dies.  Safe from any thread of any process that maps the ring.
+ *
+ * Signal handlers.  ringbuf_output(), ringbuf_reserve(), ringbuf_submit(),
+ * ringbuf_discard() and ringbuf_query() are async-signal-safe, on ringbuf
+ * rings and kernel USER_RINGBUF maps, in futex and fd mode: a handler may
+ * produce, as a BPF program may in NMI.  A handler that interrupted its own
+ * thread inside a reservation on the same ring (which may hold the lock)
+ * is refused at once, -EAGAIN (NULL/EAGAIN from ringbuf_reserve()),
+ * counted in ringbuf_stats' refused_nested -- as the kernel fails a
+ * reservation it cannot lock in NMI -- and never waits for that thread.  A
+ * wakeup a handler's commit owes is never lost: if the interrupted thread
+ * holds the wakeup connection, the handler leaves the wakeup owed and that
+ * thread sends it before it returns.  A handler that interrupted another
+ * ring's reservation, or none, is an ordinary call.  A handler call does
+ * no more than an ordinary one: at most a wakeup system call, and a wait
+ * only for another thread or process holding the lock (bounded by the
+ * second above).  Producing into a ring from a handler while its thread
+ * is inside the ring's consumer calls is fine; the consumer calls
+ * themselves are not async-signal-safe.
  * ------------------------------------------------------------------------ */
 
 /*
@@ -730,6 +766,10 @@ struct ringbuf_stats {
 				   * consumer, or, in a split ring whose
 				   * consumer cannot write the data, by the
 				   * next reservation at its request */
+	uint64_t refused_nested;  /* reservations refused (-EAGAIN) because a
+				   * signal handler made them while its own
+				   * thread was reserving on the same ring (for
+				   * a kernel map: by this handle only) */
 };
 
 /*
@@ -745,7 +785,8 @@ struct ringbuf_stats {
  * The reservation counters are updated under the reservation
  * lock (no extra cost per record), the others atomically; a reading is a
  * snapshot, not a transaction.  For a kernel map handle, only the sizes and
- * positions are filled (the kernel keeps no such counters).
+ * positions are filled (the kernel keeps no such counters), and, for a
+ * USER_RINGBUF map, this handle's lock_steals and refused_nested.
  *
  * Returns 0, or -EINVAL (NULL @rb or @out, or out->sz smaller than the
  * first field).  Any role, any thread, any process.
@@ -765,7 +806,7 @@ RINGBUF_API int ringbuf_stats(struct ringbuf *rb, struct ringbuf_stats *out);
  * record's position (struct ringbuf_record.pos) it names the record
  * uniquely, e.g. to deduplicate what a forwarder sends again after a
  * restart.  Returns 0 for any other selector or a NULL @rb.
- * Any role, any thread.
+ * Any role, any thread; async-signal-safe (loads only).
  */
 RINGBUF_API uint64_t ringbuf_query(struct ringbuf *rb, uint64_t what);
 

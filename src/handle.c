@@ -77,7 +77,6 @@ struct ringbuf *rb_alloc(enum rb_kind kind, uint64_t size, uint32_t page_shift)
 	rb->intr_fd = -1;
 	rb->wake_rx = -1;
 	rb->wake_tx = -1;
-	pthread_mutex_init(&rb->wake_lock, NULL);
 	rb->page_shift = page_shift;
 	rb->size = size;
 	rb->mask = size - 1;
@@ -93,7 +92,6 @@ struct ringbuf *rb_alloc(enum rb_kind kind, uint64_t size, uint32_t page_shift)
 void rb_release(struct ringbuf *rb)
 {
 	rb_wake_close(rb); /* while the fd and the meta page are still there */
-	pthread_mutex_destroy(&rb->wake_lock);
 	for (int i = 0; i < 2; i++)
 		if (rb->map[i])
 			munmap(rb->map[i], rb->map_len[i]);
@@ -249,6 +247,10 @@ int ringbuf_stats(struct ringbuf *rb, struct ringbuf_stats *out)
 		st.overwritten = READ_ONCE(rb->prod->ow_passed);
 		st.lost = READ_ONCE(rb->cons->ow_lost);
 		st.recovered = READ_ONCE(rb->cons->recovered) + READ_ONCE(m->recovered);
+		st.refused_nested = READ_ONCE(m->refused_nested);
+	} else {
+		st.refused_nested = READ_ONCE(rb->nested);
+		st.lock_steals = READ_ONCE(rb->steals);
 	}
 	st.flags = (rb->overwrite ? RINGBUF_F_OVERWRITE : 0) | (rb->cons_fd >= 0 ? RINGBUF_F_SPLIT : 0);
 	st.ring_size = rb->size;

@@ -49,7 +49,10 @@ struct ringbuf {
 					    * consumer_pos only) */
 	struct ringbuf_shm_producer *prod;
 	unsigned char *data;             /* first of the two data copies */
-	uint32_t local_lock;             /* USER_RINGBUF: this process's producers */
+	ringbuf_u64 nested;              /* kernel maps: calls refused in a signal
+					  * handler (ringbuf_stats refused_nested) */
+	ringbuf_u64 steals;              /* USER_RINGBUF: prod->user_lock taken
+					  * over from dead holders, by this handle */
 	uint32_t role;                   /* RINGBUF_ROLE_* of this handle, 0 = both */
 	bool claimed;                    /* this handle claimed the consumer role */
 	bool overwrite;                  /* RINGBUF_F_OVERWRITE, read once at attach */
@@ -61,7 +64,10 @@ struct ringbuf {
 	uint32_t wake_pid;               /* consumer: the process that bound it */
 	int wake_tx;                     /* producer: socket connected to the name */
 	uint32_t wake_tx_gen;            /* producer: the wake_gen it connected at */
-	pthread_mutex_t wake_lock;       /* producer threads of this handle: wake_tx */
+	uint32_t wake_lock;              /* producer threads of this handle: wake_tx
+					  * (rb_local_lock(); a handler only tries it) */
+	uint32_t wake_owed;              /* a wakeup someone could not send: the
+					  * holder of wake_lock sends it (atomic) */
 	/* Consumer: recovery of records left BUSY by dead producers
 	 * (src/recover.c).  Process-local: a new consumer starts
 	 * its own clock. */
@@ -125,7 +131,18 @@ RB_INTERNAL uint64_t rb_now_ns(void);
 RB_INTERNAL bool rb_process_alive(uint32_t pid);
 RB_INTERNAL void rb_futex_wake(uint32_t *word);
 RB_INTERNAL void rb_futex_wait(uint32_t *word, uint32_t expect, const struct timespec *rel);
+RB_INTERNAL bool rb_lock_slow(uint32_t *owner, uint32_t me, ringbuf_u64 *steals);
 RB_INTERNAL void rb_local_lock(uint32_t *lock);
+
+static inline bool rb_local_trylock(uint32_t *lock)
+{
+	return !atomic_exchange_explicit(RB_ATOMIC(lock), 1, memory_order_seq_cst);
+}
+
+static inline void rb_local_unlock(uint32_t *lock)
+{
+	atomic_store_explicit(RB_ATOMIC(lock), 0, memory_order_seq_cst);
+}
 RB_INTERNAL int rb_register(struct ringbuf *rb);
 RB_INTERNAL void rb_unregister(struct ringbuf *rb);
 RB_INTERNAL struct ringbuf *rb_registry_find(uintptr_t p, uint64_t *gen);
@@ -160,9 +177,7 @@ RB_INTERNAL void rb_release_claim(struct ringbuf *rb);
 /* kmap.c: kernel maps; producing into a USER_RINGBUF */
 RB_INTERNAL struct ringbuf_hdr *rb_kuser_reserve(struct ringbuf *rb, uint64_t size, long *err);
 
-/* recover.c: dead peers -- the reservation lock's slow path; dead
- * producers' records */
-RB_INTERNAL bool rb_lock_slow(struct ringbuf *rb, uint32_t me);
+/* recover.c: dead peers -- dead producers' records */
 RB_INTERNAL __attribute__((noinline, cold)) bool
 rb_recover(struct ringbuf *rb, uint64_t cons, struct ringbuf_hdr *hdr, uint32_t len,
 	   uint64_t avail);

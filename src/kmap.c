@@ -15,10 +15,15 @@
  * A BPF_MAP_TYPE_USER_RINGBUF map is the reverse: user space produces, a BPF
  * program drains with bpf_user_ringbuf_drain().  The consumer page is
  * read-only to us, the producer page and data read-write.  The kernel
- * trusts nothing user space writes (docs/protocol.md, section 9), and there
- * is no lock in the shared memory, so this process's producer threads
- * serialize on a process-local lock; one process produces into a given map
- * at a time.
+ * trusts nothing user space writes (docs/protocol.md, section 9), and has
+ * no lock for user space: two producers that reserve at once write the
+ * same bytes and one record is lost.  So ringbuf's producers -- threads,
+ * handles, processes -- take a lock of their own in the producer page,
+ * user_lock at offset 128 (the kernel reads only producer_pos there): the
+ * holder's pid, taken and waited for like a ringbuf ring's reservation
+ * lock (rb_lock_slow(), src/proc.c: a dead holder is robbed, a live one
+ * waited for at most a second, then -EAGAIN).  Producers that do not take
+ * it (libbpf's user_ring_buffer) must not share a map with ringbuf's.
  *
  * Ordering on a USER_RINGBUF: our store_release(producer_pos) pairs with
  * the kernel's smp_load_acquire(producer_pos) in its peek; our
@@ -260,7 +265,16 @@ struct ringbuf_hdr *rb_kuser_reserve(struct ringbuf *rb, uint64_t size, long *er
 		*err = -E2BIG;
 		return NULL;
 	}
-	rb_local_lock(&rb->local_lock); /* src/proc.c */
+	uint32_t me = rb_self(), free_ = 0, *lock = &rb->prod->user_lock;
+
+	/* A4' (the R4/A4 pair of src/ring.c, on user_lock): the previous
+	 * holder's producer_pos and header stores are visible to us. */
+	if (!atomic_compare_exchange_strong_explicit(RB_ATOMIC(lock), &free_, me, memory_order_acquire,
+						     memory_order_relaxed) &&
+	    !rb_lock_slow(lock, me, &rb->steals)) {
+		*err = -EAGAIN; /* held for over a second by a live process */
+		return NULL;
+	}
 	/* Pairs with the kernel's smp_store_release(consumer_pos) in its drain. */
 	cons = smp_load_acquire(&rb->cons->consumer_pos);
 	prod = READ_ONCE(rb->prod->producer_pos);
@@ -277,6 +291,6 @@ struct ringbuf_hdr *rb_kuser_reserve(struct ringbuf *rb, uint64_t size, long *er
 		/* Pairs with the kernel's smp_load_acquire(producer_pos). */
 		smp_store_release(&rb->prod->producer_pos, prod + total);
 	}
-	smp_store_release(&rb->local_lock, 0);
+	smp_store_release(lock, 0); /* R4' */
 	return hdr;
 }

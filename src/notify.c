@@ -96,10 +96,9 @@
  *
  * 2. AN FD FOR THE APPLICATION'S EVENT LOOP (fd mode)
  *
- * ringbuf_epoll_fd() gives the consumer a unix datagram socket bound to a
- * name each process derives from its own fstat of the ring file
- * (src/wakesock.c says why a socket, and how the name is created, protected
- * and removed).
+ * ringbuf_epoll_fd() gives the consumer a unix datagram socket bound to an
+ * abstract name drawn at random and kept in the consumer page
+ * (src/wakesock.c says why a socket, and how the name is chosen and found).
  * The futex protocol carries over with one change of meaning: the
  * application sleeps in its own epoll_wait(), where we cannot set a flag
  * just before it, so the consumer counts as waiting whenever it has drained
@@ -111,6 +110,16 @@
  * still costs producers nothing.  A word
  * a peer scribbles (any other nonzero value) is taken as the futex: a
  * spurious FUTEX_WAKE, never a write to a file of the peer's choosing.
+ *
+ * The winner's datagram goes out on the handle's cached connection, which
+ * its threads share under a lock; a signal handler may win the CAS while
+ * its own thread holds that lock.  So the send is handed over, never
+ * waited for: the winner marks the wakeup owed, then only tries the lock,
+ * and whoever holds it sends and re-checks the mark after dropping it
+ * (rb_wake_send(), src/wakesock.c).  The protocol between producers and
+ * the consumer -- the CAS, the arming, the models -- is unchanged: the
+ * datagram is sent by the interrupted holder before its call returns
+ * instead of by the winner itself, once the winner has already committed.
  */
 #include "internal.h"
 #include "ring.h"

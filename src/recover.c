@@ -10,7 +10,7 @@
  * A producer process can be SIGKILLed at any instruction.  Inside the
  * reservation lock that is the lock's business (src/ring.c, section 4):
  * each store leaves I1-I4 true, and the waiter that finds the holder dead
- * takes the lock over (rb_lock_slow() below).  Between reserve and commit
+ * takes the lock over (rb_lock_slow(), src/proc.c).  Between reserve and commit
  * -- holding a BUSY record -- it would stop the consumer at that record for
  * ever, and then, once the ring fills up behind it, every producer.  So:
  *
@@ -75,63 +75,6 @@
 #include <limits.h>
 #include <sched.h>
 #include <sys/mman.h>
-
-/* ------------------------------------------------------------------------
- * Waiting for the holder of the reservation lock
- * ------------------------------------------------------------------------ */
-
-/* Waits for a lock holder: spins, then yields, and checks the holder's
- * liveness at this interval. */
-#define LOCK_SPINS          128
-#define LOCK_LIVENESS_NS    (5 * 1000 * 1000)
-#define LOCK_GIVEUP_NS      (1000 * 1000 * 1000)
-
-/* Take the lock, or give up (false) once it has been held by a live
- * process for LOCK_GIVEUP_NS. */
-bool rb_lock_slow(struct ringbuf *rb, uint32_t me)
-{
-	uint32_t *owner = &rb->meta->lock_owner;
-	uint64_t next_check = 0, give_up = 0;
-
-	for (unsigned spins = 0;; spins++) {
-		uint32_t cur = READ_ONCE(*owner);
-
-		if (cur == 0) {
-			/* A4: pairs with R4 in rb_unlock(). */
-			if (atomic_compare_exchange_weak_explicit(RB_ATOMIC(owner), &cur, me,
-								  memory_order_acquire,
-								  memory_order_relaxed))
-				return true;
-			continue;
-		}
-		if (spins < LOCK_SPINS) {
-			cpu_relax();
-			continue;
-		}
-		/* The holder may be preempted (or dead): give the CPU away. */
-		sched_yield();
-		if (spins & 63)
-			continue;
-		uint64_t now = rb_now_ns();
-
-		if (!next_check) {
-			next_check = now + LOCK_LIVENESS_NS;
-			give_up = now + LOCK_GIVEUP_NS;
-		} else if (now >= give_up) {
-			return false;
-		} else if (cur != me && now >= next_check) {
-			next_check = now + LOCK_LIVENESS_NS;
-			if (!rb_process_alive(cur) &&
-			    atomic_compare_exchange_strong_explicit(RB_ATOMIC(owner), &cur, me,
-								    memory_order_acquire,
-								    memory_order_relaxed)) {
-				atomic_fetch_add_explicit(RB_ATOMIC(&rb->meta->lock_steals), 1,
-							  memory_order_relaxed);
-				return true;
-			}
-		}
-	}
-}
 
 /* ------------------------------------------------------------------------
  * Records left BUSY by dead producers

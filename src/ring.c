@@ -62,6 +62,8 @@
  *   producer_pos, pending_pos   producers, under the reservation lock (4)
  *   overwrite_pos, ow_passed, ow_check   overwrite mode: producers, under
  *                     the reservation lock (src/overwrite.c)
+ *   user_lock         a kernel USER_RINGBUF map's producers: their lock
+ *                     (src/kmap.c); never touched in a ringbuf ring
  * Data:
  *   record header     the reserving producer: {len|BUSY, its pid} under the
  *                     lock, then once more at commit: {len, the kernel's
@@ -118,6 +120,11 @@
  * after a second of waiting for a live holder the reservation gives up
  * with -EAGAIN, so a stopped holder, or a peer that writes a live pid into
  * lock_owner, cannot hang the other producers (found by the fuzzer).
+ * A signal handler is this machine's NMI: one that interrupts its own
+ * thread's reservation of the ring and reserves there too would wait for
+ * its own thread; each thread marks the ring it is reserving in, and such
+ * a handler is refused at once (-EAGAIN, refused_nested; rb_enter(),
+ * src/ring.h), as the kernel fails a reservation it cannot lock in NMI.
  *
  * pending_pos is advanced as the kernel does it, at the start of every
  * reservation attempt, over the committed records since the last one; so
@@ -192,7 +199,7 @@
  * ------------------------------------------------------------------------ */
 
 /* The reservation lock (section 4): one CAS; waiting for a holder is
- * rb_lock_slow(), src/recover.c. */
+ * rb_lock_slow(), src/proc.c. */
 static inline bool rb_lock(struct ringbuf *rb)
 {
 	uint32_t me = rb_self(), free_ = 0;
@@ -200,7 +207,7 @@ static inline bool rb_lock(struct ringbuf *rb)
 	/* A4: pairs with R4 in rb_unlock(). */
 	return atomic_compare_exchange_strong_explicit(RB_ATOMIC(&rb->meta->lock_owner), &free_, me,
 						       memory_order_acquire, memory_order_relaxed) ||
-	       rb_lock_slow(rb, me);
+	       rb_lock_slow(&rb->meta->lock_owner, me, &rb->meta->lock_steals);
 }
 
 static inline void rb_unlock(struct ringbuf *rb)
@@ -242,7 +249,7 @@ static inline uint64_t rb_advance_pending(struct ringbuf *rb, uint64_t pend, uin
 /* Reserve a record of @size payload bytes; flags already checked.  Returns
  * the header, or NULL with *err set to a negative errno. */
 static __attribute__((always_inline)) inline struct ringbuf_hdr *
-rb_reserve(struct ringbuf *rb, uint64_t size, long *err)
+rb_reserve_in(struct ringbuf *rb, uint64_t size, long *err)
 {
 	if (__builtin_expect(rb->kind != RB_USER || rb->role == RINGBUF_ROLE_CONSUMER, 0)) {
 		if (rb->kind == RB_KERNEL_USER_RINGBUF)
@@ -343,6 +350,21 @@ full:
 	return NULL;
 }
 
+/* ... never from a signal handler into its own thread's reservation of
+ * the same ring (rb_enter(), src/ring.h). */
+static __attribute__((always_inline)) inline struct ringbuf_hdr *
+rb_reserve(struct ringbuf *rb, uint64_t size, long *err)
+{
+	struct ringbuf *outer;
+	struct ringbuf_hdr *hdr = NULL;
+
+	if (rb_enter(rb, &outer, err)) {
+		hdr = rb_reserve_in(rb, size, err);
+		rb_leave(outer);
+	}
+	return hdr;
+}
+
 /* ------------------------------------------------------------------------
  * Producer: commit, and the API
  * ------------------------------------------------------------------------ */
@@ -406,8 +428,9 @@ static void rb_commit_hdr(struct ringbuf *rb, uint64_t off, uint64_t flags, bool
  * remembers its last hit, valid while rb_registry_gen does not move (no
  * handle freed since): on the submit/discard path the lookup is then one
  * comparison. */
-static __thread struct ringbuf *rb_tls_last;
-static __thread uint64_t rb_tls_gen;
+static __thread struct ringbuf *rb_tls_last __attribute__((tls_model("initial-exec")));
+static __thread uint64_t rb_tls_gen __attribute__((tls_model("initial-exec")));
+__thread struct ringbuf *rb_inside __attribute__((tls_model("initial-exec")));
 
 static inline struct ringbuf *rb_lookup(uintptr_t p)
 {
@@ -466,21 +489,6 @@ void ringbuf_submit(void *sample, uint64_t flags)
 void ringbuf_discard(void *sample, uint64_t flags)
 {
 	rb_commit(sample, flags, true);
-}
-
-/* memcpy; 8 to 16 bytes (most events) inline as two overlapping words. */
-static inline void rb_copy(void *dst, const void *src, uint64_t n)
-{
-	if (n >= 8 && n <= 16) {
-		uint64_t a, b;
-
-		memcpy(&a, src, 8);
-		memcpy(&b, (const char *)src + n - 8, 8);
-		memcpy(dst, &a, 8);
-		memcpy((char *)dst + n - 8, &b, 8);
-	} else if (n) {
-		memcpy(dst, src, n);
-	}
 }
 
 long ringbuf_output(struct ringbuf *rb, const void *data, uint64_t size, uint64_t flags)

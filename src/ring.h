@@ -31,6 +31,60 @@ static inline uint64_t rb_rec_len(uint32_t len)
 						  memory_order_relaxed);             \
 	} while (0)
 
+/*
+ * Signal handlers (the NMI case).  A thread records, in rb_inside, the
+ * ring whose reservation it is making; a signal handler that interrupts
+ * it there and reserves on the same ring would wait for a lock its own
+ * thread holds (for ever, or for the lock's one-second give-up), so it is
+ * refused at once with -EAGAIN instead and counted in refused_nested -- as
+ * the kernel fails a reservation it cannot lock in NMI.  A handler that
+ * interrupted another ring's reservation, or none, proceeds as any call.
+ * Only this thread and its own handlers touch rb_inside, so a signal
+ * fence (a compiler barrier) orders it against the lock.  Initial-exec TLS:
+ * no allocation on first touch, even from a handler in a new thread.
+ */
+extern __thread struct ringbuf *rb_inside __attribute__((tls_model("initial-exec")));
+
+/* Enter @rb's reservation: false (*@err = -EAGAIN) if this thread is
+ * inside it already. */
+static inline bool rb_enter(struct ringbuf *rb, struct ringbuf **outer, long *err)
+{
+	*outer = rb_inside;
+	if (__builtin_expect(*outer == rb, 0)) {
+		*err = -EAGAIN;
+		if (rb->meta)
+			atomic_fetch_add_explicit(RB_ATOMIC(&rb->meta->refused_nested), 1,
+						  memory_order_relaxed);
+		else
+			atomic_fetch_add_explicit(RB_ATOMIC(&rb->nested), 1, memory_order_relaxed);
+		return false;
+	}
+	rb_inside = rb;
+	atomic_signal_fence(memory_order_seq_cst);
+	return true;
+}
+
+static inline void rb_leave(struct ringbuf *outer)
+{
+	atomic_signal_fence(memory_order_seq_cst);
+	rb_inside = outer;
+}
+
+/* memcpy; 8 to 16 bytes (most events) inline as two overlapping words. */
+static inline void rb_copy(void *dst, const void *src, uint64_t n)
+{
+	if (n >= 8 && n <= 16) {
+		uint64_t a, b;
+
+		memcpy(&a, src, 8);
+		memcpy(&b, (const char *)src + n - 8, 8);
+		memcpy(dst, &a, 8);
+		memcpy((char *)dst + n - 8, &b, 8);
+	} else if (n) {
+		memcpy(dst, src, n);
+	}
+}
+
 static inline void rb_publish_consumer(struct ringbuf *rb, uint64_t cons)
 {
 	/* R3: pairs with A3 in rb_reserve() and rb_notify(). */

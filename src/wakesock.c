@@ -170,23 +170,10 @@ static int rb_wake_connect(struct ringbuf *rb, uint32_t gen)
 	return 0;
 }
 
-/*
- * A producer wakes a consumer armed in fd mode: one datagram.  The
- * connection is made on first need and cached, and remade when wake_gen
- * says the consumer bound a new socket, or when the send fails (the socket
- * has gone: ECONNREFUSED and the like).  EAGAIN: the queue is full, so the
- * socket is readable -- the wakeup is delivered.  Errors are not reported
- * (a commit cannot fail for them); nobody listening means nobody to wake.
- * Called after the load_acquire of consumer_waiting (A8), which orders the
- * read of wake_gen after the consumer's bump (made before it armed).
- */
-void rb_wake_send(struct ringbuf *rb)
+/* One datagram on the cached connection, remade when wake_gen says the
+ * consumer bound a new socket or when the send fails; under wake_lock. */
+static void rb_wake_send_locked(struct ringbuf *rb, uint32_t gen)
 {
-	const uint32_t *genp = &rb->cons->wake_gen;
-	uint32_t gen = READ_ONCE(*genp);
-	int saved = errno;
-
-	pthread_mutex_lock(&rb->wake_lock);
 	if (rb->wake_tx >= 0 && rb->wake_tx_gen != gen) {
 		close(rb->wake_tx);
 		rb->wake_tx = -1;
@@ -199,6 +186,39 @@ void rb_wake_send(struct ringbuf *rb)
 		close(rb->wake_tx);
 		rb->wake_tx = -1;
 	}
-	pthread_mutex_unlock(&rb->wake_lock);
+}
+
+/*
+ * A producer wakes a consumer armed in fd mode: one datagram.  The
+ * connection is made on first need and cached.  EAGAIN: the queue is full,
+ * so the socket is readable -- the wakeup is delivered.  Errors are not
+ * reported (a commit cannot fail for them); nobody listening means nobody
+ * to wake.  Called after the load_acquire of consumer_waiting (A8), which
+ * orders the read of wake_gen after the consumer's bump (made before it
+ * armed).
+ *
+ * Async-signal-safe, and no wakeup is lost: the caller first marks the
+ * wakeup owed (wake_owed), then only *tries* wake_lock.  Whoever holds
+ * the lock sends, and after dropping it looks at wake_owed again: a
+ * wakeup owed by a signal handler that interrupted the holder, or by a
+ * thread that found the lock taken, is sent by the holder, now or on its
+ * next round.  (Seq_cst exchange and store on both words: a marker that
+ * fails the trylock, and a holder that unlocks and then finds wake_owed 0,
+ * cannot both miss each other.)  A handler thus never waits for the
+ * thread it interrupted.
+ */
+void rb_wake_send(struct ringbuf *rb)
+{
+	int saved = errno;
+
+	atomic_store_explicit(RB_ATOMIC(&rb->wake_owed), 1, memory_order_seq_cst);
+	while (atomic_load_explicit(RB_ATOMIC(&rb->wake_owed), memory_order_seq_cst) &&
+	       rb_local_trylock(&rb->wake_lock)) {
+		if (atomic_exchange_explicit(RB_ATOMIC(&rb->wake_owed), 0, memory_order_seq_cst)) {
+			/* A8 orders this read after the consumer's bump. */
+			rb_wake_send_locked(rb, READ_ONCE(rb->cons->wake_gen));
+		}
+		rb_local_unlock(&rb->wake_lock);
+	}
 	errno = saved;
 }

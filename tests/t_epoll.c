@@ -500,6 +500,8 @@ static void test_named(uint64_t flags)
 			   * old socket, so its name may stay bound) */
 	co.flags = 0; /* ringbuf_open() takes the layout from the ring */
 	rb = ringbuf_open(name, &co);
+	if (!rb)
+		fprintf(stderr, "reopening the consumer: %s\n", strerror(errno));
 	CHECK(rb);
 	CHECK(ringbuf_epoll_fd(rb) >= 0); /* before the producer's next phase */
 	wake_key_named(name, key2, sizeof(key2));
