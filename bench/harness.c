@@ -117,9 +117,10 @@ void nap_ns(long ns)
 		;
 }
 
-struct ringbuf *new_ring(size_t size)
+struct ringbuf *new_ring(size_t size, uint64_t flags)
 {
-	struct ringbuf *rb = ringbuf_new(size, NULL);
+	struct ringbuf_opts o = { .sz = sizeof(o), .flags = flags };
+	struct ringbuf *rb = ringbuf_new(size, &o);
 
 	if (!rb)
 		die("ringbuf_new(%zu): %s", size, strerror(errno));
@@ -162,9 +163,17 @@ void prefault2(struct ringbuf *p, struct ringbuf *c)
 	}
 }
 
+/* Touch every page of @rb's data.  Through a handle of its own, freed
+ * after: on a single-producer ring the producing thread's handle must be
+ * the one that claims it. */
 void prefault(struct ringbuf *rb)
 {
-	prefault2(rb, rb);
+	struct ringbuf *p = ringbuf_from_fd(ringbuf_fd(rb), NULL);
+
+	if (!p)
+		die("ringbuf_from_fd: %s", strerror(errno));
+	prefault2(p, rb);
+	ringbuf_free(p);
 }
 
 /* ------------------------------------------------------------------------

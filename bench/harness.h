@@ -111,6 +111,7 @@ extern const struct rowdef rows[];
 extern const int nrows;
 
 uint64_t row_watermark(const struct rowdef *r);
+uint64_t row_ring_flags(const struct rowdef *r);
 enum unit row_unit(const struct rowdef *r);
 const char *unit_name(enum unit u);
 const char *section_of(int ri);
@@ -126,7 +127,7 @@ struct goal {
 	char note[200];
 };
 
-#define NGOALS 7
+#define NGOALS 9
 extern struct goal goals[NGOALS];
 extern double tuned_ceiling_gbs;
 void compute_goals(void);
@@ -176,7 +177,7 @@ void machine_cpu_ns(uint64_t *busy, uint64_t *steal);
 uint64_t process_cpu_ns(void);
 void pin_self(int cpu);
 void nap_ns(long ns);
-struct ringbuf *new_ring(size_t size);
+struct ringbuf *new_ring(size_t size, uint64_t flags);
 int count_cb(void *ctx, void *data, size_t size);
 uint64_t drain(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx);
 void prefault2(struct ringbuf *p, struct ringbuf *c);

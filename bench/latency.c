@@ -166,7 +166,7 @@ void run_lat(int ri, int n, struct sample *out)
 	if (!r->us)
 		die("out of memory");
 	if (row->sub == S_LAT_RB) {
-		r->rb = new_ring(row->ring);
+		r->rb = new_ring(row->ring, row_ring_flags(row));
 		prefault(r->rb);
 		r->ch.type = CO_USER;
 		r->ch.rb = r->rb;

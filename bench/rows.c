@@ -22,6 +22,7 @@
 #define GOAL_NP_RATIO       0.5
 #define GOAL_MEMCPY_RATIO   0.5
 #define GOAL_LAT_FACTOR     1.5
+#define GOAL_SINGLE_NS      5.0
 
 #define DEF  C_POLL
 #define NAP  C_NAP
@@ -38,6 +39,11 @@ const struct rowdef rows[] = {
 	  "k-alone", "ringbuf_output, 1 MiB ring that stays in cache: the library's own cost" },
 	{ "producer-alone-reserve", K_ALONE, 1, 8, ALONE_RING, NOW, NAP, CO_USER, S_NONE, true,
 	  false, "k-alone", "reserve+submit, 64 MiB ring, no consumer" },
+	{ "producer-alone-single", K_ALONE, 1, 8, ALONE_RING, NOW, NAP, CO_USER, S_NONE, false,
+	  false, "k-alone", "ringbuf_output, 64 MiB single-producer ring, no consumer"},
+	{ "producer-alone-1MiB-single", K_ALONE, 1, 8, WARM_RING, NOW, NAP, CO_USER, S_NONE, false,
+	  false, "k-alone", "ringbuf_output, 1 MiB single-producer ring in cache: no locked "
+	  "instruction" },
 	{ "1p1c-default", K_STREAM, 1, 8, TUNED_RING, 0, DEF, CO_USER, S_NONE, false, false,
 	  "k-libbpf-default", "output, adaptive, consumer loops on ringbuf_poll(100 ms)" },
 	{ "1p1c-default-reserve", K_STREAM, 1, 8, TUNED_RING, 0, DEF, CO_USER, S_NONE, true, false,
@@ -56,6 +62,8 @@ const struct rowdef rows[] = {
 	  "k-libbpf-spin", "output, adaptive, consumer spins on ringbuf_consume" },
 	{ "1p1c-tuned", K_STREAM, 1, 8, TUNED_RING, NOW, NAP, CO_USER, S_NONE, false, false,
 	  "k-libbpf-tuned", "output, NO_WAKEUP, consumer ringbuf_consume every 5 ms" },
+	{ "1p1c-tuned-single", K_STREAM, 1, 8, TUNED_RING, NOW, NAP, CO_USER, S_NONE, false, false,
+	  "k-libbpf-tuned", "as 1p1c-tuned, on a single-producer ring"},
 	{ "1p1c-tuned-reserve", K_STREAM, 1, 8, TUNED_RING, NOW, NAP, CO_USER, S_NONE, true, false,
 	  "k-libbpf-tuned", "reserve+submit, NO_WAKEUP, consumer every 5 ms" },
 	{ "1p1c-spin", K_STREAM, 1, 8, TUNED_RING, NOW, SPIN, CO_USER, S_NONE, false, false,
@@ -149,6 +157,19 @@ const int nrows = NROWS;
 _Static_assert(NROWS <= MAX_ROWS, "raise MAX_ROWS in harness.h");
 
 /* The rows with a wakeup watermark (ringbuf_set_watermark); 0 for the rest. */
+/* The creation flags of a row's ring: a single-producer ring for the
+ * rows named so, a plain ring for the others. */
+uint64_t row_ring_flags(const struct rowdef *r)
+{
+	static const char *const single[] = { "producer-alone-single", "producer-alone-1MiB-single",
+					      "1p1c-tuned-single" };
+
+	for (size_t i = 0; i < sizeof(single) / sizeof(single[0]); i++)
+		if (!strcmp(r->name, single[i]))
+			return RINGBUF_F_SINGLE_PRODUCER;
+	return 0;
+}
+
 uint64_t row_watermark(const struct rowdef *r)
 {
 	static const struct {
@@ -274,5 +295,16 @@ void compute_goals(void)
 	snprintf(goals[6].note, sizeof(goals[6].note),
 		 "lat-ringbuf %.1f us, futex %.1f us (%.2fx), eventfd %.1f us (%.2fx)", lrb, lfu,
 		 lrb / lfu, lev, lrb / lev);
+	goals[7] = (struct goal){ "single-producer ring, producer alone (in cache) <= 5 ns/record",
+				  med("producer-alone-1MiB-single"), GOAL_SINGLE_NS, "ns/rec", true, "" };
+	snprintf(goals[7].note, sizeof(goals[7].note),
+		 "producer-alone-1MiB-single; the locked ring (producer-alone-1MiB) %.2f ns/rec: %.2fx",
+		 alone, alone / med("producer-alone-1MiB-single"));
+	goals[8] = (struct goal){ "single-producer ring, tuned form >= 5x kernel tuned form",
+				  med("1p1c-tuned-single"), GOAL_TUNED_FACTOR * ktuned, "Mrec/s", false,
+				  "" };
+	snprintf(goals[8].note, sizeof(goals[8].note),
+		 "1p1c-tuned-single vs k-libbpf-tuned %.2f M/s: %.2fx", ktuned,
+		 med("1p1c-tuned-single") / ktuned);
 }
 

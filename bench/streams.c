@@ -59,7 +59,7 @@ static void *alone_main(void *p)
 	uint64_t seq = 0, ns = 0, recs = 0, warm = 0;
 
 	pin_self(cfg.cpus[0]);
-	rb = new_ring(a->row->ring);
+	rb = new_ring(a->row->ring, row_ring_flags(a->row));
 	prefault(rb);
 	fill_once(rb, a->row->reserve, &seq, &warm); /* warm-up, not counted */
 	drain(rb, verify_cb, &v);
@@ -281,7 +281,7 @@ void run_stream(const struct rowdef *row, uint64_t dur_ns, struct sample *out)
 		r->ch.type = row->cons;
 		r->ch.rb = kernel_handle();
 	} else {
-		r->rb = new_ring(row->ring);
+		r->rb = new_ring(row->ring, row_ring_flags(row));
 		prefault(r->rb);
 		r->ch.type = CO_USER;
 		r->ch.rb = r->rb;

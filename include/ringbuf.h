@@ -122,6 +122,20 @@ RINGBUF_API const char *ringbuf_version_string(void);
  */
 #define RINGBUF_F_SPLIT (1ULL << 32)
 
+/*
+ * Creation flag (ringbuf_new() and ringbuf_create()): a single-producer
+ * ring.  One thread of one process produces -- the first producer handle
+ * that reserves claims the ring for the thread that called, and keeps the
+ * reservation lock from then on, so its reservations take no locked
+ * instruction.  Any other producer (another handle, thread or process) is
+ * refused with -EBUSY while that thread's process lives and its handle is
+ * open; ringbuf_free() of the claiming handle gives the claim back, and
+ * the claim of a process that exited is taken over (lock_steals).  The
+ * records, positions and wakeups are the kernel's, byte for byte, as on
+ * any ring.  The flag is recorded in the ring (meta.flags).
+ */
+#define RINGBUF_F_SINGLE_PRODUCER (1ULL << 33)
+
 /* Record header bits (BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT). */
 #define RINGBUF_BUSY_BIT    (1U << 31)
 #define RINGBUF_DISCARD_BIT (1U << 30)
@@ -192,7 +206,8 @@ struct ringbuf_shm_meta {
 	uint32_t version;      /* RINGBUF_LAYOUT_VERSION */
 	uint32_t page_size;    /* P used for this layout */
 	ringbuf_u64 data_size;    /* power of two, multiple of P */
-	ringbuf_u64 flags;        /* creation flags: RINGBUF_F_OVERWRITE, RINGBUF_F_SPLIT */
+	ringbuf_u64 flags;        /* creation flags: RINGBUF_F_OVERWRITE, RINGBUF_F_SPLIT,
+				   * RINGBUF_F_SINGLE_PRODUCER */
 	ringbuf_u64 ring_id;      /* random, chosen at creation; a split ring's
 				   * consumer file carries the same value */
 	uint8_t  _pad0[128 - 40];
@@ -380,7 +395,8 @@ struct ringbuf; /* opaque handle: one process's view of one ring */
  */
 struct ringbuf_opts {
 	size_t sz;
-	uint64_t flags; /* ringbuf_new(): 0 or RINGBUF_F_OVERWRITE;
+	uint64_t flags; /* ringbuf_new(): 0, RINGBUF_F_OVERWRITE and/or
+			 * RINGBUF_F_SINGLE_PRODUCER;
 			 * ringbuf_create(): also RINGBUF_F_SPLIT; must be 0
 			 * for the others (an attached ring's mode comes from
 			 * the ring) */
@@ -463,7 +479,8 @@ struct ringbuf_opts {
  * library's process-local locks are taken around fork() (pthread_atfork),
  * so none is copied into the child held by a thread the child lacks.
  *
- * @opts->flags may be RINGBUF_F_OVERWRITE (overwrite mode, see there).
+ * @opts->flags may be RINGBUF_F_OVERWRITE (overwrite mode, see there) and
+ * RINGBUF_F_SINGLE_PRODUCER (see there).
  *
  * Returns the handle, or NULL with errno: EINVAL (bad size or opts), ENOMEM
  * (also: a ring too large to map twice in a 32-bit address space),
@@ -492,8 +509,9 @@ RINGBUF_API struct ringbuf *ringbuf_from_fd(int fd, const struct ringbuf_opts *o
  *        the ring lives in /dev/shm/ringbuf.@name until ringbuf_unlink().
  * @opts: may be NULL; opts->mode sets the permissions exactly (default
  *        0600; the umask does not apply), opts->role the role of the
- *        returned handle, opts->flags 0 or RINGBUF_F_OVERWRITE and/or
- *        RINGBUF_F_SPLIT (two files, see there; opts->consumer_mode).
+ *        returned handle, opts->flags 0 or RINGBUF_F_OVERWRITE,
+ *        RINGBUF_F_SINGLE_PRODUCER and/or RINGBUF_F_SPLIT (two files, see
+ *        there; opts->consumer_mode).
  *
  * The ring appears under its name only once fully initialised (it is
  * created unnamed and then linked), and never replaces an existing name.
@@ -756,7 +774,7 @@ struct ringbuf_stats {
 	uint32_t consumer_pid;    /* process holding the consumer role, 0 if none */
 	uint32_t _pad;
 	uint64_t flags;           /* the ring's creation flags (RINGBUF_F_OVERWRITE,
-				   * RINGBUF_F_SPLIT) */
+				   * RINGBUF_F_SPLIT, RINGBUF_F_SINGLE_PRODUCER) */
 	uint64_t overwrite_pos;
 	uint64_t overwritten;     /* overwrite mode: records (not discarded) that
 				   * producers overwrote, read by the consumer or not */

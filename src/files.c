@@ -194,6 +194,7 @@ static struct ringbuf *rb_attach(int fd, int cons_fd, uint64_t size, uint64_t fl
 	rb->cons_fd = cons_fd;
 	rb->role = RB_OPT(opts, role);
 	rb->overwrite = flags & RINGBUF_F_OVERWRITE;
+	rb->single = flags & RINGBUF_F_SINGLE_PRODUCER;
 	rb->recover_ns = rb_recover_ns(RB_OPT(opts, recover_ms));
 	err = fresh ? rb_init_file(rb, flags) : 0;
 	if (!err)
@@ -249,7 +250,7 @@ static int rb_check_new(size_t data_size, const struct ringbuf_opts *opts, uint6
 
 struct ringbuf *ringbuf_new(size_t data_size, const struct ringbuf_opts *opts)
 {
-	int fd = rb_check_new(data_size, opts, RINGBUF_F_OVERWRITE);
+	int fd = rb_check_new(data_size, opts, RINGBUF_F_OVERWRITE | RINGBUF_F_SINGLE_PRODUCER);
 
 	if (!fd)
 		fd = rb_new_file(data_size, NULL, 0);
@@ -290,7 +291,7 @@ static int64_t rb_check_file(int fd, bool need_seal, int cons_fd, uint64_t *flag
 		return -EPROTONOSUPPORT;
 	if (m.page_size != page || !rb_size_valid(m.data_size, rb_page_shift()) ||
 	    (uint64_t)st.st_size != RINGBUF_SHM_DATA_PAGE * page + m.data_size ||
-	    (m.flags & ~(uint64_t)(RINGBUF_F_OVERWRITE | RINGBUF_F_SPLIT)) ||
+	    (m.flags & ~(uint64_t)(RINGBUF_F_OVERWRITE | RINGBUF_F_SPLIT | RINGBUF_F_SINGLE_PRODUCER)) ||
 	    !(m.flags & RINGBUF_F_SPLIT) != (cons_fd < 0))
 		return -EPROTO;
 	if (cons_fd >= 0) {
@@ -555,7 +556,8 @@ struct ringbuf *ringbuf_create(const char *name, size_t data_size,
 
 	err = rb_name_path(name, path, sizeof(path));
 	if (!err)
-		err = rb_check_new(data_size, opts, RINGBUF_F_OVERWRITE | RINGBUF_F_SPLIT);
+		err = rb_check_new(data_size, opts,
+				   RINGBUF_F_OVERWRITE | RINGBUF_F_SPLIT | RINGBUF_F_SINGLE_PRODUCER);
 	if (!err && (RB_OPT(opts, flags) & RINGBUF_F_SPLIT))
 		return rb_create_split(path, data_size, opts);
 	fd = err ? err : rb_new_file(data_size, RB_SHM_DIR, mode ? mode : 0600);

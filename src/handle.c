@@ -120,6 +120,12 @@ void ringbuf_free(struct ringbuf *rb)
 	rb_wake_close(rb);
 	if (rb->kind == RB_USER)
 		rb_release_claim(rb);
+	if (rb->sp_tid) { /* a single producer's claim, if this process's (R4) */
+		uint32_t me = rb_self();
+
+		atomic_compare_exchange_strong_explicit(RB_ATOMIC(&rb->meta->lock_owner), &me, 0,
+							memory_order_release, memory_order_relaxed);
+	}
 	RB_FI(RB_FI_FREE);
 	rb_unregister(rb);
 	rb_release(rb);
@@ -252,7 +258,8 @@ int ringbuf_stats(struct ringbuf *rb, struct ringbuf_stats *out)
 		st.refused_nested = READ_ONCE(rb->nested);
 		st.lock_steals = READ_ONCE(rb->steals);
 	}
-	st.flags = (rb->overwrite ? RINGBUF_F_OVERWRITE : 0) | (rb->cons_fd >= 0 ? RINGBUF_F_SPLIT : 0);
+	st.flags = (rb->overwrite ? RINGBUF_F_OVERWRITE : 0) | (rb->cons_fd >= 0 ? RINGBUF_F_SPLIT : 0) |
+		   (rb->single ? RINGBUF_F_SINGLE_PRODUCER : 0);
 	st.ring_size = rb->size;
 	st.overwrite_pos = smp_load_acquire(&rb->prod->overwrite_pos);
 	st.consumer_pos = smp_load_acquire(&rb->cons->consumer_pos);

@@ -56,6 +56,9 @@ struct ringbuf {
 	uint32_t role;                   /* RINGBUF_ROLE_* of this handle, 0 = both */
 	bool claimed;                    /* this handle claimed the consumer role */
 	bool overwrite;                  /* RINGBUF_F_OVERWRITE, read once at attach */
+	bool single;                     /* RINGBUF_F_SINGLE_PRODUCER, likewise */
+	uint32_t sp_tid;                 /* single producer: the thread whose claim
+					  * this handle holds, 0 = none */
 	void *ow_buf;                    /* overwrite mode: the consumer's copy of a record */
 	size_t ow_cap;
 	/* wakeup socket (src/wakesock.c); -1 when not in use */
@@ -126,6 +129,17 @@ static inline uint32_t rb_self(void)
 	return (uint32_t)rb_cached_pid;
 }
 
+/* The calling thread's id, cached per thread (reset in a fork()ed child). */
+RB_INTERNAL extern __thread uint32_t rb_tls_tid __attribute__((tls_model("initial-exec")));
+RB_INTERNAL uint32_t rb_tid_slow(void);
+
+static inline uint32_t rb_tid(void)
+{
+	uint32_t t = rb_tls_tid;
+
+	return __builtin_expect(t != 0, 1) ? t : rb_tid_slow();
+}
+
 RB_INTERNAL void rb_init_once(void);
 RB_INTERNAL uint64_t rb_now_ns(void);
 RB_INTERNAL bool rb_process_alive(uint32_t pid);
@@ -177,7 +191,9 @@ RB_INTERNAL void rb_release_claim(struct ringbuf *rb);
 /* kmap.c: kernel maps; producing into a USER_RINGBUF */
 RB_INTERNAL struct ringbuf_hdr *rb_kuser_reserve(struct ringbuf *rb, uint64_t size, long *err);
 
-/* recover.c: dead peers -- dead producers' records */
+/* recover.c: dead peers -- dead producers' records; the claim of a
+ * single-producer ring */
+RB_INTERNAL long rb_sp_claim(struct ringbuf *rb);
 RB_INTERNAL __attribute__((noinline, cold)) bool
 rb_recover(struct ringbuf *rb, uint64_t cons, struct ringbuf_hdr *hdr, uint32_t len,
 	   uint64_t avail);

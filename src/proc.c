@@ -307,9 +307,18 @@ static void rb_atfork_parent(void)
 pid_t rb_cached_pid;
 static pthread_once_t rb_once = PTHREAD_ONCE_INIT;
 
+__thread uint32_t rb_tls_tid __attribute__((tls_model("initial-exec")));
+
+uint32_t rb_tid_slow(void)
+{
+	rb_tls_tid = (uint32_t)syscall(SYS_gettid);
+	return rb_tls_tid;
+}
+
 static void rb_atfork_child(void)
 {
 	rb_cached_pid = getpid();
+	rb_tls_tid = 0; /* the parent's thread's, copied */
 	rb_atfork_parent();
 }
 

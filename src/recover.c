@@ -77,6 +77,40 @@
 #include <sys/mman.h>
 
 /* ------------------------------------------------------------------------
+ * The claim of a single-producer ring
+ * ------------------------------------------------------------------------ */
+
+/*
+ * RINGBUF_F_SINGLE_PRODUCER: the calling thread claims the ring through
+ * this handle by taking the reservation lock for good (its reservations
+ * then only compare rb->sp_tid with their thread).  0 once claimed;
+ * -EBUSY while another handle, another thread of this handle, or a live
+ * process holds it.  The claim of a process that exited is taken over at
+ * once (lock_steals): each of its reservations left the ring consistent,
+ * as any dead holder's does (src/ring.c, section 4).  ringbuf_free() of
+ * the claiming handle gives the claim back.
+ */
+long rb_sp_claim(struct ringbuf *rb)
+{
+	uint32_t *owner = &rb->meta->lock_owner, me = rb_self(), cur = 0;
+
+	if (rb->sp_tid) /* claimed through this handle by another thread */
+		return -EBUSY;
+	/* A4: pairs with R4, the previous claimant's release in ringbuf_free(). */
+	if (!atomic_compare_exchange_strong_explicit(RB_ATOMIC(owner), &cur, me, memory_order_acquire,
+						     memory_order_relaxed)) {
+		if (cur == me || rb_process_alive(cur) ||
+		    !atomic_compare_exchange_strong_explicit(RB_ATOMIC(owner), &cur, me,
+							     memory_order_acquire,
+							     memory_order_relaxed))
+			return -EBUSY;
+		atomic_fetch_add_explicit(RB_ATOMIC(&rb->meta->lock_steals), 1, memory_order_relaxed);
+	}
+	rb->sp_tid = rb_tid();
+	return 0;
+}
+
+/* ------------------------------------------------------------------------
  * Records left BUSY by dead producers
  * ------------------------------------------------------------------------ */
 

@@ -120,6 +120,9 @@
  * after a second of waiting for a live holder the reservation gives up
  * with -EAGAIN, so a stopped holder, or a peer that writes a live pid into
  * lock_owner, cannot hang the other producers (found by the fuzzer).
+ * A single-producer ring (RINGBUF_F_SINGLE_PRODUCER) has one claimant
+ * thread, which takes the lock once and keeps it: its reservations make
+ * no locked instruction, others get -EBUSY (rb_sp_claim(), recover.c).
  * A signal handler is this machine's NMI: one that interrupts its own
  * thread's reservation of the ring and reserves there too would wait for
  * its own thread; each thread marks the ring it is reserving in, and such
@@ -154,21 +157,13 @@
  *             rb_wake_sleeper(): the wait_seq stored before it is this
  *             arming's, so the CAS that wins is the one this arming owes.
  *   R6 -> A6  overwrite mode: rb_overwrite_advance()'s store_release of
- *             overwrite_pos ... rb_ow_read()'s load_acquire: ow_passed (and
- *             ow_check) are visible with the position they describe.
- *             overwrite_pos is stored before producer_pos (R2), as in the
- *             kernel, so a consumer that reads it after producer_pos sees a
- *             value at least as new as that producer_pos needs.
- *   F4 -> F5  overwrite mode, a seqlock whose sequence is overwrite_pos:
- *             rb_overwrite_advance() stores overwrite_pos, smp_wmb (F4),
- *             then reserve overwrites the bytes passed (BUSY header,
- *             payload); rb_consume_ow() copies a record, smp_rmb (F5),
- *             re-reads overwrite_pos.  A copy that saw any overwriting store
- *             sees overwrite_pos past the record's start, and is dropped.
- *   W1        rb_overwrite_advance()'s smp_wmb between ow_check and
- *             ow_passed, with rb_ow_read()'s smp_rmb: a reader that finds
- *             ow_check equal to the overwrite_pos it read first has that
- *             position's ow_passed.
+ *             overwrite_pos (before producer_pos, R2, as in the kernel) ...
+ *             rb_ow_read()'s load_acquire: ow_passed and ow_check with it.
+ *   F4 -> F5  overwrite mode, a seqlock on overwrite_pos: smp_wmb after
+ *             storing it, before overwriting (F4); rb_consume_ow()'s smp_rmb
+ *             after a copy, before re-reading it (F5): torn copies dropped.
+ *   W1        smp_wmb between ow_check and ow_passed, with rb_ow_read()'s
+ *             smp_rmb (each site in src/overwrite.c says more).
  *   R7 -> A1  rb_cas_len()'s CAS(hdr->len, BUSY|n, DISCARD|n) (acq_rel),
  *             made by the recovering consumer ... producers' load_acquire
  *             of hdr->len in rb_advance_pending(): a recovered record is
@@ -178,10 +173,9 @@
  *
  * 6. submit AND discard FROM THE SAMPLE POINTER
  *
- * The kernel finds the ring from the header's pg_off; a peer can rewrite
- * that field (CVE-2024-41009).  ringbuf keeps a process-local table of its
- * mappings and looks the pointer up there (a per-thread cache of the last
- * hit makes that one comparison on the hot path).  The header is written
+ * The kernel finds the ring from the header's pg_off, which a peer can
+ * rewrite (CVE-2024-41009); ringbuf looks the pointer up in its own table
+ * of mappings (a per-thread cache of the last hit: one comparison).  The header is written
  * only after checking that it lies inside this process's data mapping,
  * 8-byte aligned, and is still BUSY.  A committed header's pg_off is the
  * kernel's value (the header's page offset from the file start, which is
@@ -199,21 +193,28 @@
  * ------------------------------------------------------------------------ */
 
 /* The reservation lock (section 4): one CAS; waiting for a holder is
- * rb_lock_slow(), src/proc.c. */
-static inline bool rb_lock(struct ringbuf *rb)
+ * rb_lock_slow(), src/proc.c.  A single-producer ring's claimant holds it
+ * for good: one comparison (rb_sp_claim(), src/recover.c).  0, -EAGAIN
+ * (held for over a second by a live process) or -EBUSY (claimed). */
+static inline long rb_lock(struct ringbuf *rb)
 {
 	uint32_t me = rb_self(), free_ = 0;
 
+	if (__builtin_expect(rb->single, 0))
+		return rb->sp_tid == rb_tid() ? 0 : rb_sp_claim(rb);
 	/* A4: pairs with R4 in rb_unlock(). */
 	return atomic_compare_exchange_strong_explicit(RB_ATOMIC(&rb->meta->lock_owner), &free_, me,
 						       memory_order_acquire, memory_order_relaxed) ||
-	       rb_lock_slow(&rb->meta->lock_owner, me, &rb->meta->lock_steals);
+			       rb_lock_slow(&rb->meta->lock_owner, me, &rb->meta->lock_steals)
+		       ? 0
+		       : -EAGAIN;
 }
 
 static inline void rb_unlock(struct ringbuf *rb)
 {
 	/* R4: pairs with A4 in rb_lock()/rb_lock_slow(). */
-	smp_store_release(&rb->meta->lock_owner, 0);
+	if (!rb->single)
+		smp_store_release(&rb->meta->lock_owner, 0);
 }
 
 /* Walk pending_pos forward over committed records, as the kernel does at
@@ -272,9 +273,10 @@ rb_reserve_in(struct ringbuf *rb, uint64_t size, long *err)
 		*err = -E2BIG;
 		return NULL;
 	}
-	if (!rb_lock(rb)) {
-		RB_COUNT(rb, refused_full);
-		*err = -EAGAIN; /* held for over a second by a live process */
+	*err = rb_lock(rb);
+	if (*err) {
+		if (*err == -EAGAIN)
+			RB_COUNT(rb, refused_full);
 		return NULL;
 	}
 	prod = READ_ONCE(rb->prod->producer_pos);

@@ -77,6 +77,11 @@ int main(void)
 
 	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++)
 		run_random(seeds[i], 150);
+	/* a single-producer ring: the same bytes, step by step */
+	diff_native_flags = RINGBUF_F_SINGLE_PRODUCER;
+	run_random(7, 150);
+	run_random(0x51e, 150);
+	diff_native_flags = 0;
 	if (seed_env && *seed_env)
 		run_random(strtoull(seed_env, NULL, 0), 300);
 

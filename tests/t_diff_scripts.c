@@ -260,6 +260,14 @@ int main(void)
 	script_wrap();
 	script_nested();
 	script_stale();
+	/* the same scripts on a single-producer ring */
+	diff_native_flags = RINGBUF_F_SINGLE_PRODUCER;
+	script_wakeups();
+	script_sizes();
+	script_full();
+	script_wrap();
+	script_nested();
+	script_stale();
 
 	return diff_end();
 }

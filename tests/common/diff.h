@@ -473,6 +473,10 @@ static uintptr_t find_sleep_word(const struct side *sd)
 	return found;
 }
 
+/* Creation flags of the native side's ring: 0, or a mode the kernel's
+ * bytes must not tell apart (RINGBUF_F_SINGLE_PRODUCER). */
+static uint64_t diff_native_flags;
+
 static void side_map_native(struct side *sd)
 {
 	unsigned char *base;
@@ -507,8 +511,17 @@ static void side_open(struct side *sd)
 		CHECK(sd->h != NULL);
 		side_map_kernel(sd, map_fd);
 	} else {
-		sd->h = ringbuf_bpf_map_new(&rb, RINGBUF_BPF_MAX_ENTRIES(rb));
+		struct ringbuf_opts o = { .sz = sizeof(o), .flags = diff_native_flags };
+
+		sd->h = ringbuf_new(RINGBUF_BPF_MAX_ENTRIES(rb), &o);
 		CHECK(sd->h != NULL);
+		CHECK_EQ(ringbuf_bpf_map_bind(&rb, sd->h), 0);
+		{
+			struct ringbuf_stats st = { .sz = sizeof(st) };
+
+			CHECK_EQ(ringbuf_stats(sd->h, &st), 0);
+			CHECK_EQ(st.flags & RINGBUF_F_SINGLE_PRODUCER, diff_native_flags);
+		}
 		side_map_native(sd);
 	}
 	CHECK_EQ(ringbuf_query(sd->h, RINGBUF_RING_SIZE), RING);
