@@ -250,24 +250,22 @@ static void script_stale(void)
 	run_script(&def);
 }
 
+static void run_scripts(void)
+{
+	script_wakeups();
+	script_sizes();
+	script_full();
+	script_wrap();
+	script_nested();
+	script_stale();
+}
+
 int main(void)
 {
 	diff_begin();
-
-	script_wakeups();
-	script_sizes();
-	script_full();
-	script_wrap();
-	script_nested();
-	script_stale();
+	run_scripts();
 	/* the same scripts on a single-producer ring */
 	diff_native_flags = RINGBUF_F_SINGLE_PRODUCER;
-	script_wakeups();
-	script_sizes();
-	script_full();
-	script_wrap();
-	script_nested();
-	script_stale();
-
+	run_scripts();
 	return diff_end();
 }
