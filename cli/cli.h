@@ -32,7 +32,8 @@ enum {
 	EX_BUSY = 8,        /* another process is the ring's consumer */
 	EX_EXIST = 9,       /* the ring name exists */
 	EX_UNSUPPORTED = 10,/* an unsupported feature or operation */
-	EX_TIMEOUT = 11,    /* tail --count N --timeout S: fewer than N records */
+	EX_TIMEOUT = 11,    /* tail --count N --timeout S: fewer than N records;
+			     * write --timeout S: no room for a record in time */
 };
 
 /* For a library number in a help text (a macro that is a plain number). */

@@ -47,7 +47,8 @@ static const char exit_codes_text[] =
 	"   8  busy: another live process is the ring's consumer (EBUSY)\n"
 	"   9  the ring name exists (EEXIST)\n"
 	"  10  unsupported (the wrong direction for a kernel map, an overwrite-mode map)\n"
-	"  11  tail --count N --timeout S ended before N records arrived\n";
+	"  11  tail --count N --timeout S ended before N records arrived; write\n"
+	"      --timeout S: a record waited S seconds for room\n";
 
 static const char usage_head[] =
 	"usage: ringbuf COMMAND [ARGS...]\n"
