@@ -105,7 +105,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
 			 meta.data_size > RINGBUF_MAX_DATA_SIZE ||
 			 (meta.data_size & (meta.data_size - 1)) || fsize != 3 * P + meta.data_size ||
 			 /* unknown flags, or a split ring's `ring` file alone */
-			 (meta.flags & ~(uint64_t)RINGBUF_F_OVERWRITE) || !(seals & F_SEAL_SHRINK))
+			 (meta.flags & ~(uint64_t)(RINGBUF_F_OVERWRITE | RINGBUF_F_SINGLE_PRODUCER)) ||
+			 !(seals & F_SEAL_SHRINK))
 			want = EPROTO;
 		break;
 	}
