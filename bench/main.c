@@ -60,7 +60,7 @@ static void usage(FILE *f)
 		   "  --plot FILE  also draw throughput vs record size and producer count\n"
 		   "               (PNG, with gnuplot: Debian package gnuplot-nox)\n"
 		   "  --only TEXT  run only the rows whose name contains TEXT (goals that\n"
-		   "               need other rows print SKIP)\n",
+		   "               need rows left out are reported as skipped)\n",
 		MAX_REPS);
 }
 
@@ -167,7 +167,7 @@ int main(int argc, char **argv)
 	       "producers pinned to CPU %d (multi-producer rows: round-robin over %d CPUs), consumer "
 	       "to CPU %d; verified: 0 records lost or out of order\n",
 	       cfg.reps, cfg.seconds, cfg.cpus[0], cfg.ncpus, cfg.cpus[1]);
-	printf("kernel rows: %s%s\n", kernel_ok() ? "run" : "SKIPPED: ", kernel_ok() ? "" : kernel_why());
+	printf("kernel rows: %s%s\n", kernel_ok() ? "run" : "skipped: ", kernel_ok() ? "" : kernel_why());
 	printf("machine load during the run: other processes %.2f CPUs, hypervisor steal %.2f CPUs%s\n",
 	       cfg.others, cfg.stolen,
 	       cfg.others > 0.1 || cfg.stolen > 0.1 ? "  -- WARNING: the figures below are disturbed"
