@@ -515,9 +515,22 @@ RINGBUF_API struct ringbuf *ringbuf_from_fd(int fd, const struct ringbuf_opts *o
  *
  * The ring appears under its name only once fully initialised (it is
  * created unnamed and then linked), and never replaces an existing name.
- * Unlike ringbuf_new(), a named ring's file cannot be sealed against
- * shrinking: anyone allowed to write it could truncate it and make its
- * users fault; protect it with its mode.
+ * Files that shrink.  Unlike ringbuf_new(), a named ring's file cannot be
+ * sealed against shrinking: anyone allowed to write it (for a split ring:
+ * the producers' user owns `ring`, the consumer's user owns `consumer`)
+ * could truncate it under the processes that map it.  So the first handle
+ * of a process attached to such a file installs a SIGBUS handler for the
+ * process (once; the one installed before it is kept and called for every
+ * SIGBUS that is not ours): a fault inside one of this process's ring
+ * mappings gets a page of zeros mapped over the missing page, and the
+ * access goes on.  The handle is broken from then on: its calls (output,
+ * reserve, consume, poll, next) return -EBADMSG, ringbuf_stats() counts the
+ * pages in `truncated`, and ringbuf_free() works as usual; records read
+ * while the page was being replaced may read as zeros.  Any other SIGBUS
+ * is handed to the handler installed before, or kills the process as it
+ * would have.  An application that installs its own SIGBUS handler after
+ * attaching replaces this guard; it should save ours with sigaction() and
+ * call it first.  Protect named rings with their mode all the same.
  *
  * A split ring is made in a private directory and renamed into place, so
  * it too appears whole or not at all.
@@ -707,8 +720,9 @@ RINGBUF_API struct ringbuf *ringbuf_map_open_id(uint32_t map_id, const struct ri
  * UINT32_MAX/4, or round_up(@size + 8, 8) >= the data size), -EAGAIN (no room
  * now; the kernel returns -EAGAIN for every reservation failure, ringbuf
  * tells "never" from "not now"; also when the reservation lock has been
- * held by a live process, e.g. a stopped one, for over a second), -EBADMSG (a peer corrupted the shared
- * producer_pos/pending_pos; nothing was written), -EOPNOTSUPP (a consumer
+ * held by a live process, e.g. a stopped one, for over a second), -EBADMSG (a
+ * peer corrupted the shared producer_pos/pending_pos, or the ring's file
+ * shrank under this process: see ringbuf_create(); nothing was written), -EOPNOTSUPP (a consumer
  * handle of a kernel RINGBUF map).  On a kernel USER_RINGBUF, -E2BIG only
  * when round_up(@size + 8, 8) is larger than the ring: the kernel lets that
  * ring fill completely.
@@ -788,6 +802,12 @@ struct ringbuf_stats {
 				   * signal handler made them while its own
 				   * thread was reserving on the same ring (for
 				   * a kernel map: by this handle only) */
+	uint64_t truncated;       /* pages of this handle's mapping that were
+				   * gone when touched, because someone shrank
+				   * the ring's file: each was replaced by a
+				   * page of zeros, and the handle's calls
+				   * return -EBADMSG from then on (this
+				   * process only; see "Files that shrink") */
 };
 
 /*
@@ -896,7 +916,9 @@ typedef int (*ringbuf_sample_fn)(void *ctx, void *data, size_t size);
  * position already past that record (as in libbpf); or -EINVAL (NULL @rb or
  * @fn); or -EBUSY when called from a callback of the same handle's consume
  * or poll (ringbuf_consume_n() and ringbuf_poll() too, and ringbuf_next():
- * re-entry would deliver records twice; nothing is changed); or -EBADMSG if the ring's shared state is corrupt (a misaligned
+ * re-entry would deliver records twice; nothing is changed); or -EBADMSG if
+ * the ring's file shrank under this process (see ringbuf_create(): "Files
+ * that shrink") or its shared state is corrupt (a misaligned
  * position, producer_pos more than one ring ahead, or a record header whose
  * length runs past producer_pos), in which case nothing past the last good
  * record is delivered or consumed; or, in overwrite mode, -ENOMEM (no

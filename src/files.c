@@ -181,7 +181,7 @@ static struct ringbuf *rb_attach(int fd, int cons_fd, uint64_t size, uint64_t fl
 				 const struct ringbuf_opts *opts, bool fresh)
 {
 	struct ringbuf *rb = rb_alloc(RB_USER, size, rb_page_shift());
-	int err;
+	int err, seals;
 
 	if (!rb) {
 		close(fd);
@@ -197,6 +197,11 @@ static struct ringbuf *rb_attach(int fd, int cons_fd, uint64_t size, uint64_t fl
 	rb->single = flags & RINGBUF_F_SINGLE_PRODUCER;
 	rb->recover_ns = rb_recover_ns(RB_OPT(opts, recover_ms));
 	err = fresh ? rb_init_file(rb, flags) : 0;
+	/* A file that can shrink under us (any but a sealed memfd): the
+	 * SIGBUS guard must be in place before the first access. */
+	seals = fcntl(fd, F_GET_SEALS);
+	if (!err && (cons_fd >= 0 || seals < 0 || !(seals & F_SEAL_SHRINK)))
+		rb_bus_guard();
 	if (!err)
 		err = rb_map(rb);
 	if (!err && rb->role == RINGBUF_ROLE_CONSUMER)
@@ -263,7 +268,8 @@ struct ringbuf *ringbuf_new(size_t data_size, const struct ringbuf_opts *opts)
 
 /* Check that @fd holds a ring of this layout; return its data size or a
  * negative errno, and its creation flags in *@flags (unknown flags:
- * -EPROTO).  Reads the metadata once, from a private read-only map.
+ * -EPROTO).  Reads the metadata once, with pread: never mapped, so a file
+ * truncated meanwhile is a short read, not a SIGBUS.
  * @need_seal: a handed-over fd must be size-sealed (a file that can shrink
  * lets a peer turn our accesses into SIGBUS); a named file cannot be.
  * @cons_fd: a split ring's consumer file, which must carry the ring's id;
@@ -273,18 +279,15 @@ static int64_t rb_check_file(int fd, bool need_seal, int cons_fd, uint64_t *flag
 	size_t page = (size_t)1 << rb_page_shift();
 	struct ringbuf_shm_meta m;
 	struct stat st;
-	void *p;
 	int seals;
 
 	if (fstat(fd, &st))
 		return -errno;
 	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size < RINGBUF_SHM_DATA_PAGE * page)
 		return -EPROTO;
-	p = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, 0);
-	if (p == MAP_FAILED)
-		return -errno;
-	memcpy(&m, p, sizeof(m));
-	munmap(p, page);
+	/* read, not mapped: a file truncated meanwhile gives a short read */
+	if (pread(fd, &m, sizeof(m), 0) != (ssize_t)sizeof(m))
+		return -EPROTO;
 	if (m.magic != RINGBUF_MAGIC)
 		return -EPROTO;
 	if (m.version != RINGBUF_LAYOUT_VERSION)

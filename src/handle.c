@@ -77,6 +77,7 @@ struct ringbuf *rb_alloc(enum rb_kind kind, uint64_t size, uint32_t page_shift)
 	rb->intr_fd = -1;
 	rb->wake_rx = -1;
 	rb->wake_tx = -1;
+	rb->faults = &rb_no_faults;
 	rb->page_shift = page_shift;
 	rb->size = size;
 	rb->mask = size - 1;
@@ -160,6 +161,8 @@ int rb_consumer_gate(struct ringbuf *rb)
 
 	if (rb->role == RINGBUF_ROLE_PRODUCER)
 		return -EOPNOTSUPP;
+	if (rb_broken(rb))
+		return -EBADMSG; /* its file shrank under us: see src/proc.c */
 	owner = READ_ONCE(rb->cons->consumer_owner);
 	if (owner == 0 || (rb->claimed && owner == rb_self()))
 		return 0;
@@ -261,6 +264,7 @@ int ringbuf_stats(struct ringbuf *rb, struct ringbuf_stats *out)
 	st.flags = (rb->overwrite ? RINGBUF_F_OVERWRITE : 0) | (rb->cons_fd >= 0 ? RINGBUF_F_SPLIT : 0) |
 		   (rb->single ? RINGBUF_F_SINGLE_PRODUCER : 0);
 	st.ring_size = rb->size;
+	st.truncated = __atomic_load_n(rb->faults, __ATOMIC_RELAXED);
 	st.overwrite_pos = smp_load_acquire(&rb->prod->overwrite_pos);
 	st.consumer_pos = smp_load_acquire(&rb->cons->consumer_pos);
 	st.producer_pos = smp_load_acquire(&rb->prod->producer_pos);

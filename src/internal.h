@@ -96,6 +96,9 @@ struct ringbuf {
 	uint64_t nap_ns;                 /* ringbuf_poll()'s coalescing nap, 0 = off */
 	bool in_call;                    /* inside consume/poll: a callback's own
 					  * consume, poll, next or free is refused */
+	ringbuf_u64 *faults;             /* pages of this mapping the SIGBUS guard
+					  * replaced (its slot in src/proc.c;
+					  * &rb_no_faults when not registered) */
 };
 
 static inline long rb_err(int e)
@@ -161,6 +164,15 @@ RB_INTERNAL int rb_register(struct ringbuf *rb);
 RB_INTERNAL void rb_unregister(struct ringbuf *rb);
 RB_INTERNAL struct ringbuf *rb_registry_find(uintptr_t p, uint64_t *gen);
 RB_INTERNAL extern uint64_t rb_registry_gen; /* bumped on every removal */
+RB_INTERNAL extern ringbuf_u64 rb_no_faults;
+/* Install the SIGBUS guard (src/proc.c) once per process: before mapping a
+ * file that another process may truncate. */
+RB_INTERNAL void rb_bus_guard(void);
+/* Has the SIGBUS guard replaced pages of @rb's mapping (its file shrank)? */
+static inline bool rb_broken(const struct ringbuf *rb)
+{
+	return __builtin_expect(__atomic_load_n(rb->faults, __ATOMIC_RELAXED) != 0, 0);
+}
 
 /* Does @rb's data mapping (both copies) contain address @p? */
 static inline bool rb_holds(const struct ringbuf *rb, uintptr_t p)

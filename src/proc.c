@@ -2,8 +2,9 @@
 /*
  * proc.c -- what the library needs of the process it runs in: the clock,
  * whether another process still lives, the futex, a process-local spin
- * lock, the table of this process's ring mappings, and fork(): the pid
- * cache and the locks a child must not inherit held.
+ * lock, the table of this process's ring mappings, the SIGBUS guard over
+ * ring files a peer may truncate, and fork(): the pid cache and the locks
+ * a child must not inherit held.
  *
  * Nothing here touches a ring's shared memory (the futex word is the
  * caller's); every other library file may use it.
@@ -19,6 +20,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -156,8 +158,10 @@ void rb_local_lock(uint32_t *lock)
 
 struct rb_slot {
 	uint32_t seq;
-	uintptr_t lo, len;
+	uintptr_t lo, len;         /* the data's two copies */
+	uintptr_t map_lo, map_len; /* the whole mapping: what the SIGBUS guard covers */
 	struct ringbuf *rb;
+	ringbuf_u64 faults;        /* pages the guard replaced (atomic) */
 };
 
 struct rb_chunk {
@@ -170,6 +174,7 @@ static struct ringbuf **rb_registry;
 static size_t rb_registry_len, rb_registry_cap;
 static struct rb_chunk *rb_chunks;
 uint64_t rb_registry_gen = 1; /* bumped on every removal */
+ringbuf_u64 rb_no_faults;      /* what an unregistered handle's faults point to */
 
 static void rb_slot_write(struct rb_slot *sl, struct ringbuf *rb)
 {
@@ -179,7 +184,10 @@ static void rb_slot_write(struct rb_slot *sl, struct ringbuf *rb)
 	smp_wmb();
 	WRITE_ONCE(sl->lo, rb ? (uintptr_t)rb->data : 0);
 	WRITE_ONCE(sl->len, rb ? (uintptr_t)(2 * rb->size) : 0);
+	WRITE_ONCE(sl->map_lo, rb ? (uintptr_t)rb->map[0] : 0);
+	WRITE_ONCE(sl->map_len, rb ? (uintptr_t)rb->map_len[0] : 0);
 	WRITE_ONCE(sl->rb, rb);
+	WRITE_ONCE(sl->faults, 0);
 	smp_store_release(&sl->seq, seq + 2);
 }
 
@@ -223,6 +231,7 @@ int rb_register(struct ringbuf *rb)
 		sl = &c->slot[0];
 	}
 	rb_slot_write(sl, rb);
+	rb->faults = &sl->faults;
 	rb_registry[rb_registry_len++] = rb;
 out:
 	pthread_mutex_unlock(&rb_registry_lock);
@@ -243,17 +252,17 @@ void rb_unregister(struct ringbuf *rb)
 	sl = rb_slot_of(rb);
 	if (sl)
 		rb_slot_write(sl, NULL);
+	rb->faults = &rb_no_faults;
 	/* Invalidate every thread's cached lookup: the handle may be reused. */
 	atomic_fetch_add_explicit(RB_ATOMIC(&rb_registry_gen), 1, memory_order_release);
 	pthread_mutex_unlock(&rb_registry_lock);
 }
 
-/* The ring whose data mapping contains address @p, or NULL; *@gen is set
- * to the table's generation before the search: a lookup cached with it is
- * valid until the next removal.  Lock-free and async-signal-safe. */
-struct ringbuf *rb_registry_find(uintptr_t p, uint64_t *gen)
+/* The slot whose range (@whole: the whole mapping; else the data) holds
+ * address @p, or NULL.  Lock-free and async-signal-safe: a slot being
+ * written (odd seq) is skipped, the others read consistently. */
+static struct rb_slot *rb_slot_find(uintptr_t p, bool whole)
 {
-	*gen = atomic_load_explicit(RB_ATOMIC(&rb_registry_gen), memory_order_acquire);
 	for (struct rb_chunk *c = smp_load_acquire(&rb_chunks); c; c = c->next) {
 		for (size_t i = 0; i < RB_SLOTS; i++) {
 			struct rb_slot *sl = &c->slot[i];
@@ -263,16 +272,101 @@ struct ringbuf *rb_registry_find(uintptr_t p, uint64_t *gen)
 
 			do {
 				seq = smp_load_acquire(&sl->seq);
-				lo = READ_ONCE(sl->lo);
-				len = READ_ONCE(sl->len);
+				lo = whole ? READ_ONCE(sl->map_lo) : READ_ONCE(sl->lo);
+				len = whole ? READ_ONCE(sl->map_len) : READ_ONCE(sl->len);
 				rb = READ_ONCE(sl->rb);
 				smp_rmb();
 			} while (!(seq & 1) && READ_ONCE(sl->seq) != seq);
 			if (!(seq & 1) && rb && p >= lo && p - lo < len)
-				return rb;
+				return sl;
 		}
 	}
 	return NULL;
+}
+
+/* The ring whose data mapping contains address @p, or NULL; *@gen is set
+ * to the table's generation before the search: a lookup cached with it is
+ * valid until the next removal.  Lock-free and async-signal-safe. */
+struct ringbuf *rb_registry_find(uintptr_t p, uint64_t *gen)
+{
+	struct rb_slot *sl;
+
+	*gen = atomic_load_explicit(RB_ATOMIC(&rb_registry_gen), memory_order_acquire);
+	sl = rb_slot_find(p, false);
+	return sl ? READ_ONCE(sl->rb) : NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * The SIGBUS guard
+ * ------------------------------------------------------------------------ */
+
+/*
+ * A named ring's files cannot be sealed against shrinking: whoever may
+ * write one (a split ring's producers' user owns `ring`; its consumer's
+ * user owns `consumer`) can truncate it under every other process that
+ * maps it, and the next access past the new end is a SIGBUS -- the
+ * consumer of a split ring, the party split rings exist to protect, would
+ * die of its producers' mistake or malice.  So, as Wayland compositors do
+ * for their clients' buffers, the first handle attached to a file that can
+ * shrink installs a SIGBUS handler for the process.  A fault at an address
+ * inside one of this process's ring mappings (the table above, searched
+ * without a lock) gets an anonymous zero page mapped over the faulting
+ * page -- the access is then retried and reads zeros -- and is counted in
+ * that handle's slot; the library's calls on a handle with faults return
+ * -EBADMSG from then on (the ring is broken: its file is gone).  Any other
+ * SIGBUS goes to the handler that was installed before ours, or, if that
+ * was the default, kills the process as it would have.  An application
+ * that installs its own SIGBUS handler afterwards replaces the guard
+ * (include/ringbuf.h says so).
+ */
+static struct sigaction rb_bus_prev;
+static pthread_once_t rb_bus_once = PTHREAD_ONCE_INIT;
+static size_t rb_bus_page;
+
+static void rb_bus_handler(int sig, siginfo_t *si, void *uc)
+{
+	int saved = errno;
+	uintptr_t a = (uintptr_t)si->si_addr;
+	struct rb_slot *sl = si->si_code == BUS_ADRERR ? rb_slot_find(a, true) : NULL;
+
+	if (sl && mmap((void *)(a & ~(uintptr_t)(rb_bus_page - 1)), rb_bus_page,
+		       PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
+		       0) != MAP_FAILED) {
+		atomic_fetch_add_explicit(RB_ATOMIC(&sl->faults), 1, memory_order_relaxed);
+		errno = saved;
+		return;
+	}
+	errno = saved;
+	if ((rb_bus_prev.sa_flags & SA_SIGINFO) && rb_bus_prev.sa_handler != SIG_DFL &&
+	    rb_bus_prev.sa_handler != SIG_IGN) {
+		rb_bus_prev.sa_sigaction(sig, si, uc);
+	} else if (rb_bus_prev.sa_handler == SIG_IGN) {
+		if (si->si_code <= 0)
+			return; /* sent, and ignored before we came */
+		signal(sig, SIG_DFL); /* a fault cannot be ignored: die of it */
+	} else if (rb_bus_prev.sa_handler == SIG_DFL) {
+		/* Die of it, as without us: a fault recurs on return; a sent
+		 * signal is raised again (blocked until we return). */
+		signal(sig, SIG_DFL);
+		if (si->si_code <= 0)
+			raise(sig);
+	} else {
+		rb_bus_prev.sa_handler(sig);
+	}
+}
+
+static void rb_bus_install(void)
+{
+	struct sigaction sa = { .sa_sigaction = rb_bus_handler, .sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK };
+
+	rb_bus_page = (size_t)sysconf(_SC_PAGESIZE);
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, &rb_bus_prev);
+}
+
+void rb_bus_guard(void)
+{
+	pthread_once(&rb_bus_once, rb_bus_install);
 }
 
 /* ------------------------------------------------------------------------

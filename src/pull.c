@@ -57,6 +57,8 @@ int ringbuf_next(struct ringbuf *rb, struct ringbuf_record *rec)
 		return (int)rb_err(EINVAL);
 	if (rb->in_call)
 		return (int)rb_err(EBUSY); /* from a callback of this handle */
+	if (rb_broken(rb))
+		return (int)rb_err(EBADMSG); /* its file shrank: src/proc.c */
 	if (!rb->taking) {
 		err = rb_lease_start(rb);
 		if (err)

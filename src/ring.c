@@ -593,7 +593,7 @@ int rb_consume(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, size_t n)
 		rb_publish_consumer(rb, cons);
 	if (rb->wake_rx >= 0)
 		rb_arm_fd(rb);
-	if (err)
-		return (int)rb_err(-err);
+	if (err || rb_broken(rb)) /* broken: its file shrank meanwhile */
+		return (int)rb_err(err ? -err : EBADMSG);
 	return cnt > INT_MAX ? INT_MAX : (int)cnt;
 }

@@ -49,6 +49,10 @@ extern __thread struct ringbuf *rb_inside __attribute__((tls_model("initial-exec
  * inside it already. */
 static inline bool rb_enter(struct ringbuf *rb, struct ringbuf **outer, long *err)
 {
+	if (rb_broken(rb)) { /* its file shrank under us: see src/proc.c */
+		*err = -EBADMSG;
+		return false;
+	}
 	*outer = rb_inside;
 	if (__builtin_expect(*outer == rb, 0)) {
 		*err = -EAGAIN;
