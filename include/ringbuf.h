@@ -46,7 +46,7 @@ extern "C" {
  * that compares in order, e.g. #if RINGBUF_VERSION >=
  * RINGBUF_MAKE_VERSION(0, 3, 0); ringbuf_version() gives the library's. */
 #define RINGBUF_VERSION_MAJOR 0
-#define RINGBUF_VERSION_MINOR 3
+#define RINGBUF_VERSION_MINOR 4
 #define RINGBUF_VERSION_PATCH 0
 #define RINGBUF_MAKE_VERSION(major, minor, patch) \
 	(((major) << 16) | ((minor) << 8) | (patch))
@@ -84,6 +84,12 @@ RINGBUF_API const char *ringbuf_version_string(void);
 /* ringbuf's own selector, not the kernel's: the ring's identity (see
  * ringbuf_query()). */
 #define RINGBUF_RING_ID    0x100ULL
+/* ringbuf's own selectors: a named ring set's member ring (see
+ * ringbuf_set_create()): the set's id, its number of rings, this ring's
+ * index; 0, 0, 0 for a ring in no named set. */
+#define RINGBUF_SET_ID     0x101ULL
+#define RINGBUF_SET_COUNT  0x102ULL
+#define RINGBUF_SET_INDEX  0x103ULL
 
 /*
  * Creation flag (struct ringbuf_opts.flags; the kernel's BPF_F_RB_OVERWRITE,
@@ -210,7 +216,11 @@ struct ringbuf_shm_meta {
 				   * RINGBUF_F_SINGLE_PRODUCER */
 	ringbuf_u64 ring_id;      /* random, chosen at creation; a split ring's
 				   * consumer file carries the same value */
-	uint8_t  _pad0[128 - 40];
+	ringbuf_u64 set_id;       /* a named set's member: the set's random id
+				   * (the same in every member), else 0 */
+	uint32_t set_n;        /* ... the number of rings in the set */
+	uint32_t set_idx;      /* ... this ring's index in it, 0 .. set_n - 1 */
+	uint8_t  _pad0[128 - 56];
 
 	/* reservation lock: written by producers only */
 	uint32_t lock_owner;   /* 0 = free, else pid of the holder */
@@ -1209,6 +1219,162 @@ RINGBUF_API int ringbuf_manager_epoll_fd(const struct ringbuf_manager *m);
 /* ringbuf_manager_free - close the epoll instance; the rings stay open (and
  * in fd mode).  NULL is a no-op. */
 RINGBUF_API void ringbuf_manager_free(struct ringbuf_manager *m);
+
+/* ------------------------------------------------------------------------
+ * Ring sets: many producers, one consumer, N rings
+ * ------------------------------------------------------------------------ */
+
+/*
+ * A ring set is N ordinary rings of one size used as one object: producers
+ * on different CPUs write into different rings, so they do not fight over
+ * one reservation lock and one producer_pos (the per-CPU pattern BPF tools
+ * build by hand with an ARRAY_OF_MAPS of ring buffers).  Each member is a
+ * plain ring, byte for byte (ringbuf_set_ring() hands it out).
+ *
+ * Placement and order.  A producer thread writes into the ring of the CPU
+ * it runs on (cpu % N).  Order is per producer thread, as in one ring: a
+ * thread that moved to another CPU switches to that CPU's ring only once
+ * the consumer has consumed everything it wrote into its current ring, so
+ * its records are delivered in the order it wrote them; records of
+ * different threads have no order between them across rings.  A full ring
+ * fails the reservation with -EAGAIN (counted in that ring's refused_full),
+ * as one ring does; the record is not put into another ring, which would
+ * deliver it before the thread's earlier ones.
+ *
+ * Sharing.  A set from ringbuf_set_new() is memfd-backed and shared with
+ * fork()ed children like a ring; a named set (ringbuf_set_create()) is
+ * the rings NAME.0 .. NAME.(N-1) under /dev/shm, each carrying the set's
+ * id, N and its index (struct ringbuf_shm_meta set_*, ringbuf_query()
+ * RINGBUF_SET_*), opened whole by other processes with ringbuf_set_open().
+ *
+ * Threads.  The producer calls (ringbuf_set_output(), ringbuf_set_reserve()
+ * and ringbuf_submit()/ringbuf_discard() of what it returns) may be made
+ * by any number of threads at once; they take no lock (a thread's first
+ * call on a set allocates its entry).  They are not async-signal-safe
+ * (a handler may use ringbuf_output() on a member).  The consumer calls
+ * (consume, poll, epoll_fd, stats) are for one thread at a time, like a
+ * ring's.
+ */
+struct ringbuf_set;
+
+/*
+ * ringbuf_set_new - a set of @n rings (1 .. 1024) of @ring_size data bytes
+ * each (as ringbuf_new()), memfd-backed.  @opts as for ringbuf_new(), but
+ * opts->flags must be 0.  Returns the set, or NULL with errno EINVAL (@n,
+ * @ring_size or @opts), ENOMEM, or what ringbuf_new() sets.  Thread-safe.
+ */
+RINGBUF_API struct ringbuf_set *ringbuf_set_new(unsigned n, size_t ring_size,
+						const struct ringbuf_opts *opts);
+
+/*
+ * ringbuf_set_create - a named set: rings @name.0 .. @name.(@n-1) (each
+ * name checked as ringbuf_create() checks one), created with @opts (mode,
+ * role; opts->flags must be 0) last to first, so that @name.0 appears only
+ * when the set is whole.  Returns the set, or NULL with errno: EINVAL (bad
+ * @name -- it must leave room for ".N" within RINGBUF_NAME_MAX --, @n,
+ * @ring_size or @opts), EEXIST (a member's name exists: nothing is left
+ * behind), or what ringbuf_create() sets.  Thread-safe.
+ */
+RINGBUF_API struct ringbuf_set *ringbuf_set_create(const char *name, unsigned n,
+						   size_t ring_size,
+						   const struct ringbuf_opts *opts);
+
+/*
+ * ringbuf_set_open - attach to the named set @name, with @opts as for
+ * ringbuf_open() (a consumer-role set claims every member).  Returns the
+ * set, or NULL with errno: EINVAL (bad name or opts), EPROTO (@name.0 is
+ * no set's first ring, or a member carries another set's id, index or
+ * size), or what ringbuf_open() sets for a member (ENOENT, EACCES, EBUSY,
+ * ...).  Thread-safe.
+ */
+RINGBUF_API struct ringbuf_set *ringbuf_set_open(const char *name,
+						 const struct ringbuf_opts *opts);
+
+/*
+ * ringbuf_set_unlink - remove the named set's rings (@name.0 first, then
+ * the members that carry its id; a ring of another origin under a member's
+ * name stays).  Processes that have it open keep using it.  Returns 0, or
+ * -EINVAL, -ENOENT, -EACCES, -EPROTO (@name.0 is no set's), or what
+ * ringbuf_unlink() returns for @name.0.
+ */
+RINGBUF_API int ringbuf_set_unlink(const char *name);
+
+/*
+ * ringbuf_set_output - ringbuf_output() into this thread's ring of the set
+ * (see "Placement and order" above).  Returns as ringbuf_output(), or
+ * -EINVAL (NULL @s), -ENOMEM (this thread's first call could not allocate
+ * its entry).  Producer role, any thread.
+ */
+RINGBUF_API long ringbuf_set_output(struct ringbuf_set *s, const void *data, uint64_t size,
+				    uint64_t flags);
+
+/*
+ * ringbuf_set_reserve - ringbuf_reserve() in this thread's ring of the set;
+ * commit the record with ringbuf_submit() or ringbuf_discard() as usual.
+ * Returns the record, or NULL with errno as ringbuf_reserve(), or EINVAL
+ * (NULL @s), ENOMEM.  Producer role, any thread.
+ */
+RINGBUF_API void *ringbuf_set_reserve(struct ringbuf_set *s, uint64_t size, uint64_t flags);
+
+/*
+ * ringbuf_set_consume - consume every ring of the set once, without
+ * waiting (each as ringbuf_consume(), starting one ring further each
+ * call, so that no ring waits behind a busy one).  Returns the number of
+ * records delivered (capped at INT_MAX), or the first error: what
+ * ringbuf_consume() returns for a member (records delivered from members
+ * before it are not counted), -EINVAL (NULL @s or @fn), -EBUSY (called
+ * from a callback of this set's own consume or poll).  Consumer role, one
+ * thread at a time.
+ */
+RINGBUF_API int ringbuf_set_consume(struct ringbuf_set *s, ringbuf_sample_fn fn, void *ctx);
+
+/*
+ * ringbuf_set_poll - consume what is there; if nothing was, wait up to
+ * @timeout_ms (-1: for ever, 0: not at all) for a notification from any
+ * ring and consume the rings notified.  The first call puts every member
+ * in fd mode (ringbuf_epoll_fd()) and watches them with a ringbuf manager.
+ * Returns the number of records delivered (0 after a timeout), or as
+ * ringbuf_set_consume(), or -EINTR (a signal), or what
+ * ringbuf_manager_poll() returns.  Consumer role, one thread at a time.
+ */
+RINGBUF_API int ringbuf_set_poll(struct ringbuf_set *s, ringbuf_sample_fn fn, void *ctx,
+				 int timeout_ms);
+
+/*
+ * ringbuf_set_epoll_fd - an epoll fd that turns readable when any ring of
+ * the set has a notification (for another event loop; then call
+ * ringbuf_set_consume()).  Owned by the set.  Returns the fd, or -EINVAL
+ * (NULL @s), or what ringbuf_epoll_fd() returns for a member (e.g.
+ * -EOPNOTSUPP for a producer-role set).  Consumer role.
+ */
+RINGBUF_API int ringbuf_set_epoll_fd(struct ringbuf_set *s);
+
+/* ringbuf_set_count - the number of rings in @s (0 for NULL). */
+RINGBUF_API unsigned ringbuf_set_count(const struct ringbuf_set *s);
+
+/*
+ * ringbuf_set_ring - the @i-th ring of @s, owned by the set (do not free
+ * it): for its own ringbuf_stats(), ringbuf_query(), or a producer that
+ * wants one ring.  Returns it, or NULL with errno EINVAL (NULL @s, @i out
+ * of range).
+ */
+RINGBUF_API struct ringbuf *ringbuf_set_ring(const struct ringbuf_set *s, unsigned i);
+
+/*
+ * ringbuf_set_stats - the counters of every ring summed into @out (sz as
+ * for ringbuf_stats()): the event counters, ring_size and avail_data are
+ * sums; consumer_pid and flags are ring 0's; the positions are 0 (they
+ * mean nothing summed: read them per ring).  Returns 0, or -EINVAL.  Any
+ * role, any thread.
+ */
+RINGBUF_API int ringbuf_set_stats(struct ringbuf_set *s, struct ringbuf_stats *out);
+
+/*
+ * ringbuf_set_free - free the set and its rings (as ringbuf_free() each).
+ * Called from a callback of its own consume or poll it does nothing
+ * (errno EBUSY).  NULL is a no-op.
+ */
+RINGBUF_API void ringbuf_set_free(struct ringbuf_set *s);
 
 #ifdef __cplusplus
 }

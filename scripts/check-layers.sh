@@ -34,7 +34,9 @@ LAYERS=(
 	"notify.c"                       # who wakes whom
 	"ring.c"                         # the hot path: reserve, commit, consume
 	"poll.c pull.c"                  # waiting; the pull reader
-	"manager.c bpf_maps.c"           # on the public API only
+	"manager.c"                      # several rings, one wait (public API only)
+	"set.c"                          # ring sets: placement, one consumer
+	"bpf_maps.c"                     # on the public API only
 )
 HOT=ring.c
 HOT_MAX_LINES=600

@@ -150,7 +150,7 @@ static uint64_t rb_random_id(void)
 /* Write a new ring's identity through its (still private, read-write)
  * descriptors, before mapping: the creator's own mapping may be read-only
  * where its role does not write. */
-static int rb_init_file(struct ringbuf *rb, uint64_t flags)
+static int rb_init_file(struct ringbuf *rb, uint64_t flags, const struct rb_set_ident *set)
 {
 	struct ringbuf_shm_meta m = {
 		.magic = RINGBUF_MAGIC,
@@ -159,6 +159,9 @@ static int rb_init_file(struct ringbuf *rb, uint64_t flags)
 		.data_size = rb->size,
 		.flags = flags,
 		.ring_id = rb_random_id(),
+		.set_id = set ? set->id : 0,
+		.set_n = set ? set->n : 0,
+		.set_idx = set ? set->idx : 0,
 	};
 	off_t id_off = offsetof(struct ringbuf_shm_consumer, ring_id);
 	int cfd = rb->cons_fd;
@@ -178,7 +181,8 @@ static int rb_init_file(struct ringbuf *rb, uint64_t flags)
  * the consumer role if asked; on failure free everything, return NULL with
  * errno set. */
 static struct ringbuf *rb_attach(int fd, int cons_fd, uint64_t size, uint64_t flags,
-				 const struct ringbuf_opts *opts, bool fresh)
+				 const struct ringbuf_opts *opts, bool fresh,
+				 const struct rb_set_ident *set)
 {
 	struct ringbuf *rb = rb_alloc(RB_USER, size, rb_page_shift());
 	int err, seals;
@@ -196,7 +200,7 @@ static struct ringbuf *rb_attach(int fd, int cons_fd, uint64_t size, uint64_t fl
 	rb->overwrite = flags & RINGBUF_F_OVERWRITE;
 	rb->single = flags & RINGBUF_F_SINGLE_PRODUCER;
 	rb->recover_ns = rb_recover_ns(RB_OPT(opts, recover_ms));
-	err = fresh ? rb_init_file(rb, flags) : 0;
+	err = fresh ? rb_init_file(rb, flags, set) : 0;
 	/* A file that can shrink under us (any but a sealed memfd): the
 	 * SIGBUS guard must be in place before the first access. */
 	seals = fcntl(fd, F_GET_SEALS);
@@ -263,7 +267,7 @@ struct ringbuf *ringbuf_new(size_t data_size, const struct ringbuf_opts *opts)
 		errno = -fd;
 		return NULL;
 	}
-	return rb_attach(fd, -1, data_size, RB_OPT(opts, flags), opts, true);
+	return rb_attach(fd, -1, data_size, RB_OPT(opts, flags), opts, true, NULL);
 }
 
 /* Check that @fd holds a ring of this layout; return its data size or a
@@ -342,7 +346,7 @@ struct ringbuf *ringbuf_from_fd(int fd, const struct ringbuf_opts *opts)
 	dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	if (dup_fd < 0)
 		return NULL;
-	return rb_attach(dup_fd, -1, (uint64_t)size, flags, opts, false);
+	return rb_attach(dup_fd, -1, (uint64_t)size, flags, opts, false, NULL);
 }
 
 /* ------------------------------------------------------------------------
@@ -527,7 +531,7 @@ static struct ringbuf *rb_create_split(const char *path, size_t data_size,
 			close(fd);
 		goto fail;
 	}
-	rb = rb_attach(fd, cfd, data_size, RB_OPT(opts, flags), opts, true);
+	rb = rb_attach(fd, cfd, data_size, RB_OPT(opts, flags), opts, true, NULL);
 	if (!rb) {
 		err = -errno;
 		goto fail;
@@ -549,8 +553,10 @@ fail:
 	return NULL;
 }
 
-struct ringbuf *ringbuf_create(const char *name, size_t data_size,
-			       const struct ringbuf_opts *opts)
+/* ringbuf_create(), for a named set's member when @set is not NULL (its
+ * identity written with the rest, before the name appears; not split). */
+struct ringbuf *rb_create_ident(const char *name, size_t data_size,
+				const struct ringbuf_opts *opts, const struct rb_set_ident *set)
 {
 	char path[sizeof(RB_SHM_DIR) + sizeof(RB_NAME_PREFIX) + RB_NAME_MAX + 2], proc[64];
 	uint32_t mode = RB_OPT(opts, mode);
@@ -561,14 +567,19 @@ struct ringbuf *ringbuf_create(const char *name, size_t data_size,
 	if (!err)
 		err = rb_check_new(data_size, opts,
 				   RINGBUF_F_OVERWRITE | RINGBUF_F_SPLIT | RINGBUF_F_SINGLE_PRODUCER);
-	if (!err && (RB_OPT(opts, flags) & RINGBUF_F_SPLIT))
+	if (!err && (RB_OPT(opts, flags) & RINGBUF_F_SPLIT)) {
+		if (set) {
+			errno = EINVAL;
+			return NULL;
+		}
 		return rb_create_split(path, data_size, opts);
+	}
 	fd = err ? err : rb_new_file(data_size, RB_SHM_DIR, mode ? mode : 0600);
 	if (fd < 0) {
 		errno = -fd;
 		return NULL;
 	}
-	rb = rb_attach(fd, -1, data_size, RB_OPT(opts, flags), opts, true);
+	rb = rb_attach(fd, -1, data_size, RB_OPT(opts, flags), opts, true, set);
 	if (!rb)
 		return NULL;
 	/* Publish the finished ring under its name; never replace one. */
@@ -580,6 +591,12 @@ struct ringbuf *ringbuf_create(const char *name, size_t data_size,
 		return NULL;
 	}
 	return rb;
+}
+
+struct ringbuf *ringbuf_create(const char *name, size_t data_size,
+			       const struct ringbuf_opts *opts)
+{
+	return rb_create_ident(name, data_size, opts, NULL);
 }
 
 /* An open of a split ring's file failed with @e because what is there
@@ -652,7 +669,7 @@ struct ringbuf *ringbuf_open(const char *name, const struct ringbuf_opts *opts)
 		errno = (int)-size;
 		return NULL;
 	}
-	return rb_attach(fd, cfd, (uint64_t)size, flags, opts, false);
+	return rb_attach(fd, cfd, (uint64_t)size, flags, opts, false, NULL);
 }
 
 int ringbuf_unlink(const char *name)

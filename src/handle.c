@@ -230,6 +230,12 @@ uint64_t ringbuf_query(struct ringbuf *rb, uint64_t what)
 		return smp_load_acquire(&rb->prod->overwrite_pos);
 	case RINGBUF_RING_ID:
 		return rb->meta ? READ_ONCE(rb->meta->ring_id) : rb->map_id;
+	case RINGBUF_SET_ID:
+		return rb->meta ? READ_ONCE(rb->meta->set_id) : 0;
+	case RINGBUF_SET_COUNT:
+		return rb->meta ? READ_ONCE(rb->meta->set_n) : 0;
+	case RINGBUF_SET_INDEX:
+		return rb->meta ? READ_ONCE(rb->meta->set_idx) : 0;
 	default:
 		return 0;
 	}

@@ -165,6 +165,14 @@ RB_INTERNAL void rb_unregister(struct ringbuf *rb);
 RB_INTERNAL struct ringbuf *rb_registry_find(uintptr_t p, uint64_t *gen);
 RB_INTERNAL extern uint64_t rb_registry_gen; /* bumped on every removal */
 RB_INTERNAL extern ringbuf_u64 rb_no_faults;
+/* A named set's member identity (struct ringbuf_shm_meta set_*). */
+struct rb_set_ident {
+	uint64_t id;
+	uint32_t n, idx;
+};
+RB_INTERNAL struct ringbuf *rb_create_ident(const char *name, size_t data_size,
+					    const struct ringbuf_opts *opts,
+					    const struct rb_set_ident *set);
 /* Install the SIGBUS guard (src/proc.c) once per process: before mapping a
  * file that another process may truncate. */
 RB_INTERNAL void rb_bus_guard(void);

@@ -1,0 +1,513 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * set.c -- ring sets: N plain rings of one size used as one object, so
+ * that many producers stop fighting over one reservation lock.
+ *
+ * Each member is an ordinary ring, byte for byte; nothing is shared
+ * between members.  What the set adds is the choice of ring per producer
+ * and one consumer over all of them.
+ *
+ * Placement.  A producer thread writes into the ring of the CPU it runs on
+ * (cpu % N): two threads on different CPUs never touch the same ring's
+ * lock, positions or data lines, however many threads there are, and the
+ * threads that share a CPU share its ring's lines only with each other.
+ * Order is per producer thread, as in one ring: a thread that finds itself
+ * on another CPU moves to that CPU's ring only once the consumer has
+ * consumed everything it put in its current ring (its consumer_pos has
+ * passed the producer_pos the thread saw after its last record there);
+ * until then it keeps its ring -- sharing lines for a while, never
+ * reordering its own records.  A full ring fails the reservation with
+ * -EAGAIN, as one ring does: trying another ring would put the record
+ * ahead of the thread's earlier ones.  Each thread's state (its ring, that
+ * position) lives in a list owned by the set, found through a small
+ * per-thread cache; entries are pushed with a compare-and-swap and freed
+ * only with the set, so no lock is taken on any producer path (fork()-safe).
+ *
+ * Consumer.  ringbuf_set_consume() consumes every ring once, starting one
+ * ring further each call; ringbuf_set_poll() waits with a ringbuf manager
+ * (src/manager.c) over the members' epoll fds, made on first use.
+ *
+ * Names.  A named set NAME is the rings NAME.0 .. NAME.(N-1), each carrying
+ * the set's random id, N and its index in its metadata page, written before
+ * its name appears.  Members are created last to first, so NAME.0 appears
+ * only once every other member exists; opening starts from NAME.0 and
+ * checks every member's identity and size.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#define RB_SET_MAX   1024U /* members */
+#define RB_SET_CACHE 4     /* sets a thread finds without a search */
+
+struct rb_set_thr {
+	uint32_t tid;
+	uint32_t ring;           /* the ring this thread writes into */
+	uint64_t end;            /* producer_pos after its last record there, 0: none */
+	struct rb_set_thr *next; /* immutable once pushed */
+};
+
+struct ringbuf_set {
+	unsigned n;
+	uint64_t serial;               /* tells a reused address from this set */
+	struct ringbuf **ring;
+	struct rb_set_thr *threads;    /* pushed by CAS, freed with the set */
+	struct ringbuf_manager *mgr;   /* ringbuf_set_poll()/epoll_fd(), lazily */
+	ringbuf_sample_fn fn;          /* the poll's callback, for the manager */
+	void *ctx;
+	unsigned next;                 /* the ring ringbuf_set_consume() starts at */
+	bool in_call;                  /* inside consume/poll: re-entry refused */
+};
+
+static uint64_t rb_set_serial;
+
+static __thread struct {
+	const struct ringbuf_set *s;
+	uint64_t serial;
+	struct rb_set_thr *t;
+} rb_set_cache[RB_SET_CACHE] __attribute__((tls_model("initial-exec")));
+static __thread unsigned rb_set_cache_next __attribute__((tls_model("initial-exec")));
+
+/* ------------------------------------------------------------------------
+ * Building and freeing
+ * ------------------------------------------------------------------------ */
+
+static struct ringbuf_set *rb_set_alloc(unsigned n)
+{
+	struct ringbuf_set *s = calloc(1, sizeof(*s));
+
+	if (!s || !(s->ring = calloc(n, sizeof(*s->ring)))) {
+		free(s);
+		errno = ENOMEM;
+		return NULL;
+	}
+	s->n = n;
+	s->serial = __atomic_add_fetch(&rb_set_serial, 1, __ATOMIC_RELAXED);
+	return s;
+}
+
+void ringbuf_set_free(struct ringbuf_set *s)
+{
+	struct rb_set_thr *t, *next;
+
+	if (!s)
+		return;
+	if (s->in_call) {
+		errno = EBUSY; /* from a callback of its own consume or poll */
+		return;
+	}
+	ringbuf_manager_free(s->mgr);
+	for (unsigned i = 0; i < s->n; i++)
+		ringbuf_free(s->ring[i]);
+	for (t = s->threads; t; t = next) {
+		next = t->next;
+		free(t);
+	}
+	free(s->ring);
+	free(s);
+}
+
+/* Only 0, the role, mode and recover_ms apply to a set's rings. */
+static bool rb_set_opts_ok(const struct ringbuf_opts *opts)
+{
+	return !opts || opts->sz < offsetof(struct ringbuf_opts, flags) + sizeof(opts->flags) ||
+	       !opts->flags;
+}
+
+struct ringbuf_set *ringbuf_set_new(unsigned n, size_t ring_size, const struct ringbuf_opts *opts)
+{
+	struct ringbuf_set *s;
+
+	if (!n || n > RB_SET_MAX || !rb_set_opts_ok(opts)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	s = rb_set_alloc(n);
+	if (!s)
+		return NULL;
+	for (unsigned i = 0; i < n; i++) {
+		s->ring[i] = ringbuf_new(ring_size, opts);
+		if (!s->ring[i]) {
+			int e = errno;
+
+			ringbuf_set_free(s);
+			errno = e;
+			return NULL;
+		}
+	}
+	return s;
+}
+
+/* NAME.IDX into @buf (RINGBUF_NAME_MAX + 1 bytes): 0, or -EINVAL when the
+ * set's name leaves no room for the index. */
+static int rb_set_member(char *buf, const char *name, unsigned idx)
+{
+	int len;
+
+	if (!name)
+		return -EINVAL;
+	len = snprintf(buf, RINGBUF_NAME_MAX + 1, "%s.%u", name, idx);
+	return len < 0 || len > RINGBUF_NAME_MAX ? -EINVAL : 0;
+}
+
+int ringbuf_set_unlink(const char *name)
+{
+	char member[RINGBUF_NAME_MAX + 1];
+	struct ringbuf *r0;
+	uint64_t id;
+	unsigned n;
+	int err;
+
+	err = rb_set_member(member, name, 0);
+	if (err)
+		return (int)rb_err(-err);
+	r0 = ringbuf_open(member, &(struct ringbuf_opts){ .sz = sizeof(struct ringbuf_opts),
+							  .role = RINGBUF_ROLE_PRODUCER });
+	if (!r0)
+		return -errno;
+	id = ringbuf_query(r0, RINGBUF_SET_ID);
+	n = (unsigned)ringbuf_query(r0, RINGBUF_SET_COUNT);
+	ringbuf_free(r0);
+	if (!id || !n)
+		return (int)rb_err(EPROTO); /* NAME.0 is a ring of no set */
+	/* NAME.0 first: the set is gone for openers before its parts are */
+	err = ringbuf_unlink(member);
+	if (err)
+		return err;
+	for (unsigned i = 1; i < n; i++) {
+		struct ringbuf *r;
+
+		rb_set_member(member, name, i);
+		r = ringbuf_open(member, &(struct ringbuf_opts){ .sz = sizeof(struct ringbuf_opts),
+								 .role = RINGBUF_ROLE_PRODUCER });
+		/* only our own members: a ring of that name from elsewhere stays */
+		if (r && ringbuf_query(r, RINGBUF_SET_ID) == id &&
+		    ringbuf_query(r, RINGBUF_SET_INDEX) == i)
+			(void)ringbuf_unlink(member);
+		ringbuf_free(r);
+	}
+	return 0;
+}
+
+struct ringbuf_set *ringbuf_set_create(const char *name, unsigned n, size_t ring_size,
+				       const struct ringbuf_opts *opts)
+{
+	char member[RINGBUF_NAME_MAX + 1];
+	struct rb_set_ident id = { .n = n };
+	struct ringbuf_set *s;
+
+	if (!n || n > RB_SET_MAX || !rb_set_opts_ok(opts) || rb_set_member(member, name, n - 1)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (getrandom(&id.id, sizeof(id.id), GRND_NONBLOCK) != (ssize_t)sizeof(id.id) || !id.id)
+		id.id = rb_now_ns() | 1;
+	s = rb_set_alloc(n);
+	if (!s)
+		return NULL;
+	for (unsigned i = n; i-- > 0;) {
+		id.idx = i;
+		rb_set_member(member, name, i);
+		s->ring[i] = rb_create_ident(member, ring_size, opts, &id);
+		if (!s->ring[i]) {
+			int e = errno;
+
+			for (unsigned k = i + 1; k < n; k++) {
+				rb_set_member(member, name, k);
+				(void)ringbuf_unlink(member);
+			}
+			ringbuf_set_free(s);
+			errno = e;
+			return NULL;
+		}
+	}
+	return s;
+}
+
+struct ringbuf_set *ringbuf_set_open(const char *name, const struct ringbuf_opts *opts)
+{
+	char member[RINGBUF_NAME_MAX + 1];
+	struct ringbuf_set *s;
+	struct ringbuf *r0;
+	uint64_t id, size;
+	unsigned n;
+	int e;
+
+	if (rb_set_member(member, name, 0) || !rb_set_opts_ok(opts)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	r0 = ringbuf_open(member, opts);
+	if (!r0)
+		return NULL;
+	id = ringbuf_query(r0, RINGBUF_SET_ID);
+	n = (unsigned)ringbuf_query(r0, RINGBUF_SET_COUNT);
+	size = ringbuf_query(r0, RINGBUF_RING_SIZE);
+	if (!id || !n || n > RB_SET_MAX || ringbuf_query(r0, RINGBUF_SET_INDEX) != 0) {
+		ringbuf_free(r0);
+		errno = EPROTO; /* NAME.0 is a ring of no set */
+		return NULL;
+	}
+	s = rb_set_alloc(n);
+	if (!s) {
+		ringbuf_free(r0);
+		return NULL;
+	}
+	s->ring[0] = r0;
+	for (unsigned i = 1; i < n; i++) {
+		rb_set_member(member, name, i);
+		s->ring[i] = ringbuf_open(member, opts);
+		e = errno;
+		if (s->ring[i] && (ringbuf_query(s->ring[i], RINGBUF_SET_ID) != id ||
+				   ringbuf_query(s->ring[i], RINGBUF_SET_INDEX) != i ||
+				   ringbuf_query(s->ring[i], RINGBUF_RING_SIZE) != size))
+			e = EPROTO; /* another set's ring, or none's */
+		else if (s->ring[i])
+			continue;
+		ringbuf_set_free(s);
+		errno = e;
+		return NULL;
+	}
+	return s;
+}
+
+unsigned ringbuf_set_count(const struct ringbuf_set *s)
+{
+	return s ? s->n : 0;
+}
+
+struct ringbuf *ringbuf_set_ring(const struct ringbuf_set *s, unsigned i)
+{
+	if (!s || i >= s->n) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return s->ring[i];
+}
+
+int ringbuf_set_stats(struct ringbuf_set *s, struct ringbuf_stats *out)
+{
+	struct ringbuf_stats sum = { .sz = sizeof(sum) };
+
+	if (!s || !out || out->sz < sizeof(out->sz))
+		return (int)rb_err(EINVAL);
+	for (unsigned i = 0; i < s->n; i++) {
+		struct ringbuf_stats st = { .sz = sizeof(st) };
+
+		ringbuf_stats(s->ring[i], &st);
+		sum.reserved += st.reserved;
+		sum.reserved_bytes += st.reserved_bytes;
+		sum.discarded += st.discarded;
+		sum.refused_full += st.refused_full;
+		sum.refused_too_big += st.refused_too_big;
+		sum.refused_flags += st.refused_flags;
+		sum.wakeups += st.wakeups;
+		sum.lock_steals += st.lock_steals;
+		sum.ring_size += st.ring_size;
+		sum.avail_data += st.avail_data;
+		sum.overwritten += st.overwritten;
+		sum.lost += st.lost;
+		sum.recovered += st.recovered;
+		sum.refused_nested += st.refused_nested;
+		sum.truncated += st.truncated;
+		if (i == 0) {
+			sum.consumer_pid = st.consumer_pid;
+			sum.flags = st.flags;
+		}
+	}
+	memcpy((char *)out + sizeof(out->sz), (char *)&sum + sizeof(sum.sz),
+	       (out->sz < sizeof(sum) ? out->sz : sizeof(sum)) - sizeof(sum.sz));
+	return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Producers
+ * ------------------------------------------------------------------------ */
+
+/* This thread's entry in @s: from the cache, else found or pushed. */
+static struct rb_set_thr *rb_set_thread(struct ringbuf_set *s)
+{
+	uint32_t tid = rb_tid();
+	struct rb_set_thr *t;
+
+	for (unsigned i = 0; i < RB_SET_CACHE; i++)
+		if (rb_set_cache[i].s == s && rb_set_cache[i].serial == s->serial &&
+		    rb_set_cache[i].t->tid == tid)
+			return rb_set_cache[i].t;
+	for (t = __atomic_load_n(&s->threads, __ATOMIC_ACQUIRE); t; t = t->next)
+		if (t->tid == tid)
+			break;
+	if (!t) {
+		int cpu = sched_getcpu();
+
+		t = calloc(1, sizeof(*t));
+		if (!t)
+			return NULL;
+		t->tid = tid;
+		t->ring = cpu >= 0 ? (uint32_t)cpu % s->n : 0;
+		t->next = __atomic_load_n(&s->threads, __ATOMIC_RELAXED);
+		while (!__atomic_compare_exchange_n(&s->threads, &t->next, t, false,
+						    __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+			;
+	}
+	rb_set_cache[rb_set_cache_next].s = s;
+	rb_set_cache[rb_set_cache_next].serial = s->serial;
+	rb_set_cache[rb_set_cache_next].t = t;
+	rb_set_cache_next = (rb_set_cache_next + 1) % RB_SET_CACHE;
+	return t;
+}
+
+/* The ring this thread writes into now: its CPU's, unless records it put
+ * in its current ring are still unconsumed (see the top of this file). */
+static inline struct ringbuf *rb_set_pick(struct ringbuf_set *s, struct rb_set_thr **tp)
+{
+	struct rb_set_thr *t;
+	int cpu;
+
+	if (!s)
+		return NULL;
+	t = rb_set_thread(s);
+	if (!t)
+		return NULL;
+	*tp = t;
+	cpu = sched_getcpu();
+	if (cpu >= 0 && (uint32_t)cpu % s->n != t->ring &&
+	    (!t->end || (int64_t)(ringbuf_query(s->ring[t->ring], RINGBUF_CONS_POS) - t->end) >= 0)) {
+		t->ring = (uint32_t)cpu % s->n;
+		t->end = 0;
+	}
+	return s->ring[t->ring];
+}
+
+long ringbuf_set_output(struct ringbuf_set *s, const void *data, uint64_t size, uint64_t flags)
+{
+	struct rb_set_thr *t;
+	struct ringbuf *rb = rb_set_pick(s, &t);
+	long r;
+
+	if (!rb)
+		return rb_err(s ? ENOMEM : EINVAL);
+	r = ringbuf_output(rb, data, size, flags);
+	if (!r)
+		t->end = ringbuf_query(rb, RINGBUF_PROD_POS);
+	return r;
+}
+
+void *ringbuf_set_reserve(struct ringbuf_set *s, uint64_t size, uint64_t flags)
+{
+	struct rb_set_thr *t;
+	struct ringbuf *rb = rb_set_pick(s, &t);
+	void *p;
+
+	if (!rb) {
+		errno = s ? ENOMEM : EINVAL;
+		return NULL;
+	}
+	p = ringbuf_reserve(rb, size, flags);
+	if (p) /* a BUSY record holds the consumer back: end covers it */
+		t->end = ringbuf_query(rb, RINGBUF_PROD_POS);
+	return p;
+}
+
+/* ------------------------------------------------------------------------
+ * The consumer
+ * ------------------------------------------------------------------------ */
+
+static int rb_set_consume_all(struct ringbuf_set *s, ringbuf_sample_fn fn, void *ctx)
+{
+	unsigned start = s->next;
+	long total = 0;
+
+	s->next = (s->next + 1) % s->n;
+	for (unsigned k = 0; k < s->n; k++) {
+		int r = ringbuf_consume(s->ring[(start + k) % s->n], fn, ctx);
+
+		if (r < 0)
+			return r;
+		total += r;
+	}
+	return total > INT_MAX ? INT_MAX : (int)total;
+}
+
+int ringbuf_set_consume(struct ringbuf_set *s, ringbuf_sample_fn fn, void *ctx)
+{
+	int r;
+
+	if (!s || !fn)
+		return (int)rb_err(EINVAL);
+	if (s->in_call)
+		return (int)rb_err(EBUSY);
+	s->in_call = true;
+	r = rb_set_consume_all(s, fn, ctx);
+	s->in_call = false;
+	return r;
+}
+
+static int rb_set_tramp(void *ctx, void *data, size_t size)
+{
+	struct ringbuf_set *s = ctx;
+
+	return s->fn(s->ctx, data, size);
+}
+
+/* The manager over every member, made once. */
+static int rb_set_manager(struct ringbuf_set *s)
+{
+	int err;
+
+	if (s->mgr)
+		return 0;
+	s->mgr = ringbuf_manager_new(NULL);
+	if (!s->mgr)
+		return -errno;
+	for (unsigned i = 0; i < s->n; i++) {
+		err = ringbuf_manager_add(s->mgr, s->ring[i], rb_set_tramp, s);
+		if (err) {
+			ringbuf_manager_free(s->mgr);
+			s->mgr = NULL;
+			return err;
+		}
+	}
+	return 0;
+}
+
+int ringbuf_set_poll(struct ringbuf_set *s, ringbuf_sample_fn fn, void *ctx, int timeout_ms)
+{
+	int r;
+
+	if (!s || !fn)
+		return (int)rb_err(EINVAL);
+	if (s->in_call)
+		return (int)rb_err(EBUSY);
+	r = rb_set_manager(s);
+	if (r)
+		return (int)rb_err(-r);
+	s->in_call = true;
+	s->fn = fn;
+	s->ctx = ctx;
+	r = rb_set_consume_all(s, fn, ctx);
+	if (r == 0 && timeout_ms != 0)
+		r = ringbuf_manager_poll(s->mgr, timeout_ms);
+	s->in_call = false;
+	if (r < 0)
+		errno = -r;
+	return r;
+}
+
+int ringbuf_set_epoll_fd(struct ringbuf_set *s)
+{
+	int r;
+
+	if (!s)
+		return (int)rb_err(EINVAL);
+	r = rb_set_manager(s);
+	if (r)
+		return (int)rb_err(-r);
+	return ringbuf_manager_epoll_fd(s->mgr);
+}
