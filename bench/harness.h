@@ -112,6 +112,7 @@ extern const int nrows;
 
 uint64_t row_watermark(const struct rowdef *r);
 uint64_t row_ring_flags(const struct rowdef *r);
+unsigned row_set_rings(const struct rowdef *r);
 enum unit row_unit(const struct rowdef *r);
 const char *unit_name(enum unit u);
 const char *section_of(int ri);
@@ -127,7 +128,7 @@ struct goal {
 	char note[200];
 };
 
-#define NGOALS 9
+#define NGOALS 12
 extern struct goal goals[NGOALS];
 extern double tuned_ceiling_gbs;
 void compute_goals(void);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * procs.c -- producer processes on a named ring (ringbuf_create in the
- * consumer, ringbuf_open in each forked producer), the tuned form: the
+ * consumer, ringbuf_open in each forked producer) or on a named ring set
+ * (ringbuf_set_create / ringbuf_set_open), the tuned form: the
  * cross-process case threads do not show.
  */
 #include <errno.h>
@@ -25,15 +26,19 @@ static void proc_child(const char *name, int id, int go_fd, int res_fd, const st
 {
 	struct ringbuf_opts o = { .sz = sizeof(o), .role = RINGBUF_ROLE_PRODUCER };
 	struct proc_result res = { .id = id };
-	struct ringbuf *rb;
+	struct ringbuf *rb = NULL;
+	struct ringbuf_set *set = NULL;
 	uint64_t buf[MAX_REC / 8 + 1], seq = 0, deadline, cpu0;
 	const uint64_t tag = (uint64_t)id << ID_SHIFT;
 	char c;
 
 	pin_self(cfg.allowed[id % cfg.ncpus]);
 	memset(buf, 0x5a, sizeof(buf));
-	rb = ringbuf_open(name, &o);
-	if (!rb)
+	if (row_set_rings(row))
+		set = ringbuf_set_open(name, &o);
+	else
+		rb = ringbuf_open(name, &o);
+	if (!rb && !set)
 		res.err = errno;
 	/* the parent closes its end of the go pipe: every child starts at once */
 	while (read(go_fd, &c, 1) < 0 && errno == EINTR)
@@ -41,6 +46,23 @@ static void proc_child(const char *name, int id, int go_fd, int res_fd, const st
 	cpu0 = process_cpu_ns();
 	res.t_start = now_ns();
 	deadline = res.t_start + dur_ns;
+	for (; set; seq++) {
+		long err;
+
+		if ((seq & 255) == 0 && now_ns() >= deadline)
+			break;
+		fill_record(buf, row->size, tag | seq);
+		if ((err = ringbuf_set_output(set, buf, row->size, row->flags)) == -EAGAIN) {
+			res.drops++;
+			do
+				cpu_relax();
+			while ((err = ringbuf_set_output(set, buf, row->size, row->flags)) == -EAGAIN);
+		}
+		if (err) {
+			res.err = (int)-err;
+			break;
+		}
+	}
 	for (; rb; seq++) {
 		long err;
 
@@ -63,6 +85,7 @@ static void proc_child(const char *name, int id, int go_fd, int res_fd, const st
 	if (write(res_fd, &res, sizeof(res)) != (ssize_t)sizeof(res))
 		_exit(3);
 	ringbuf_free(rb);
+	ringbuf_set_free(set);
 	_exit(0);
 }
 
@@ -74,7 +97,8 @@ static void *procs_main(void *p)
 	struct ringbuf_opts po = { .sz = sizeof(po), .role = RINGBUF_ROLE_PRODUCER };
 	struct verifier v = { .size = row->size, .row = row->name };
 	struct proc_result res[MAX_PRODUCERS];
-	struct ringbuf *rb, *pre;
+	struct ringbuf *rb = NULL, *pre;
+	struct ringbuf_set *set = NULL;
 	pid_t pid[MAX_PRODUCERS];
 	int go[2], rp[2], nres = 0;
 	uint64_t sent = 0, t0 = UINT64_MAX, pcpu = 0, t_end;
@@ -83,14 +107,30 @@ static void *procs_main(void *p)
 
 	pin_self(cfg.cpus[1]);
 	snprintf(name, sizeof(name), "bench.%d", (int)getpid());
-	rb = ringbuf_create(name, row->ring, &co);
-	if (!rb)
-		die("ringbuf_create(%s): %s", name, strerror(errno));
-	pre = ringbuf_open(name, &po); /* allocate the pages before the children map them */
-	if (!pre)
-		die("ringbuf_open(%s, producer): %s", name, strerror(errno));
-	prefault2(pre, rb);
-	ringbuf_free(pre);
+	if (row_set_rings(row)) {
+		set = ringbuf_set_create(name, row_set_rings(row), row->ring, &co);
+		if (!set)
+			die("ringbuf_set_create(%s): %s", name, strerror(errno));
+		for (unsigned i = 0; i < ringbuf_set_count(set); i++) {
+			char m[80];
+
+			snprintf(m, sizeof(m), "%s.%u", name, i);
+			pre = ringbuf_open(m, &po); /* allocate the pages before the children map them */
+			if (!pre)
+				die("ringbuf_open(%s, producer): %s", m, strerror(errno));
+			prefault2(pre, ringbuf_set_ring(set, i));
+			ringbuf_free(pre);
+		}
+	} else {
+		rb = ringbuf_create(name, row->ring, &co);
+		if (!rb)
+			die("ringbuf_create(%s): %s", name, strerror(errno));
+		pre = ringbuf_open(name, &po); /* allocate the pages before the children map them */
+		if (!pre)
+			die("ringbuf_open(%s, producer): %s", name, strerror(errno));
+		prefault2(pre, rb);
+		ringbuf_free(pre);
+	}
 	if (pipe(go) || pipe(rp))
 		die("pipe: %s", strerror(errno));
 	fflush(NULL);
@@ -111,7 +151,7 @@ static void *procs_main(void *p)
 	close(go[1]); /* start */
 	while (nres < row->nprod) {
 		struct pollfd pf = { .fd = rp[0], .events = POLLIN };
-		int n = ringbuf_consume(rb, verify_cb, &v);
+		int n = set ? ringbuf_set_consume(set, verify_cb, &v) : ringbuf_consume(rb, verify_cb, &v);
 
 		if (n < 0)
 			die("%s: ringbuf_consume: %s", row->name, strerror(-n));
@@ -126,7 +166,11 @@ static void *procs_main(void *p)
 		if (nres < row->nprod)
 			nap_ns(TUNED_NAP_NS);
 	}
-	drain(rb, verify_cb, &v);
+	if (set)
+		while (ringbuf_set_consume(set, verify_cb, &v) > 0)
+			;
+	else
+		drain(rb, verify_cb, &v);
 	t_end = now_ns();
 	s1 = thread_stat();
 	for (int i = 0; i < row->nprod; i++) {
@@ -143,8 +187,13 @@ static void *procs_main(void *p)
 	if (v.received != sent)
 		die("%s: producers sent %" PRIu64 ", consumer got %" PRIu64, row->name, sent,
 		    v.received);
-	ringbuf_unlink(name);
-	ringbuf_free(rb);
+	if (set) {
+		ringbuf_set_unlink(name);
+		ringbuf_set_free(set);
+	} else {
+		ringbuf_unlink(name);
+		ringbuf_free(rb);
+	}
 	a->out.records = v.received;
 	a->out.value = (double)v.received / ((double)(t_end - t0) / 1e9) / 1e6;
 	a->out.bytes_s = a->out.value * 1e6 * (double)row->size;

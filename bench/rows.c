@@ -23,6 +23,9 @@
 #define GOAL_MEMCPY_RATIO   0.5
 #define GOAL_LAT_FACTOR     1.5
 #define GOAL_SINGLE_NS      5.0
+#define GOAL_SET2_RATIO     1.3
+#define GOAL_SET8_RATIO     1.0
+#define GOAL_SETPROC_RATIO  1.0
 
 #define DEF  C_POLL
 #define NAP  C_NAP
@@ -88,6 +91,12 @@ const struct rowdef rows[] = {
 	  "k-libbpf-8p", "8 producer threads, pinned round-robin, tuned form" },
 	{ "4proc-tuned", K_PROC, 4, 8, TUNED_RING, NOW, NAP, CO_USER, S_NONE, false, false,
 	  "k-libbpf-4p", "4 producer processes, named ring (ringbuf_create/ringbuf_open), tuned" },
+	{ "2p-set", K_STREAM, 2, 8, TUNED_RING, NOW, NAP, CO_USER, S_NONE, false, false,
+	  "k-libbpf-2p", "2 producer threads, pinned round-robin, a ring set (a ring per CPU), tuned" },
+	{ "8p-set", K_STREAM, 8, 8, TUNED_RING, NOW, NAP, CO_USER, S_NONE, false, false,
+	  "k-libbpf-8p", "8 producer threads, pinned round-robin, a ring set (a ring per CPU), tuned" },
+	{ "4proc-set", K_PROC, 4, 8, TUNED_RING, NOW, NAP, CO_USER, S_NONE, false, false,
+	  "k-libbpf-4p", "4 producer processes, a named ring set (ringbuf_set_create/open), tuned" },
 	/* ---- kernel BPF ring buffer ---- */
 	{ "k-alone", K_KALONE, 1, 8, KERNEL_RING, NOW, NAP, CO_RB, S_NONE, false, true, "k-alone",
 	  "BPF bpf_ringbuf_output, 500/run, 16 MiB map, no consumer (incl. syscall)" },
@@ -168,6 +177,15 @@ uint64_t row_ring_flags(const struct rowdef *r)
 		if (!strcmp(r->name, single[i]))
 			return RINGBUF_F_SINGLE_PRODUCER;
 	return 0;
+}
+
+/* A ring set's rows ("-set"): one ring per CPU this process may use (each
+ * of the row's ring size); 0 for a plain ring. */
+unsigned row_set_rings(const struct rowdef *r)
+{
+	size_t n = strlen(r->name);
+
+	return n > 4 && !strcmp(r->name + n - 4, "-set") ? (unsigned)cfg.ncpus : 0;
 }
 
 uint64_t row_watermark(const struct rowdef *r)
@@ -306,5 +324,20 @@ void compute_goals(void)
 	snprintf(goals[8].note, sizeof(goals[8].note),
 		 "1p1c-tuned-single vs k-libbpf-tuned %.2f M/s: %.2fx", ktuned,
 		 med("1p1c-tuned-single") / ktuned);
+	goals[9] = (struct goal){ "ring set, 2 producer threads >= 1.3x 1 producer", med("2p-set"),
+				  GOAL_SET2_RATIO * tuned, "Mrec/s", false, "" };
+	snprintf(goals[9].note, sizeof(goals[9].note),
+		 "2p-set / 1p1c-tuned = %.2f; one ring (2p-tuned) %.2f", med("2p-set") / tuned,
+		 med("2p-tuned") / tuned);
+	goals[10] = (struct goal){ "ring set, 8 producer threads >= 1.0x 1 producer", med("8p-set"),
+				   GOAL_SET8_RATIO * tuned, "Mrec/s", false, "" };
+	snprintf(goals[10].note, sizeof(goals[10].note),
+		 "8p-set / 1p1c-tuned = %.2f; one ring (8p-tuned) %.2f", med("8p-set") / tuned,
+		 np8 / tuned);
+	goals[11] = (struct goal){ "ring set, 4 producer processes >= 1.0x 1 producer",
+				   med("4proc-set"), GOAL_SETPROC_RATIO * tuned, "Mrec/s", false, "" };
+	snprintf(goals[11].note, sizeof(goals[11].note),
+		 "4proc-set / 1p1c-tuned = %.2f; one ring (4proc-tuned) %.2f",
+		 med("4proc-set") / tuned, med("4proc-tuned") / tuned);
 }
 

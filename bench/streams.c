@@ -98,6 +98,7 @@ struct prod_arg {
 struct run {
 	const struct rowdef *row;
 	struct ringbuf *rb;
+	struct ringbuf_set *set; /* a ring set's rows: the producers' and the consumer's */
 	struct cons_h ch;
 	int epfd;        /* C_EPOLL: the consumer's own epoll instance */
 	uint64_t dur_ns;
@@ -115,6 +116,7 @@ static void *producer_main(void *p)
 	struct prod_arg *a = p;
 	struct run *r = a->run;
 	struct ringbuf *rb = r->rb;
+	struct ringbuf_set *set = r->set;
 	const size_t size = r->row->size;
 	const bool reserve = r->row->reserve;
 	const uint64_t flags = r->row->flags, tag = (uint64_t)a->id << ID_SHIFT;
@@ -149,7 +151,14 @@ static void *producer_main(void *p)
 			ringbuf_submit(s, flags);
 			continue;
 		}
-		if ((err = ringbuf_output(rb, buf, size, flags)) == -EAGAIN) {
+		if (set) {
+			if ((err = ringbuf_set_output(set, buf, size, flags)) == -EAGAIN) {
+				drops++;
+				do
+					cpu_relax();
+				while ((err = ringbuf_set_output(set, buf, size, flags)) == -EAGAIN);
+			}
+		} else if ((err = ringbuf_output(rb, buf, size, flags)) == -EAGAIN) {
 			drops++;
 			do
 				cpu_relax();
@@ -234,7 +243,11 @@ static void *consumer_main(void *p)
 	for (;;) {
 		if (producers_done(r)) {
 			/* every record is committed: finish without waiting */
-			ch_drain(h, verify_cb, &v);
+			if (r->set)
+				while (ringbuf_set_consume(r->set, verify_cb, &v) > 0)
+					;
+			else
+				ch_drain(h, verify_cb, &v);
 			if (v.received != atomic_load(&r->total_sent))
 				die("%s: producers sent %" PRIu64 ", consumer got %" PRIu64,
 				    r->row->name, (uint64_t)atomic_load(&r->total_sent),
@@ -249,6 +262,8 @@ static void *consumer_main(void *p)
 			n = epoll_wait_consume(r, &v);
 			if (n == 0)
 				timeouts++;
+		} else if (r->set) {
+			n = ringbuf_set_consume(r->set, verify_cb, &v);
 		} else {
 			n = ch_consume(h, verify_cb, &v);
 		}
@@ -280,6 +295,15 @@ void run_stream(const struct rowdef *row, uint64_t dur_ns, struct sample *out)
 	if (row->kernel) {
 		r->ch.type = row->cons;
 		r->ch.rb = kernel_handle();
+	} else if (row_set_rings(row)) {
+		r->set = ringbuf_set_new(row_set_rings(row), row->ring, NULL);
+		if (!r->set)
+			die("ringbuf_set_new: %s", strerror(errno));
+		for (unsigned i = 0; i < ringbuf_set_count(r->set); i++)
+			prefault(ringbuf_set_ring(r->set, i));
+		r->rb = ringbuf_set_ring(r->set, 0); /* for ch_bind only */
+		r->ch.type = CO_USER;
+		r->ch.rb = r->rb;
 	} else {
 		r->rb = new_ring(row->ring, row_ring_flags(row));
 		prefault(r->rb);
@@ -331,6 +355,9 @@ void run_stream(const struct rowdef *row, uint64_t dur_ns, struct sample *out)
 	pthread_barrier_destroy(&r->start);
 	if (r->epfd >= 0)
 		close(r->epfd);
-	ringbuf_free(r->rb);
+	if (r->set)
+		ringbuf_set_free(r->set);
+	else
+		ringbuf_free(r->rb);
 	free(r);
 }
