@@ -132,6 +132,7 @@ struct target {
 void parse_target(const char *arg, struct target *t);
 void open_fail(const struct target *t, int e) __attribute__((noreturn));
 struct ringbuf *open_target(struct target *t, uint32_t role);
+struct ringbuf_set *open_set_target(struct target *t, uint32_t role);
 struct ringbuf *open_observe(const char *name, uint32_t *role, bool *cons_busy);
 void observe_stats(struct ringbuf *rb, uint32_t role, struct ringbuf_stats *st);
 struct ringbuf *open_observe_target(struct target *t);

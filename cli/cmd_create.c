@@ -61,7 +61,7 @@ static uint32_t parse_mode(const char *opt, const char *name, const char *s)
 	return (uint32_t)mode;
 }
 
-enum { CREATE_SIZE, CREATE_MODE, CREATE_CMODE, CREATE_OVERWRITE, CREATE_SPLIT };
+enum { CREATE_SIZE, CREATE_MODE, CREATE_CMODE, CREATE_OVERWRITE, CREATE_SPLIT, CREATE_SET };
 
 static const struct cli_opt create_opts[] = {
 	[CREATE_SIZE] = { "--size", CLI_VALUE, NULL },
@@ -69,11 +69,12 @@ static const struct cli_opt create_opts[] = {
 	[CREATE_CMODE] = { "--consumer-mode", CLI_VALUE, NULL },
 	[CREATE_OVERWRITE] = { "--overwrite", CLI_FLAG, NULL },
 	[CREATE_SPLIT] = { "--split", CLI_FLAG, NULL },
+	[CREATE_SET] = { "--set", CLI_VALUE, NULL },
 	{ NULL, 0, NULL },
 };
 
 struct create_args {
-	const char *size, *mode, *cmode; /* as given */
+	const char *size, *mode, *cmode, *set; /* as given */
 	bool overwrite, split;
 };
 
@@ -87,12 +88,14 @@ static void create_opt(void *ctx, int opt, const char *v)
 	case CREATE_CMODE: a->cmode = v; break;
 	case CREATE_OVERWRITE: a->overwrite = true; break;
 	case CREATE_SPLIT: a->split = true; break;
+	case CREATE_SET: a->set = v; break;
 	}
 }
 
 static int create_run(int argc, char **argv)
 {
-	struct create_args a = { NULL, NULL, NULL, false, false };
+	struct create_args a = { NULL, NULL, NULL, NULL, false, false };
+	uint64_t nset = 0;
 	const char *name = cli_parse(&cmd_create, argc, argv, create_opt, &a);
 	uint64_t size;
 	uint32_t mode = 0600, cmode = 0;
@@ -111,6 +114,10 @@ static int create_run(int argc, char **argv)
 	if (a.cmode && !a.split)
 		usage_err("--consumer-mode needs --split (it is the mode of a split ring's "
 			  "'consumer' file)");
+	if (a.set && (parse_u64(a.set, &nset) || nset < 1 || nset > 1024))
+		usage_err("malformed --set '%s' (the number of rings, 1 to 1024)", a.set);
+	if (a.set && (a.split || a.overwrite))
+		usage_err("--set makes plain rings: not with --split or --overwrite");
 	if (a.mode)
 		mode = parse_mode("--mode", name, a.mode);
 	if (a.cmode)
@@ -121,6 +128,22 @@ static int create_run(int argc, char **argv)
 	struct target t = { .arg = name, .kind = T_NAME };
 	struct ringbuf *rb;
 
+	if (a.set) {
+		struct ringbuf_set *set;
+
+		errno = 0;
+		set = ringbuf_set_create(name, (unsigned)nset, (size_t)size, &o);
+		if (!set && errno == EINVAL)
+			usage_err("invalid set name '%s' (a ring name with room for '.%u' after it)",
+				  name, (unsigned)nset - 1);
+		if (!set && errno == EEXIST)
+			die(EX_EXIST, "%s: a ring of the set's names (%s.0 .. %s.%u) exists", name,
+			    name, name, (unsigned)nset - 1);
+		if (!set)
+			open_fail(&t, errno ? errno : EIO);
+		ringbuf_set_free(set);
+		return EX_OK;
+	}
 	errno = 0;
 	rb = ringbuf_create(name, (size_t)size, &o);
 	if (!rb)
@@ -131,7 +154,7 @@ static int create_run(int argc, char **argv)
 
 static const char create_help[] =
 	"usage: ringbuf create NAME --size SIZE [--mode MODE] [--overwrite]\n"
-	"                      [--split [--consumer-mode MODE]]\n"
+	"                      [--split [--consumer-mode MODE]] [--set N]\n"
 	"\n"
 	"Create the ring NAME (1-" STR(RINGBUF_NAME_MAX) " characters of [A-Za-z0-9._-],"
 	" not starting\n"
@@ -157,13 +180,17 @@ static const char create_help[] =
 	"  --consumer-mode MODE\n"
 	"                with --split: permissions of the 'consumer' file, octal\n"
 	"                (default: as --mode)\n"
+	"  --set N       a ring set: N rings (1 to 1024) of SIZE each, named\n"
+	"                NAME.0 .. NAME.(N-1), that producers share a ring per CPU\n"
+	"                (ringbuf_set_*); tail, stat and rm take NAME for the\n"
+	"                whole set.  Not with --split or --overwrite.\n"
 	"\n"
-	"Exit status: 0, 1, 2 (bad name, size or mode; --consumer-mode without\n"
-	"--split), 5, 9 (exists).\n";
+	"Exit status: 0, 1, 2 (bad name, size, mode or count; --consumer-mode\n"
+	"without --split), 5, 9 (exists).\n";
 
 const struct cli_cmd cmd_create = {
 	.name = "create",
-	.synopsis = "NAME --size SIZE [--mode MODE] [--overwrite]\n[--split [--consumer-mode MODE]]",
+	.synopsis = "NAME --size SIZE [--mode MODE] [--overwrite]\n[--split [--consumer-mode MODE]] [--set N]",
 	.summary = "create a named ring",
 	.help = create_help,
 	.opts = create_opts,
@@ -180,6 +207,13 @@ static int rm_run(int argc, char **argv)
 	if (!valid_name(name))
 		usage_err("invalid ring name '%s'", name);
 	r = ringbuf_unlink(name);
+	if (r == -ENOENT) {
+		/* no ring of that name: a ring set's? */
+		int rs = ringbuf_set_unlink(name);
+
+		if (rs != -ENOENT && rs != -EPROTO && rs != -EINVAL)
+			r = rs;
+	}
 	if (r < 0)
 		open_fail(&t, -r);
 	return EX_OK;
@@ -189,7 +223,7 @@ static const char rm_help[] =
 	"usage: ringbuf rm NAME\n"
 	"\n"
 	"Remove the name of ring NAME (a split ring's directory with its two\n"
-	"files).  Processes that have it open keep using it.\n"
+	"files; a ring set's rings).  Processes that have it open keep using it.\n"
 	"\n"
 	"Exit status: 0, 1, 2 (bad name), 3 (no such ring), 5.\n";
 

@@ -23,14 +23,35 @@ static const char *target_kind(const struct target *t, struct ringbuf *rb)
 
 #define KV(k, fmt, ...) printf("%-16s " fmt "\n", k ":", __VA_ARGS__)
 
+/* A ring set: its size, then each ring's own line after the sums. */
+static void print_set_rings(struct ringbuf_set *set)
+{
+	for (unsigned i = 0; i < ringbuf_set_count(set); i++) {
+		struct ringbuf_stats st = { .sz = sizeof(st) };
+		char key[32];
+
+		ringbuf_stats(ringbuf_set_ring(set, i), &st);
+		snprintf(key, sizeof(key), "ring.%u:", i);
+		printf("%-16s avail_data %" PRIu64 ", reserved %" PRIu64 ", refused_full %" PRIu64
+		       ", consumer_pid %u\n", key, st.avail_data, st.reserved, st.refused_full,
+		       st.consumer_pid);
+	}
+}
+
 static void print_stats(const struct target *t, const char *kind, const struct ringbuf_stats *st,
-			const struct ringbuf_stats *prev, double dt)
+			const struct ringbuf_stats *prev, double dt, struct ringbuf *rb,
+			struct ringbuf_set *set)
 {
 	bool kernel = t->kind != T_NAME;
-	bool split = !kernel && name_is_split(t->arg);
+	bool split = !kernel && !set && name_is_split(t->arg);
 
 	KV("target", "%s", t->arg);
 	KV("kind", "%s", kind);
+	if (set)
+		KV("rings", "%u (the counters below are their sums)", ringbuf_set_count(set));
+	else if (rb && ringbuf_query(rb, RINGBUF_SET_COUNT))
+		KV("set", "ring %u of a set of %u", (unsigned)ringbuf_query(rb, RINGBUF_SET_INDEX),
+		   (unsigned)ringbuf_query(rb, RINGBUF_SET_COUNT));
 	KV("ring_size", "%" PRIu64, st->ring_size);
 	KV("consumer_pos", "%" PRIu64, st->consumer_pos);
 	KV("producer_pos", "%" PRIu64, st->producer_pos);
@@ -55,6 +76,8 @@ static void print_stats(const struct target *t, const char *kind, const struct r
 		}
 		KV("split", "%s", split ? "yes" : "no");
 		KV("opened_as", "%s", t->role == RINGBUF_ROLE_CONSUMER ? "consumer" : "producer");
+		if (set)
+			print_set_rings(set);
 	}
 	if (prev && dt > 0) {
 #define RATE(f) ((double)(st->f - prev->f) / dt)
@@ -103,22 +126,31 @@ static int stat_run(int argc, char **argv)
 	struct stat_args sa = { false, 1.0 };
 	const char *arg;
 	struct target t;
-	struct ringbuf *rb;
+	struct ringbuf *rb = NULL;
+	struct ringbuf_set *set;
 	struct ringbuf_stats st = { .sz = sizeof(st) }, prev;
 	const char *kind;
 
 	arg = cli_parse(&cmd_stat, argc, argv, stat_opt, &sa);
 	parse_target(arg, &t);
-	rb = open_observe_target(&t);
-	kind = target_kind(&t, rb);
-	observe_stats(rb, t.role, &st);
-	if (t.kind == T_NAME && t.role == RINGBUF_ROLE_CONSUMER) {
+	/* a ring set, in the producer role: it claims nothing */
+	set = open_set_target(&t, RINGBUF_ROLE_PRODUCER);
+	if (set) {
+		t.role = RINGBUF_ROLE_PRODUCER;
+		kind = "ringbuf ring set";
+		ringbuf_set_stats(set, &st);
+	} else {
+		rb = open_observe_target(&t);
+		kind = target_kind(&t, rb);
+		observe_stats(rb, t.role, &st);
+	}
+	if (!set && t.kind == T_NAME && t.role == RINGBUF_ROLE_CONSUMER) {
 		/* give the claim back at once; reopened at each refresh */
 		ringbuf_free(rb);
 		rb = NULL;
 	}
 	if (!sa.watch) {
-		print_stats(&t, kind, &st, NULL, 0);
+		print_stats(&t, kind, &st, NULL, 0, rb, set);
 	} else {
 		bool tty = isatty(STDOUT_FILENO), first = true;
 		double t0 = now_s(), t1, dt = 0;
@@ -130,7 +162,7 @@ static int stat_run(int argc, char **argv)
 			else if (!first)
 				fputc('\n', stdout);
 			/* rates appear from the second refresh on */
-			print_stats(&t, kind, &st, first ? NULL : &prev, dt);
+			print_stats(&t, kind, &st, first ? NULL : &prev, dt, rb, set);
 			if (fflush(stdout))
 				break;
 			first = false;
@@ -138,6 +170,10 @@ static int stat_run(int argc, char **argv)
 			if (g_stop)
 				break;
 			prev = st;
+			if (set) {
+				ringbuf_set_stats(set, &st);
+				goto timed;
+			}
 			if (!rb)
 				rb = open_observe_target(&t);
 			observe_stats(rb, t.role, &st);
@@ -145,12 +181,14 @@ static int stat_run(int argc, char **argv)
 				ringbuf_free(rb);
 				rb = NULL;
 			}
+timed:
 			t1 = now_s();
 			dt = t1 - t0;
 			t0 = t1;
 		}
 	}
 	ringbuf_free(rb);
+	ringbuf_set_free(set);
 	if (fflush(stdout))
 		die(EX_FAIL, "standard output: %s", strerror(errno));
 	return EX_OK;
@@ -182,6 +220,11 @@ static const char stat_help[] =
 	"                  per-second rates since the previous refresh.  The screen\n"
 	"                  is cleared between refreshes when the output is a\n"
 	"                  terminal; otherwise blocks are separated by a blank line.\n"
+	"\n"
+	"A ring set (create --set) shows the sums of its rings' counters, then\n"
+	"a line per ring (ring.K: avail_data, reserved, refused_full,\n"
+	"consumer_pid); one of its rings, stat'ed by its own name NAME.K, shows\n"
+	"'set: ring K of a set of N'.\n"
 	"\n"
 	"TARGET: NAME, a bpffs PATH, or id:N.\n"
 	"Exit status: 0, 1, 2, 3, 4, 5, 6, 7.\n";

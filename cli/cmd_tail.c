@@ -229,25 +229,38 @@ static int tail_run(int argc, char **argv)
 	double deadline = 0;
 	const char *arg;
 	struct target t;
-	struct ringbuf *rb;
+	struct ringbuf *rb = NULL;
+	struct ringbuf_set *set;
 	struct pollfd pfd[2] = { { .events = POLLIN }, { .events = 0 } };
 	int rc = EX_OK, idle_ready = 0;
+	unsigned nr = 1, first = 0;
 
 	arg = cli_parse(&cmd_tail, argc, argv, tail_opt, &tl);
 	parse_target(arg, &t);
 	if (tl.timeout > 0)
 		deadline = now_s() + tl.timeout;
-	rb = open_target(&t, RINGBUF_ROLE_CONSUMER);
+	/* a ring set: its rings in turn, one wait over all of them */
+	set = open_set_target(&t, RINGBUF_ROLE_CONSUMER);
+	if (set)
+		nr = ringbuf_set_count(set);
+	else
+		rb = open_target(&t, RINGBUF_ROLE_CONSUMER);
 	catch_stop_signals();
 	/* Wait on the ring's fd and on standard output at once: a reader
 	 * that went away (POLLERR on a pipe) ends tail while it waits, not
 	 * only at its next write. */
-	pfd[0].fd = ringbuf_epoll_fd(rb);
+	pfd[0].fd = set ? ringbuf_set_epoll_fd(set) : ringbuf_epoll_fd(rb);
 	pfd[1].fd = 1;
 	while (!g_stop) {
-		int ms = 100, r;
+		int ms = 100, r = pfd[0].fd < 0 ? pfd[0].fd : 0;
 
-		r = pfd[0].fd < 0 ? pfd[0].fd : tail_batch(rb, &tl, &tl.werr);
+		for (unsigned i = 0; i < nr && r >= 0 && !tl.done && !tl.werr; i++) {
+			int k = tail_batch(set ? ringbuf_set_ring(set, (first + i) % nr) : rb, &tl,
+					   &tl.werr);
+
+			r = k < 0 ? k : r + k;
+		}
+		first = (first + 1) % nr;
 		if (tl.werr) {
 			if (errno != EPIPE)
 				msg("standard output: %s", strerror(errno));
@@ -302,6 +315,7 @@ static int tail_run(int argc, char **argv)
 		}
 	}
 	ringbuf_free(rb);
+	ringbuf_set_free(set);
 	if (rc == EX_OK && tl.count && !tl.done && !g_stop) {
 		msg("%s: timed out after %g s with %" PRIu64 " of %" PRIu64 " records", t.arg,
 		    tl.timeout, tl.seq, tl.count);
@@ -341,7 +355,9 @@ static const char tail_help[] =
 	"                whether or not records arrived: exit 0, or 11 when --count N\n"
 	"                was given and fewer than N records arrived\n"
 	"\n"
-	"TARGET: NAME, a bpffs PATH or id:N of a BPF_MAP_TYPE_RINGBUF map.\n"
+	"TARGET: NAME (a ring, or a ring set made with 'create --set': its rings\n"
+	"are read in turn, each record once, in order per producer), a bpffs\n"
+	"PATH or id:N of a BPF_MAP_TYPE_RINGBUF map.\n"
 	"Exit status: 0, 1, 2, 3, 4, 5, 6, 7, 8 (busy), 10 (a USER_RINGBUF map), 11.\n";
 
 const struct cli_cmd cmd_tail = {

@@ -4,6 +4,7 @@
  * length-prefixed (--raw), waiting for room rather than dropping any.
  */
 #include <errno.h>
+#include <sched.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -109,6 +110,7 @@ static int write_run(int argc, char **argv)
 	uint64_t flags = 0, ring_size;
 	struct target t;
 	struct ringbuf *rb;
+	struct ringbuf_set *set;
 
 	arg = cli_parse(&cmd_write, argc, argv, write_opt, &wa);
 	if (wa.lines && wa.raw)
@@ -117,7 +119,16 @@ static int write_run(int argc, char **argv)
 		usage_err("--no-wakeup and --force-wakeup exclude each other");
 	flags = wa.nowake ? RINGBUF_NO_WAKEUP : wa.force ? RINGBUF_FORCE_WAKEUP : 0;
 	parse_target(arg, &t);
-	rb = open_target(&t, RINGBUF_ROLE_PRODUCER);
+	/* A ring set: this one producer writes every record into one of its
+	 * rings, its CPU's at the start (its records stay in order). */
+	set = open_set_target(&t, RINGBUF_ROLE_PRODUCER);
+	if (set) {
+		int cpu = sched_getcpu();
+
+		rb = ringbuf_set_ring(set, (unsigned)(cpu < 0 ? 0 : cpu) % ringbuf_set_count(set));
+	} else {
+		rb = open_target(&t, RINGBUF_ROLE_PRODUCER);
+	}
 	ring_size = ringbuf_query(rb, RINGBUF_RING_SIZE);
 	/* a kernel RINGBUF map may be consumed: only BPF programs produce into it */
 	if (t.kind != T_NAME && consume_none(rb) >= 0)
@@ -177,7 +188,10 @@ static int write_run(int argc, char **argv)
 	}
 	if (ferror(stdin))
 		die(EX_FAIL, "standard input: %s", strerror(errno ? errno : EIO));
-	ringbuf_free(rb);
+	if (set)
+		ringbuf_set_free(set);
+	else
+		ringbuf_free(rb);
 	return EX_OK;
 }
 

@@ -340,6 +340,28 @@ void open_fail(const struct target *t, int e)
 
 /* Open @t with @role (named rings only; kernel maps have the role their
  * type gives).  Exits on failure. */
+/*
+ * A named ring set under @t's name (ringbuf create --set), opened in @role:
+ * only when no ring has that name.  Returns the set; NULL when there is no
+ * set of that name either (then open the name as a ring, for its error);
+ * exits on any other failure to open a set that is there (busy, denied).
+ */
+struct ringbuf_set *open_set_target(struct target *t, uint32_t role)
+{
+	struct ringbuf_opts o = { .sz = sizeof(o), .role = role };
+	struct ringbuf_name_info ni;
+	struct ringbuf_set *s;
+
+	if (t->kind != T_NAME || name_info(t->arg, &ni) != -ENOENT)
+		return NULL;
+	errno = 0;
+	s = ringbuf_set_open(t->arg, &o);
+	if (s || errno == ENOENT || errno == EPROTO || errno == EINVAL)
+		return s;
+	t->role = role;
+	open_fail(t, errno ? errno : EIO);
+}
+
 struct ringbuf *open_target(struct target *t, uint32_t role)
 {
 	struct ringbuf_opts o = { .sz = sizeof(o) };
