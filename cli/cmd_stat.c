@@ -137,7 +137,8 @@ static int stat_run(int argc, char **argv)
 	set = open_set_target(&t, RINGBUF_ROLE_PRODUCER);
 	if (set) {
 		t.role = RINGBUF_ROLE_PRODUCER;
-		kind = "ringbuf ring set";
+		kind = t.kind == T_NAME ? "ringbuf ring set"
+					 : "kernel map of BPF_MAP_TYPE_RINGBUF maps";
 		ringbuf_set_stats(set, &st);
 	} else {
 		rb = open_observe_target(&t);

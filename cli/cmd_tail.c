@@ -234,6 +234,7 @@ static int tail_run(int argc, char **argv)
 	struct pollfd pfd[2] = { { .events = POLLIN }, { .events = 0 } };
 	int rc = EX_OK, idle_ready = 0;
 	unsigned nr = 1, first = 0;
+	double next_refresh = 0;
 
 	arg = cli_parse(&cmd_tail, argc, argv, tail_opt, &tl);
 	parse_target(arg, &t);
@@ -254,13 +255,22 @@ static int tail_run(int argc, char **argv)
 	while (!g_stop) {
 		int ms = 100, r = pfd[0].fd < 0 ? pfd[0].fd : 0;
 
+		if (set && t.kind != T_NAME && now_s() >= next_refresh) {
+			/* a map of kernel rings: follow inner maps added or replaced */
+			int k = ringbuf_set_refresh(set);
+
+			if (k < 0)
+				r = k;
+			nr = ringbuf_set_count(set);
+			next_refresh = now_s() + 0.1;
+		}
 		for (unsigned i = 0; i < nr && r >= 0 && !tl.done && !tl.werr; i++) {
 			int k = tail_batch(set ? ringbuf_set_ring(set, (first + i) % nr) : rb, &tl,
 					   &tl.werr);
 
 			r = k < 0 ? k : r + k;
 		}
-		first = (first + 1) % nr;
+		first = nr ? (first + 1) % nr : 0;
 		if (tl.werr) {
 			if (errno != EPIPE)
 				msg("standard output: %s", strerror(errno));
@@ -357,7 +367,9 @@ static const char tail_help[] =
 	"\n"
 	"TARGET: NAME (a ring, or a ring set made with 'create --set': its rings\n"
 	"are read in turn, each record once, in order per producer), a bpffs\n"
-	"PATH or id:N of a BPF_MAP_TYPE_RINGBUF map.\n"
+	"PATH or id:N of a BPF_MAP_TYPE_RINGBUF map, or of an ARRAY_OF_MAPS or\n"
+	"HASH_OF_MAPS of such maps (the per-CPU pattern: every inner map is read,\n"
+	"inner maps added or replaced while tail runs included).\n"
 	"Exit status: 0, 1, 2, 3, 4, 5, 6, 7, 8 (busy), 10 (a USER_RINGBUF map), 11.\n";
 
 const struct cli_cmd cmd_tail = {

@@ -122,6 +122,9 @@ static int write_run(int argc, char **argv)
 	/* A ring set: this one producer writes every record into one of its
 	 * rings, its CPU's at the start (its records stay in order). */
 	set = open_set_target(&t, RINGBUF_ROLE_PRODUCER);
+	if (set && (t.kind != T_NAME || !ringbuf_set_count(set)))
+		die(EX_UNSUPPORTED, "%s: cannot write: a map of kernel ring buffers (BPF programs "
+		    "produce into it)", t.arg);
 	if (set) {
 		int cpu = sched_getcpu();
 

@@ -342,7 +342,8 @@ void open_fail(const struct target *t, int e)
  * type gives).  Exits on failure. */
 /*
  * A named ring set under @t's name (ringbuf create --set), opened in @role:
- * only when no ring has that name.  Returns the set; NULL when there is no
+ * only when no ring has that name; or, for a bpffs path or id:N, a kernel
+ * map of ring buffers (ARRAY_OF_MAPS / HASH_OF_MAPS).  Returns the set; NULL when there is no
  * set of that name either (then open the name as a ring, for its error);
  * exits on any other failure to open a set that is there (busy, denied).
  */
@@ -352,7 +353,18 @@ struct ringbuf_set *open_set_target(struct target *t, uint32_t role)
 	struct ringbuf_name_info ni;
 	struct ringbuf_set *s;
 
-	if (t->kind != T_NAME || name_info(t->arg, &ni) != -ENOENT)
+	if (t->kind == T_ID || t->kind == T_PATH) {
+		/* a map of kernel ring buffers (the per-CPU pattern)? */
+		struct ringbuf_opts ko = { .sz = sizeof(ko) };
+
+		errno = 0;
+		s = t->kind == T_ID ? ringbuf_set_map_open_id(t->id, &ko)
+				    : ringbuf_set_map_open_pinned(t->arg, &ko);
+		if (s || errno == EMEDIUMTYPE)
+			return s; /* else: open the target as a ring, for its error */
+		return NULL;
+	}
+	if (name_info(t->arg, &ni) != -ENOENT)
 		return NULL;
 	errno = 0;
 	s = ringbuf_set_open(t->arg, &o);

@@ -1331,11 +1331,13 @@ RINGBUF_API int ringbuf_set_consume(struct ringbuf_set *s, ringbuf_sample_fn fn,
 /*
  * ringbuf_set_poll - consume what is there; if nothing was, wait up to
  * @timeout_ms (-1: for ever, 0: not at all) for a notification from any
- * ring and consume the rings notified.  The first call puts every member
- * in fd mode (ringbuf_epoll_fd()) and watches them with a ringbuf manager.
- * Returns the number of records delivered (0 after a timeout), or as
- * ringbuf_set_consume(), or -EINTR (a signal), or what
- * ringbuf_manager_poll() returns.  Consumer role, one thread at a time.
+ * ring, then consume every ring.  The first call puts every member in fd
+ * mode (ringbuf_epoll_fd()) and watches them with an epoll instance of the
+ * set's own.  Returns the number of records delivered (0 after a timeout,
+ * or when a wakeup brought nothing consumable yet, e.g. a kernel ring
+ * whose head record is still being written), or as ringbuf_set_consume(),
+ * or -EINTR (a signal), or an errno of epoll_create1/epoll_ctl.  Consumer
+ * role, one thread at a time.
  */
 RINGBUF_API int ringbuf_set_poll(struct ringbuf_set *s, ringbuf_sample_fn fn, void *ctx,
 				 int timeout_ms);
@@ -1343,11 +1345,51 @@ RINGBUF_API int ringbuf_set_poll(struct ringbuf_set *s, ringbuf_sample_fn fn, vo
 /*
  * ringbuf_set_epoll_fd - an epoll fd that turns readable when any ring of
  * the set has a notification (for another event loop; then call
- * ringbuf_set_consume()).  Owned by the set.  Returns the fd, or -EINVAL
+ * ringbuf_set_consume()).  Owned by the set; the same fd for the set's
+ * life, members that come later included.  Returns the fd, or -EINVAL
  * (NULL @s), or what ringbuf_epoll_fd() returns for a member (e.g.
- * -EOPNOTSUPP for a producer-role set).  Consumer role.
+ * -EOPNOTSUPP for a producer-role set).  Consumer role.  (For a map of
+ * kernel rings, new inner maps are noticed only by consume/poll/refresh:
+ * an event loop should call ringbuf_set_consume() now and then.)
  */
 RINGBUF_API int ringbuf_set_epoll_fd(struct ringbuf_set *s);
+
+/*
+ * ringbuf_set_map_open - one consumer handle over a kernel map of ring
+ * buffers: a BPF_MAP_TYPE_ARRAY_OF_MAPS or HASH_OF_MAPS whose values are
+ * BPF_MAP_TYPE_RINGBUF maps (the per-CPU pattern: a BPF program looks up
+ * the ring of its CPU and writes there).  Each inner map is a member,
+ * opened as ringbuf_map_open() would (with @opts), in the outer map's key
+ * order.  The outer map is reread at most every 100 ms by consume and
+ * poll (a poll waiting for ever wakes for it), and at once by
+ * ringbuf_set_refresh(): inner maps added are opened and consumed from
+ * their consumer_pos, inner maps removed or replaced are dropped (a
+ * replaced slot is a new map).  The producer calls fail with -EOPNOTSUPP
+ * (BPF programs produce).  @map_fd is duplicated; the caller keeps its own.
+ * Returns the set (possibly of 0 rings: empty slots are skipped), or NULL
+ * with errno: EBADF, EINVAL (bad @opts), EMEDIUMTYPE (not a map of maps,
+ * or its inner maps are not ring buffers), E2BIG (over 1024 inner maps),
+ * ENOMEM, or the errno of bpf(2) or of ringbuf_map_open() for an inner
+ * map.  Thread-safe.
+ */
+RINGBUF_API struct ringbuf_set *ringbuf_set_map_open(int map_fd, const struct ringbuf_opts *opts);
+/* The same for the map pinned at @path (errno also as BPF_OBJ_GET). */
+RINGBUF_API struct ringbuf_set *ringbuf_set_map_open_pinned(const char *path,
+							    const struct ringbuf_opts *opts);
+/* The same for the map with id @map_id (errno also as BPF_MAP_GET_FD_BY_ID). */
+RINGBUF_API struct ringbuf_set *ringbuf_set_map_open_id(uint32_t map_id,
+							const struct ringbuf_opts *opts);
+
+/*
+ * ringbuf_set_refresh - for a set from ringbuf_set_map_open*(): reread the
+ * outer map now (see there).  Returns the number of rings in the set, or
+ * -EINVAL (NULL @s), -EBUSY (from a callback of this set), or the errno of
+ * reading the map or opening an inner map (the set keeps what it could
+ * open).  For any other set, returns its number of rings.  Consumer role,
+ * the consumer's thread: ringbuf_set_ring() pointers taken before may be
+ * stale after it (and after consume/poll) for such a set.
+ */
+RINGBUF_API int ringbuf_set_refresh(struct ringbuf_set *s);
 
 /* ringbuf_set_count - the number of rings in @s (0 for NULL). */
 RINGBUF_API unsigned ringbuf_set_count(const struct ringbuf_set *s);

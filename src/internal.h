@@ -170,6 +170,12 @@ struct rb_set_ident {
 	uint64_t id;
 	uint32_t n, idx;
 };
+/* BPF objects (src/kmap.c): descriptors by pinned path or map id (-1 and
+ * errno); maps of ring buffers: the check, the inner maps' ids. */
+RB_INTERNAL int rb_bpf_fd_pinned(const char *path);
+RB_INTERNAL int rb_bpf_fd_id(uint32_t map_id);
+RB_INTERNAL int rb_outer_check(int fd, uint32_t *key_size);
+RB_INTERNAL int rb_outer_ids(int fd, uint32_t key_size, uint32_t *ids, size_t cap);
 RB_INTERNAL struct ringbuf *rb_create_ident(const char *name, size_t data_size,
 					    const struct ringbuf_opts *opts,
 					    const struct rb_set_ident *set);

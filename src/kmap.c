@@ -37,6 +37,7 @@
 #include <fcntl.h>
 #include <linux/bpf.h>
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -210,34 +211,128 @@ struct ringbuf *ringbuf_map_open(int map_fd, const struct ringbuf_opts *opts)
 	return rb_kmap_attach(fd, opts);
 }
 
-struct ringbuf *ringbuf_map_open_pinned(const char *path, const struct ringbuf_opts *opts)
+/* A descriptor (close-on-exec) of the BPF object pinned at @path, or -1
+ * with errno. */
+int rb_bpf_fd_pinned(const char *path)
 {
 	union bpf_attr attr;
-	int fd;
 
 	if (!path) {
 		errno = EINVAL;
-		return NULL;
+		return -1;
 	}
 	memset(&attr, 0, sizeof(attr));
 	attr.pathname = (uint64_t)(uintptr_t)path;
-	fd = (int)sys_bpf(BPF_OBJ_GET, &attr);
-	if (fd < 0)
-		return NULL;
-	return rb_kmap_attach(fd, opts);
+	attr.file_flags = 0;
+	return (int)sys_bpf(BPF_OBJ_GET, &attr);
+}
+
+/* A descriptor of the BPF map with id @map_id, or -1 with errno. */
+int rb_bpf_fd_id(uint32_t map_id)
+{
+	union bpf_attr attr;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.map_id = map_id;
+	return (int)sys_bpf(BPF_MAP_GET_FD_BY_ID, &attr);
+}
+
+struct ringbuf *ringbuf_map_open_pinned(const char *path, const struct ringbuf_opts *opts)
+{
+	int fd = rb_bpf_fd_pinned(path);
+
+	return fd < 0 ? NULL : rb_kmap_attach(fd, opts);
 }
 
 struct ringbuf *ringbuf_map_open_id(uint32_t map_id, const struct ringbuf_opts *opts)
 {
-	union bpf_attr attr;
-	int fd;
+	int fd = rb_bpf_fd_id(map_id);
 
-	memset(&attr, 0, sizeof(attr));
-	attr.map_id = map_id;
-	fd = (int)sys_bpf(BPF_MAP_GET_FD_BY_ID, &attr);
-	if (fd < 0)
-		return NULL;
-	return rb_kmap_attach(fd, opts);
+	return fd < 0 ? NULL : rb_kmap_attach(fd, opts);
+}
+
+/* ------------------------------------------------------------------------
+ * Maps of ring buffers (BPF_MAP_TYPE_ARRAY_OF_MAPS / HASH_OF_MAPS)
+ * ------------------------------------------------------------------------ */
+
+/* Is @fd a map of maps whose values are ring buffers?  0 with its key size
+ * in *@key_size, or -EMEDIUMTYPE (not a map of maps, or its inner maps are
+ * of another type), or the errno of the query. */
+int rb_outer_check(int fd, uint32_t *key_size)
+{
+	struct bpf_map_info info;
+	int err, inner;
+
+	if (!rb_fd_is_bpf_map(fd))
+		return -EMEDIUMTYPE;
+	err = rb_map_info(fd, &info);
+	if (err)
+		return err;
+	if ((info.type != BPF_MAP_TYPE_ARRAY_OF_MAPS && info.type != BPF_MAP_TYPE_HASH_OF_MAPS) ||
+	    info.value_size != sizeof(uint32_t) || !info.key_size || info.key_size > 64)
+		return -EMEDIUMTYPE;
+	*key_size = info.key_size;
+	/* the inner maps' type: the first present inner map tells (the
+	 * template is not visible from user space); none yet is fine */
+	{
+		uint32_t ids[1];
+		int n = rb_outer_ids(fd, info.key_size, ids, 1);
+
+		if (n < 0)
+			return n;
+		if (n == 0)
+			return 0;
+		inner = rb_bpf_fd_id(ids[0]);
+		if (inner < 0)
+			return errno == ENOENT ? 0 : -errno; /* gone meanwhile */
+		err = rb_map_info(inner, &info);
+		close(inner);
+		if (err)
+			return err;
+		if (info.type != BPF_MAP_TYPE_RINGBUF)
+			return -EMEDIUMTYPE;
+	}
+	return 0;
+}
+
+/* The ids of the inner maps of @fd, in key order (up to @cap of them):
+ * their number, or a negative errno. */
+int rb_outer_ids(int fd, uint32_t key_size, uint32_t *ids, size_t cap)
+{
+	unsigned char key[64], next[64];
+	union bpf_attr attr;
+	size_t n = 0;
+	bool first = true;
+
+	for (;;) {
+		uint32_t id;
+
+		memset(&attr, 0, sizeof(attr));
+		attr.map_fd = (uint32_t)fd;
+		attr.key = first ? 0 : (uint64_t)(uintptr_t)key;
+		attr.next_key = (uint64_t)(uintptr_t)next;
+		if (sys_bpf(BPF_MAP_GET_NEXT_KEY, &attr)) {
+			if (errno == ENOENT)
+				return (int)n; /* the last key */
+			return -errno;
+		}
+		first = false;
+		memcpy(key, next, key_size);
+		memset(&attr, 0, sizeof(attr));
+		attr.map_fd = (uint32_t)fd;
+		attr.key = (uint64_t)(uintptr_t)key;
+		attr.value = (uint64_t)(uintptr_t)&id;
+		if (sys_bpf(BPF_MAP_LOOKUP_ELEM, &attr)) {
+			if (errno == ENOENT)
+				continue; /* an empty array slot, or deleted meanwhile */
+			return -errno;
+		}
+		if (n < cap)
+			ids[n] = id;
+		n++;
+		if (n >= INT_MAX)
+			return -E2BIG;
+	}
 }
 
 /* ------------------------------------------------------------------------

@@ -41,7 +41,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/epoll.h>
 #include <sys/random.h>
+#include <unistd.h>
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35)) && \
 	(defined(__x86_64__) || defined(__aarch64__))
 #include <sys/rseq.h>
@@ -63,11 +66,16 @@ struct ringbuf_set {
 	uint64_t serial;               /* tells a reused address from this set */
 	struct ringbuf **ring;
 	struct rb_set_thr *threads;    /* pushed by CAS, freed with the set */
-	struct ringbuf_manager *mgr;   /* ringbuf_set_poll()/epoll_fd(), lazily */
-	ringbuf_sample_fn fn;          /* the poll's callback, for the manager */
-	void *ctx;
+	int epfd;                      /* the consumer's epoll instance over the
+					* members' epoll fds; -1 until needed */
 	unsigned next;                 /* the ring ringbuf_set_consume() starts at */
 	bool in_call;                  /* inside consume/poll: re-entry refused */
+	/* a map of kernel ring buffers (ringbuf_set_map_open()); else -1 */
+	int outer_fd;
+	uint32_t key_size;
+	uint32_t *ids;                 /* each member's map id */
+	uint64_t next_refresh;         /* when to reread the outer map (ns) */
+	struct ringbuf_opts opts;      /* what the members are opened with */
 };
 
 static uint64_t rb_set_serial;
@@ -97,13 +105,15 @@ static struct ringbuf_set *rb_set_alloc(unsigned n)
 {
 	struct ringbuf_set *s = calloc(1, sizeof(*s));
 
-	if (!s || !(s->ring = calloc(n, sizeof(*s->ring)))) {
+	if (!s || !(s->ring = calloc(n ? n : 1, sizeof(*s->ring)))) {
 		free(s);
 		errno = ENOMEM;
 		return NULL;
 	}
 	s->n = n;
 	s->serial = __atomic_add_fetch(&rb_set_serial, 1, __ATOMIC_RELAXED);
+	s->epfd = -1;
+	s->outer_fd = -1;
 	return s;
 }
 
@@ -117,7 +127,11 @@ void ringbuf_set_free(struct ringbuf_set *s)
 		errno = EBUSY; /* from a callback of its own consume or poll */
 		return;
 	}
-	ringbuf_manager_free(s->mgr);
+	if (s->epfd >= 0)
+		close(s->epfd);
+	if (s->outer_fd >= 0)
+		close(s->outer_fd);
+	free(s->ids);
 	for (unsigned i = 0; i < s->n; i++)
 		ringbuf_free(s->ring[i]);
 	for (t = s->threads; t; t = next) {
@@ -399,10 +413,13 @@ static struct rb_set_thr *rb_set_thread(struct ringbuf_set *s)
  * of this file).  Fills the fast path's answer when it may be reused. */
 static struct ringbuf *rb_set_pick_slow(struct ringbuf_set *s, struct rb_set_thr **tp)
 {
-	struct rb_set_thr *t = rb_set_thread(s);
+	struct rb_set_thr *t;
 	int cpu = rb_cpu();
 	uint32_t want;
 
+	if (s->outer_fd >= 0 || !s->n)
+		return NULL; /* kernel rings: BPF programs produce */
+	t = rb_set_thread(s);
 	if (!t)
 		return NULL;
 	*tp = t;
@@ -443,7 +460,7 @@ long ringbuf_set_output(struct ringbuf_set *s, const void *data, uint64_t size, 
 	long r;
 
 	if (!rb)
-		return rb_err(s ? ENOMEM : EINVAL);
+		return rb_err(!s ? EINVAL : s->outer_fd >= 0 ? EOPNOTSUPP : ENOMEM);
 	r = ringbuf_output(rb, data, size, flags);
 	if (!r) /* at least our record's end: the consumer must pass it */
 		t->end = READ_ONCE(rb->prod->producer_pos);
@@ -457,7 +474,7 @@ void *ringbuf_set_reserve(struct ringbuf_set *s, uint64_t size, uint64_t flags)
 	void *p;
 
 	if (!rb) {
-		errno = s ? ENOMEM : EINVAL;
+		errno = !s ? EINVAL : s->outer_fd >= 0 ? EOPNOTSUPP : ENOMEM;
 		return NULL;
 	}
 	p = ringbuf_reserve(rb, size, flags);
@@ -470,12 +487,193 @@ void *ringbuf_set_reserve(struct ringbuf_set *s, uint64_t size, uint64_t flags)
  * The consumer
  * ------------------------------------------------------------------------ */
 
+/* ------------------------------------------------------------------------
+ * Maps of kernel ring buffers
+ * ------------------------------------------------------------------------ */
+
+#define RB_SET_REFRESH_NS 100000000ull /* reread the outer map at most this often */
+
+/* Watch @rb in the set's epoll instance (once there is one). */
+static int rb_set_watch_one(struct ringbuf_set *s, struct ringbuf *rb)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = rb };
+	int fd;
+
+	if (s->epfd < 0)
+		return 0;
+	fd = ringbuf_epoll_fd(rb);
+	if (fd < 0)
+		return fd;
+	return epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+/* Reread the outer map: open the inner maps that came, drop those that
+ * went (a replaced map is a new id: the old handle goes, the new one
+ * comes), keep the others with their positions. */
+static int rb_set_refresh_map(struct ringbuf_set *s)
+{
+	size_t cap = s->n + 16;
+	uint32_t *ids = NULL;
+	struct ringbuf **ring;
+	unsigned n = 0;
+	int got, err = 0;
+
+	for (;;) {
+		uint32_t *b = realloc(ids, cap * sizeof(*ids));
+
+		if (!b) {
+			free(ids);
+			return -ENOMEM;
+		}
+		ids = b;
+		got = rb_outer_ids(s->outer_fd, s->key_size, ids, cap);
+		if (got < 0 || (size_t)got <= cap)
+			break;
+		cap = (size_t)got + 16;
+	}
+	s->next_refresh = rb_now_ns() + RB_SET_REFRESH_NS;
+	if (got < 0 || (got > (int)RB_SET_MAX)) {
+		free(ids);
+		return got < 0 ? got : -E2BIG;
+	}
+	if ((unsigned)got == s->n && (!got || !memcmp(ids, s->ids, (size_t)got * sizeof(*ids)))) {
+		free(ids);
+		return 0;
+	}
+	ring = calloc((size_t)got + 1, sizeof(*ring));
+	if (!ring) {
+		free(ids);
+		return -ENOMEM;
+	}
+	for (int i = 0; i < got; i++) {
+		struct ringbuf *rb = NULL;
+
+		for (unsigned k = 0; k < s->n && !rb; k++)
+			if (s->ring[k] && s->ids[k] == ids[i]) {
+				rb = s->ring[k];
+				s->ring[k] = NULL; /* kept */
+			}
+		if (!rb) {
+			rb = ringbuf_map_open_id(ids[i], &s->opts);
+			if (!rb) {
+				if (errno == ENOENT)
+					continue; /* removed meanwhile */
+				err = -errno;
+				continue;
+			}
+			if (!err)
+				err = rb_set_watch_one(s, rb);
+		}
+		ids[n] = ids[i];
+		ring[n++] = rb;
+	}
+	for (unsigned k = 0; k < s->n; k++) {
+		if (!s->ring[k])
+			continue;
+		if (s->epfd >= 0)
+			epoll_ctl(s->epfd, EPOLL_CTL_DEL, ringbuf_epoll_fd(s->ring[k]), NULL);
+		ringbuf_free(s->ring[k]);
+	}
+	free(s->ring);
+	free(s->ids);
+	s->ring = ring;
+	s->ids = ids;
+	s->n = n;
+	s->next = 0;
+	return err;
+}
+
+static int rb_set_refresh_due(struct ringbuf_set *s)
+{
+	if (s->outer_fd < 0 || rb_now_ns() < s->next_refresh)
+		return 0;
+	return rb_set_refresh_map(s);
+}
+
+int ringbuf_set_refresh(struct ringbuf_set *s)
+{
+	int err;
+
+	if (!s)
+		return (int)rb_err(EINVAL);
+	if (s->in_call)
+		return (int)rb_err(EBUSY);
+	if (s->outer_fd < 0)
+		return (int)s->n;
+	err = rb_set_refresh_map(s);
+	return err ? (int)rb_err(-err) : (int)s->n;
+}
+
+static struct ringbuf_set *rb_set_map_attach(int fd, const struct ringbuf_opts *opts)
+{
+	struct ringbuf_set *s;
+	uint32_t key_size = 0;
+	int err;
+
+	if (fd < 0)
+		return NULL;
+	if (opts && !rb_opts_valid(opts)) {
+		close(fd);
+		errno = EINVAL;
+		return NULL;
+	}
+	err = rb_outer_check(fd, &key_size);
+	s = err ? NULL : rb_set_alloc(0);
+	if (!s) {
+		close(fd);
+		errno = err ? -err : ENOMEM;
+		return NULL;
+	}
+	s->outer_fd = fd;
+	s->key_size = key_size;
+	s->opts.sz = sizeof(s->opts);
+	if (opts)
+		memcpy(&s->opts, opts, opts->sz < sizeof(s->opts) ? opts->sz : sizeof(s->opts));
+	s->opts.sz = sizeof(s->opts);
+	err = rb_set_refresh_map(s);
+	if (err) {
+		ringbuf_set_free(s);
+		errno = -err;
+		return NULL;
+	}
+	return s;
+}
+
+struct ringbuf_set *ringbuf_set_map_open(int map_fd, const struct ringbuf_opts *opts)
+{
+	if (map_fd < 0) {
+		errno = EBADF;
+		return NULL;
+	}
+	return rb_set_map_attach(fcntl(map_fd, F_DUPFD_CLOEXEC, 0), opts);
+}
+
+struct ringbuf_set *ringbuf_set_map_open_pinned(const char *path, const struct ringbuf_opts *opts)
+{
+	return rb_set_map_attach(rb_bpf_fd_pinned(path), opts);
+}
+
+struct ringbuf_set *ringbuf_set_map_open_id(uint32_t map_id, const struct ringbuf_opts *opts)
+{
+	return rb_set_map_attach(rb_bpf_fd_id(map_id), opts);
+}
+
+/* ------------------------------------------------------------------------
+ * The consumer
+ * ------------------------------------------------------------------------ */
+
 static int rb_set_consume_all(struct ringbuf_set *s, ringbuf_sample_fn fn, void *ctx)
 {
-	unsigned start = s->next;
+	unsigned start;
 	long total = 0;
+	int err = rb_set_refresh_due(s);
 
-	s->next = (s->next + 1) % s->n;
+	if (err)
+		return err;
+	if (!s->n)
+		return 0;
+	start = s->next % s->n;
+	s->next = (start + 1) % s->n;
 	for (unsigned k = 0; k < s->n; k++) {
 		int r = ringbuf_consume(s->ring[(start + k) % s->n], fn, ctx);
 
@@ -497,31 +695,25 @@ int ringbuf_set_consume(struct ringbuf_set *s, ringbuf_sample_fn fn, void *ctx)
 	s->in_call = true;
 	r = rb_set_consume_all(s, fn, ctx);
 	s->in_call = false;
-	return r;
+	return r < 0 ? (int)rb_err(-r) : r;
 }
 
-static int rb_set_tramp(void *ctx, void *data, size_t size)
-{
-	struct ringbuf_set *s = ctx;
-
-	return s->fn(s->ctx, data, size);
-}
-
-/* The manager over every member, made once. */
-static int rb_set_manager(struct ringbuf_set *s)
+/* The set's epoll instance over every member, made once (members that
+ * come later are added as they come). */
+static int rb_set_watch(struct ringbuf_set *s)
 {
 	int err;
 
-	if (s->mgr)
+	if (s->epfd >= 0)
 		return 0;
-	s->mgr = ringbuf_manager_new(NULL);
-	if (!s->mgr)
+	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (s->epfd < 0)
 		return -errno;
 	for (unsigned i = 0; i < s->n; i++) {
-		err = ringbuf_manager_add(s->mgr, s->ring[i], rb_set_tramp, s);
+		err = rb_set_watch_one(s, s->ring[i]);
 		if (err) {
-			ringbuf_manager_free(s->mgr);
-			s->mgr = NULL;
+			close(s->epfd);
+			s->epfd = -1;
 			return err;
 		}
 	}
@@ -530,25 +722,47 @@ static int rb_set_manager(struct ringbuf_set *s)
 
 int ringbuf_set_poll(struct ringbuf_set *s, ringbuf_sample_fn fn, void *ctx, int timeout_ms)
 {
+	uint64_t deadline;
 	int r;
 
 	if (!s || !fn)
 		return (int)rb_err(EINVAL);
 	if (s->in_call)
 		return (int)rb_err(EBUSY);
-	r = rb_set_manager(s);
+	r = rb_set_watch(s);
 	if (r)
 		return (int)rb_err(-r);
 	s->in_call = true;
-	s->fn = fn;
-	s->ctx = ctx;
-	r = rb_set_consume_all(s, fn, ctx);
-	if (r == 0 && timeout_ms != 0)
-		r = ringbuf_manager_poll(s->mgr, timeout_ms);
+	deadline = timeout_ms > 0 ? rb_now_ns() + (uint64_t)timeout_ms * 1000000ull : 0;
+	for (;;) {
+		struct epoll_event ev[8];
+		int wait = timeout_ms, n;
+
+		r = rb_set_consume_all(s, fn, ctx);
+		if (r != 0 || timeout_ms == 0)
+			break;
+		if (timeout_ms > 0) {
+			uint64_t now = rb_now_ns();
+
+			if (now >= deadline)
+				break;
+			wait = (int)((deadline - now + 999999) / 1000000);
+		}
+		/* a map of kernel rings: wake to look for new inner maps */
+		if (s->outer_fd >= 0 && (wait < 0 || wait > (int)(RB_SET_REFRESH_NS / 1000000)))
+			wait = (int)(RB_SET_REFRESH_NS / 1000000);
+		n = epoll_wait(s->epfd, ev, 8, wait);
+		if (n < 0) {
+			r = -errno;
+			break;
+		}
+		if (n > 0) {
+			r = rb_set_consume_all(s, fn, ctx);
+			break; /* woken: what it brought, even nothing */
+		}
+	}
 	s->in_call = false;
-	if (r < 0)
-		errno = -r;
-	return r;
+	return r < 0 ? (int)rb_err(-r) : r;
 }
 
 int ringbuf_set_epoll_fd(struct ringbuf_set *s)
@@ -557,8 +771,8 @@ int ringbuf_set_epoll_fd(struct ringbuf_set *s)
 
 	if (!s)
 		return (int)rb_err(EINVAL);
-	r = rb_set_manager(s);
+	r = rb_set_watch(s);
 	if (r)
 		return (int)rb_err(-r);
-	return ringbuf_manager_epoll_fd(s->mgr);
+	return s->epfd;
 }
