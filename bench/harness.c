@@ -227,9 +227,34 @@ int verify_cb(void *ctx, void *data, size_t size)
  * Driver and statistics
  * ------------------------------------------------------------------------ */
 
+/* Is row @name selected by --only (comma-separated texts, any of which
+ * its name contains)? */
+static bool row_selected(const char *name)
+{
+	const char *p = cfg.only;
+
+	if (!p)
+		return true;
+	for (;;) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		char part[64];
+
+		if (len && len < sizeof(part)) {
+			memcpy(part, p, len);
+			part[len] = '\0';
+			if (strstr(name, part))
+				return true;
+		}
+		if (!comma)
+			return false;
+		p = comma + 1;
+	}
+}
+
 bool row_skipped(int ri)
 {
-	return (rows[ri].kernel && !kernel_ok()) || (cfg.only && !strstr(rows[ri].name, cfg.only));
+	return (rows[ri].kernel && !kernel_ok()) || !row_selected(rows[ri].name);
 }
 
 const char *skip_reason(int ri)

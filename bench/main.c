@@ -59,7 +59,8 @@ static void usage(FILE *f)
 		   "  --json FILE  also write the results as JSON\n"
 		   "  --plot FILE  also draw throughput vs record size and producer count\n"
 		   "               (PNG, with gnuplot: Debian package gnuplot-nox)\n"
-		   "  --only TEXT  run only the rows whose name contains TEXT (goals that\n"
+		   "  --only TEXT  run only the rows whose name contains TEXT, or any of\n"
+		   "               several comma-separated TEXTs (goals that\n"
 		   "               need rows left out are reported as skipped)\n",
 		MAX_REPS);
 }

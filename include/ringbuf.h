@@ -1231,8 +1231,9 @@ RINGBUF_API void ringbuf_manager_free(struct ringbuf_manager *m);
  * build by hand with an ARRAY_OF_MAPS of ring buffers).  Each member is a
  * plain ring, byte for byte (ringbuf_set_ring() hands it out).
  *
- * Placement and order.  A producer thread writes into the ring of the CPU
- * it runs on (cpu % N).  Order is per producer thread, as in one ring: a
+ * Placement and order.  A producer thread writes into a ring of the CPU
+ * it runs on (cpu % N; with more rings than CPUs, each CPU has N / CPUs
+ * rings and its threads are spread over them by thread id).  Order is per producer thread, as in one ring: a
  * thread that moved to another CPU switches to that CPU's ring only once
  * the consumer has consumed everything it wrote into its current ring, so
  * its records are delivered in the order it wrote them; records of

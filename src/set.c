@@ -7,10 +7,15 @@
  * between members.  What the set adds is the choice of ring per producer
  * and one consumer over all of them.
  *
- * Placement.  A producer thread writes into the ring of the CPU it runs on
- * (cpu % N): two threads on different CPUs never touch the same ring's
- * lock, positions or data lines, however many threads there are, and the
- * threads that share a CPU share its ring's lines only with each other.
+ * Placement.  A producer thread writes into a ring of the CPU it runs on
+ * (ring i belongs to CPU c when i % B == c % B, B = min(N, CPUs)): two
+ * threads on different CPUs never touch the same ring's lock, positions or
+ * data lines, however many threads there are, and the threads that share a
+ * CPU share its rings' lines only with each other (with more rings than
+ * CPUs, a CPU's threads are spread over its rings by tid).  The fast path
+ * is one per-thread answer (set, serial, tid, CPU -> ring) checked with
+ * independent loads, the CPU read from glibc's rseq area; then the ring's
+ * own ringbuf_output()/ringbuf_reserve() is tail-called.
  * Order is per producer thread, as in one ring: a thread that finds itself
  * on another CPU moves to that CPU's ring only once the consumer has
  * consumed everything it put in its current ring (its consumer_pos has
@@ -57,12 +62,14 @@
 struct rb_set_thr {
 	uint32_t tid;
 	uint32_t ring;           /* the ring this thread writes into */
-	uint64_t end;            /* producer_pos after its last record there, 0: none */
+	uint64_t end;            /* while a move waits: a position past its last
+				  * record in that ring; 0 otherwise */
 	struct rb_set_thr *next; /* immutable once pushed */
 };
 
 struct ringbuf_set {
 	unsigned n;
+	unsigned base, groups;         /* placement: min(n, CPUs), n / base */
 	uint64_t serial;               /* tells a reused address from this set */
 	struct ringbuf **ring;
 	struct rb_set_thr *threads;    /* pushed by CAS, freed with the set */
@@ -94,12 +101,32 @@ static __thread struct {
 	uint32_t tid;
 	int cpu;
 	struct ringbuf *rb;
-	struct rb_set_thr *t;
 } rb_set_hot __attribute__((tls_model("initial-exec")));
 
 /* ------------------------------------------------------------------------
  * Building and freeing
  * ------------------------------------------------------------------------ */
+
+/* Placement over n rings: CPU c's rings are those i with i % base ==
+ * c % base (base = min(n, CPUs)); with more rings than CPUs, the threads of
+ * one CPU are spread over its n / base rings by their tid, so that a
+ * thread preempted while it holds a ring's lock stalls only the few
+ * threads that share that ring. */
+static void rb_set_layout(struct ringbuf_set *s)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_CONF);
+
+	s->base = s->n < (unsigned)(cpus > 0 ? cpus : 1) ? s->n : (unsigned)(cpus > 0 ? cpus : 1);
+	s->groups = s->base ? s->n / s->base : 1;
+}
+
+/* The ring of a thread of @tid on @cpu. */
+static uint32_t rb_set_want(const struct ringbuf_set *s, int cpu, uint32_t tid)
+{
+	uint32_t h = (tid * 2654435761u) >> 8;
+
+	return (uint32_t)cpu % s->base + s->base * (s->groups > 1 ? h % s->groups : 0);
+}
 
 static struct ringbuf_set *rb_set_alloc(unsigned n)
 {
@@ -111,6 +138,7 @@ static struct ringbuf_set *rb_set_alloc(unsigned n)
 		return NULL;
 	}
 	s->n = n;
+	rb_set_layout(s);
 	s->serial = __atomic_add_fetch(&rb_set_serial, 1, __ATOMIC_RELAXED);
 	s->epfd = -1;
 	s->outer_fd = -1;
@@ -391,11 +419,14 @@ static struct rb_set_thr *rb_set_thread(struct ringbuf_set *s)
 	if (!t) {
 		int cpu = rb_cpu();
 
-		t = calloc(1, sizeof(*t));
+		/* a line of its own: written by its thread only, never beside
+		 * another thread's entry */
+		t = aligned_alloc(128, 128);
 		if (!t)
 			return NULL;
+		memset(t, 0, 128);
 		t->tid = tid;
-		t->ring = cpu >= 0 ? (uint32_t)cpu % s->n : 0;
+		t->ring = cpu >= 0 ? rb_set_want(s, cpu, tid) : 0;
 		t->next = __atomic_load_n(&s->threads, __ATOMIC_RELAXED);
 		while (!__atomic_compare_exchange_n(&s->threads, &t->next, t, false,
 						    __ATOMIC_RELEASE, __ATOMIC_RELAXED))
@@ -422,70 +453,87 @@ static struct ringbuf *rb_set_pick_slow(struct ringbuf_set *s, struct rb_set_thr
 	t = rb_set_thread(s);
 	if (!t)
 		return NULL;
-	*tp = t;
-	want = cpu >= 0 ? (uint32_t)cpu % s->n : t->ring;
-	if (want != t->ring &&
-	    (!t->end || (int64_t)(smp_load_acquire(&s->ring[t->ring]->cons->consumer_pos) - t->end) >= 0)) {
-		t->ring = want;
-		t->end = 0;
+	want = cpu >= 0 ? rb_set_want(s, cpu, t->tid) : t->ring;
+	if (want == t->ring) {
+		t->end = 0; /* nothing to wait for: nothing tracked */
+	} else {
+		struct ringbuf *old = s->ring[t->ring];
+
+		/* Everything this thread put in its ring lies below the ring's
+		 * producer_pos now: that is what the consumer must pass (and
+		 * what each record written while the move waits raises). */
+		if (!t->end)
+			t->end = READ_ONCE(old->prod->producer_pos);
+		if ((int64_t)(smp_load_acquire(&old->cons->consumer_pos) - t->end) >= 0) {
+			t->ring = want;
+			t->end = 0;
+		}
 	}
+	/* a move still pending: no fast path, and each record's end tracked */
+	*tp = want == t->ring ? NULL : t;
 	rb_set_hot.s = s;
 	rb_set_hot.serial = s->serial;
 	rb_set_hot.tid = t->tid;
-	/* a move still pending: no fast path, check again next time */
 	rb_set_hot.cpu = want == t->ring ? cpu : -2;
 	rb_set_hot.rb = s->ring[t->ring];
-	rb_set_hot.t = t;
 	return rb_set_hot.rb;
 }
 
-/* The ring this thread writes into now.  The fast path is one per-thread
- * answer, valid while the thread uses the same set on the same CPU: its
- * loads are independent of each other (chasing the thread's entry and the
- * set's ring array instead cost as much as the record itself). */
-static inline struct ringbuf *rb_set_pick(struct ringbuf_set *s, struct rb_set_thr **tp)
+/* The fast path: one per-thread answer, valid while the thread uses the
+ * same set on the same CPU with no move pending.  Its loads are
+ * independent of each other (chasing the thread's entry and the set's
+ * ring array instead cost as much as the record itself), and the callers
+ * below then tail-call the ring's own function. */
+static __attribute__((always_inline)) inline struct ringbuf *rb_set_fast(const struct ringbuf_set *s)
 {
 	if (__builtin_expect(rb_set_hot.s == s && s && rb_set_hot.serial == s->serial &&
-			     rb_set_hot.tid == rb_tls_tid && rb_set_hot.cpu == rb_cpu(), 1)) {
-		*tp = rb_set_hot.t;
+			     rb_set_hot.tid == rb_tls_tid && rb_set_hot.cpu == rb_cpu(), 1))
 		return rb_set_hot.rb;
-	}
-	return s ? rb_set_pick_slow(s, tp) : NULL;
+	return NULL;
 }
 
-long ringbuf_set_output(struct ringbuf_set *s, const void *data, uint64_t size, uint64_t flags)
+static __attribute__((noinline)) long rb_set_output_slow(struct ringbuf_set *s, const void *data,
+							 uint64_t size, uint64_t flags)
 {
-	struct rb_set_thr *t;
-	struct ringbuf *rb = rb_set_pick(s, &t);
+	struct rb_set_thr *t = NULL;
+	struct ringbuf *rb = s ? rb_set_pick_slow(s, &t) : NULL;
 	long r;
 
 	if (!rb)
 		return rb_err(!s ? EINVAL : s->outer_fd >= 0 ? EOPNOTSUPP : ENOMEM);
 	r = ringbuf_output(rb, data, size, flags);
-	if (!r) /* at least our record's end: the consumer must pass it */
+	if (!r && t) /* a move waits: the consumer must pass this record too */
 		t->end = READ_ONCE(rb->prod->producer_pos);
 	return r;
 }
 
+long ringbuf_set_output(struct ringbuf_set *s, const void *data, uint64_t size, uint64_t flags)
+{
+	struct ringbuf *rb = rb_set_fast(s);
+
+	if (__builtin_expect(rb != NULL, 1))
+		return ringbuf_output(rb, data, size, flags);
+	return rb_set_output_slow(s, data, size, flags);
+}
+
 void *ringbuf_set_reserve(struct ringbuf_set *s, uint64_t size, uint64_t flags)
 {
-	struct rb_set_thr *t;
-	struct ringbuf *rb = rb_set_pick(s, &t);
+	struct rb_set_thr *t = NULL;
+	struct ringbuf *rb = rb_set_fast(s);
 	void *p;
 
+	if (__builtin_expect(rb != NULL, 1))
+		return ringbuf_reserve(rb, size, flags);
+	rb = s ? rb_set_pick_slow(s, &t) : NULL;
 	if (!rb) {
 		errno = !s ? EINVAL : s->outer_fd >= 0 ? EOPNOTSUPP : ENOMEM;
 		return NULL;
 	}
 	p = ringbuf_reserve(rb, size, flags);
-	if (p) /* a BUSY record holds the consumer back: end covers it */
+	if (p && t) /* a move waits: and this record (BUSY holds the consumer) */
 		t->end = READ_ONCE(rb->prod->producer_pos);
 	return p;
 }
-
-/* ------------------------------------------------------------------------
- * The consumer
- * ------------------------------------------------------------------------ */
 
 /* ------------------------------------------------------------------------
  * Maps of kernel ring buffers
