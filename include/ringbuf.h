@@ -1392,6 +1392,29 @@ RINGBUF_API struct ringbuf_set *ringbuf_set_map_open_id(uint32_t map_id,
  */
 RINGBUF_API int ringbuf_set_refresh(struct ringbuf_set *s);
 
+/*
+ * ringbuf_set_consume_ordered - deliver the set's records in the order of
+ * a timestamp they carry: an unsigned 64-bit value at byte @ts_offset of
+ * each record (native byte order; e.g. bpf_ktime_get_ns() or
+ * CLOCK_MONOTONIC nanoseconds; a record too short to hold it counts as
+ * the oldest).  Each ring must hold its records in timestamp order (one
+ * producer per ring, or producers that stamp under the ring's order).  A
+ * record is delivered once it is the oldest of every ring's next record
+ * and either every ring has a next record -- then nothing older can come
+ * -- or it is @lag_ns old by CLOCK_MONOTONIC: a ring that stays empty
+ * holds the others back by at most @lag_ns, and only a record that
+ * arrives more than @lag_ns after its timestamp can be delivered out of
+ * order.  Records held back stay in their rings (taken with the pull
+ * reader, not committed): call again within @lag_ns (e.g. wait on
+ * ringbuf_set_epoll_fd() with that timeout).  Each record is committed as
+ * it is delivered.  Returns the number delivered, or as
+ * ringbuf_set_consume() (a callback's negative return stops it, its record
+ * committed), -EOPNOTSUPP for a ring in overwrite mode.  Consumer role, one
+ * thread at a time; do not mix with ringbuf_next() on the members.
+ */
+RINGBUF_API int ringbuf_set_consume_ordered(struct ringbuf_set *s, uint32_t ts_offset,
+					    uint64_t lag_ns, ringbuf_sample_fn fn, void *ctx);
+
 /* ringbuf_set_count - the number of rings in @s (0 for NULL). */
 RINGBUF_API unsigned ringbuf_set_count(const struct ringbuf_set *s);
 

@@ -35,7 +35,8 @@ LAYERS=(
 	"ring.c"                         # the hot path: reserve, commit, consume
 	"poll.c pull.c"                  # waiting; the pull reader
 	"manager.c"                      # several rings, one wait (public API only)
-	"set.c"                          # ring sets: placement, one consumer
+	"set.c"                          # ring sets: building them, placement
+	"set_consume.c"                  # ring sets: the consumer; kernel maps of rings
 	"bpf_maps.c"                     # on the public API only
 )
 HOT=ring.c

@@ -28,9 +28,12 @@
  * per-thread cache; entries are pushed with a compare-and-swap and freed
  * only with the set, so no lock is taken on any producer path (fork()-safe).
  *
- * Consumer.  ringbuf_set_consume() consumes every ring once, starting one
- * ring further each call; ringbuf_set_poll() waits with a ringbuf manager
- * (src/manager.c) over the members' epoll fds, made on first use.
+ * Consumer (src/set_consume.c).  ringbuf_set_consume() consumes every ring
+ * once, starting one ring further each call; ringbuf_set_poll() waits on
+ * an epoll instance of the set's own over the members' epoll fds, made on
+ * first use; ringbuf_set_consume_ordered() merges the rings' heads by a
+ * timestamp the records carry.  A set may also be a kernel map of ring
+ * buffers, whose members follow its inner maps.
  *
  * Names.  A named set NAME is the rings NAME.0 .. NAME.(N-1), each carrying
  * the set's random id, N and its index in its metadata page, written before
@@ -49,6 +52,7 @@
 #include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35)) && \
 	(defined(__x86_64__) || defined(__aarch64__))
@@ -56,34 +60,7 @@
 #define RB_HAVE_RSEQ 1
 #endif
 
-#define RB_SET_MAX   1024U /* members */
-#define RB_SET_CACHE 4     /* sets a thread finds without a search */
-
-struct rb_set_thr {
-	uint32_t tid;
-	uint32_t ring;           /* the ring this thread writes into */
-	uint64_t end;            /* while a move waits: a position past its last
-				  * record in that ring; 0 otherwise */
-	struct rb_set_thr *next; /* immutable once pushed */
-};
-
-struct ringbuf_set {
-	unsigned n;
-	unsigned base, groups;         /* placement: min(n, CPUs), n / base */
-	uint64_t serial;               /* tells a reused address from this set */
-	struct ringbuf **ring;
-	struct rb_set_thr *threads;    /* pushed by CAS, freed with the set */
-	int epfd;                      /* the consumer's epoll instance over the
-					* members' epoll fds; -1 until needed */
-	unsigned next;                 /* the ring ringbuf_set_consume() starts at */
-	bool in_call;                  /* inside consume/poll: re-entry refused */
-	/* a map of kernel ring buffers (ringbuf_set_map_open()); else -1 */
-	int outer_fd;
-	uint32_t key_size;
-	uint32_t *ids;                 /* each member's map id */
-	uint64_t next_refresh;         /* when to reread the outer map (ns) */
-	struct ringbuf_opts opts;      /* what the members are opened with */
-};
+#include "set.h"
 
 static uint64_t rb_set_serial;
 
@@ -128,7 +105,7 @@ static uint32_t rb_set_want(const struct ringbuf_set *s, int cpu, uint32_t tid)
 	return (uint32_t)cpu % s->base + s->base * (s->groups > 1 ? h % s->groups : 0);
 }
 
-static struct ringbuf_set *rb_set_alloc(unsigned n)
+struct ringbuf_set *rb_set_alloc(unsigned n)
 {
 	struct ringbuf_set *s = calloc(1, sizeof(*s));
 
@@ -160,6 +137,7 @@ void ringbuf_set_free(struct ringbuf_set *s)
 	if (s->outer_fd >= 0)
 		close(s->outer_fd);
 	free(s->ids);
+	free(s->head);
 	for (unsigned i = 0; i < s->n; i++)
 		ringbuf_free(s->ring[i]);
 	for (t = s->threads; t; t = next) {
@@ -535,292 +513,3 @@ void *ringbuf_set_reserve(struct ringbuf_set *s, uint64_t size, uint64_t flags)
 	return p;
 }
 
-/* ------------------------------------------------------------------------
- * Maps of kernel ring buffers
- * ------------------------------------------------------------------------ */
-
-#define RB_SET_REFRESH_NS 100000000ull /* reread the outer map at most this often */
-
-/* Watch @rb in the set's epoll instance (once there is one). */
-static int rb_set_watch_one(struct ringbuf_set *s, struct ringbuf *rb)
-{
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = rb };
-	int fd;
-
-	if (s->epfd < 0)
-		return 0;
-	fd = ringbuf_epoll_fd(rb);
-	if (fd < 0)
-		return fd;
-	return epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
-}
-
-/* Reread the outer map: open the inner maps that came, drop those that
- * went (a replaced map is a new id: the old handle goes, the new one
- * comes), keep the others with their positions. */
-static int rb_set_refresh_map(struct ringbuf_set *s)
-{
-	size_t cap = s->n + 16;
-	uint32_t *ids = NULL;
-	struct ringbuf **ring;
-	unsigned n = 0;
-	int got, err = 0;
-
-	for (;;) {
-		uint32_t *b = realloc(ids, cap * sizeof(*ids));
-
-		if (!b) {
-			free(ids);
-			return -ENOMEM;
-		}
-		ids = b;
-		got = rb_outer_ids(s->outer_fd, s->key_size, ids, cap);
-		if (got < 0 || (size_t)got <= cap)
-			break;
-		cap = (size_t)got + 16;
-	}
-	s->next_refresh = rb_now_ns() + RB_SET_REFRESH_NS;
-	if (got < 0 || (got > (int)RB_SET_MAX)) {
-		free(ids);
-		return got < 0 ? got : -E2BIG;
-	}
-	if ((unsigned)got == s->n && (!got || !memcmp(ids, s->ids, (size_t)got * sizeof(*ids)))) {
-		free(ids);
-		return 0;
-	}
-	ring = calloc((size_t)got + 1, sizeof(*ring));
-	if (!ring) {
-		free(ids);
-		return -ENOMEM;
-	}
-	for (int i = 0; i < got; i++) {
-		struct ringbuf *rb = NULL;
-
-		for (unsigned k = 0; k < s->n && !rb; k++)
-			if (s->ring[k] && s->ids[k] == ids[i]) {
-				rb = s->ring[k];
-				s->ring[k] = NULL; /* kept */
-			}
-		if (!rb) {
-			rb = ringbuf_map_open_id(ids[i], &s->opts);
-			if (!rb) {
-				if (errno == ENOENT)
-					continue; /* removed meanwhile */
-				err = -errno;
-				continue;
-			}
-			if (!err)
-				err = rb_set_watch_one(s, rb);
-		}
-		ids[n] = ids[i];
-		ring[n++] = rb;
-	}
-	for (unsigned k = 0; k < s->n; k++) {
-		if (!s->ring[k])
-			continue;
-		if (s->epfd >= 0)
-			epoll_ctl(s->epfd, EPOLL_CTL_DEL, ringbuf_epoll_fd(s->ring[k]), NULL);
-		ringbuf_free(s->ring[k]);
-	}
-	free(s->ring);
-	free(s->ids);
-	s->ring = ring;
-	s->ids = ids;
-	s->n = n;
-	s->next = 0;
-	return err;
-}
-
-static int rb_set_refresh_due(struct ringbuf_set *s)
-{
-	if (s->outer_fd < 0 || rb_now_ns() < s->next_refresh)
-		return 0;
-	return rb_set_refresh_map(s);
-}
-
-int ringbuf_set_refresh(struct ringbuf_set *s)
-{
-	int err;
-
-	if (!s)
-		return (int)rb_err(EINVAL);
-	if (s->in_call)
-		return (int)rb_err(EBUSY);
-	if (s->outer_fd < 0)
-		return (int)s->n;
-	err = rb_set_refresh_map(s);
-	return err ? (int)rb_err(-err) : (int)s->n;
-}
-
-static struct ringbuf_set *rb_set_map_attach(int fd, const struct ringbuf_opts *opts)
-{
-	struct ringbuf_set *s;
-	uint32_t key_size = 0;
-	int err;
-
-	if (fd < 0)
-		return NULL;
-	if (opts && !rb_opts_valid(opts)) {
-		close(fd);
-		errno = EINVAL;
-		return NULL;
-	}
-	err = rb_outer_check(fd, &key_size);
-	s = err ? NULL : rb_set_alloc(0);
-	if (!s) {
-		close(fd);
-		errno = err ? -err : ENOMEM;
-		return NULL;
-	}
-	s->outer_fd = fd;
-	s->key_size = key_size;
-	s->opts.sz = sizeof(s->opts);
-	if (opts)
-		memcpy(&s->opts, opts, opts->sz < sizeof(s->opts) ? opts->sz : sizeof(s->opts));
-	s->opts.sz = sizeof(s->opts);
-	err = rb_set_refresh_map(s);
-	if (err) {
-		ringbuf_set_free(s);
-		errno = -err;
-		return NULL;
-	}
-	return s;
-}
-
-struct ringbuf_set *ringbuf_set_map_open(int map_fd, const struct ringbuf_opts *opts)
-{
-	if (map_fd < 0) {
-		errno = EBADF;
-		return NULL;
-	}
-	return rb_set_map_attach(fcntl(map_fd, F_DUPFD_CLOEXEC, 0), opts);
-}
-
-struct ringbuf_set *ringbuf_set_map_open_pinned(const char *path, const struct ringbuf_opts *opts)
-{
-	return rb_set_map_attach(rb_bpf_fd_pinned(path), opts);
-}
-
-struct ringbuf_set *ringbuf_set_map_open_id(uint32_t map_id, const struct ringbuf_opts *opts)
-{
-	return rb_set_map_attach(rb_bpf_fd_id(map_id), opts);
-}
-
-/* ------------------------------------------------------------------------
- * The consumer
- * ------------------------------------------------------------------------ */
-
-static int rb_set_consume_all(struct ringbuf_set *s, ringbuf_sample_fn fn, void *ctx)
-{
-	unsigned start;
-	long total = 0;
-	int err = rb_set_refresh_due(s);
-
-	if (err)
-		return err;
-	if (!s->n)
-		return 0;
-	start = s->next % s->n;
-	s->next = (start + 1) % s->n;
-	for (unsigned k = 0; k < s->n; k++) {
-		int r = ringbuf_consume(s->ring[(start + k) % s->n], fn, ctx);
-
-		if (r < 0)
-			return r;
-		total += r;
-	}
-	return total > INT_MAX ? INT_MAX : (int)total;
-}
-
-int ringbuf_set_consume(struct ringbuf_set *s, ringbuf_sample_fn fn, void *ctx)
-{
-	int r;
-
-	if (!s || !fn)
-		return (int)rb_err(EINVAL);
-	if (s->in_call)
-		return (int)rb_err(EBUSY);
-	s->in_call = true;
-	r = rb_set_consume_all(s, fn, ctx);
-	s->in_call = false;
-	return r < 0 ? (int)rb_err(-r) : r;
-}
-
-/* The set's epoll instance over every member, made once (members that
- * come later are added as they come). */
-static int rb_set_watch(struct ringbuf_set *s)
-{
-	int err;
-
-	if (s->epfd >= 0)
-		return 0;
-	s->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (s->epfd < 0)
-		return -errno;
-	for (unsigned i = 0; i < s->n; i++) {
-		err = rb_set_watch_one(s, s->ring[i]);
-		if (err) {
-			close(s->epfd);
-			s->epfd = -1;
-			return err;
-		}
-	}
-	return 0;
-}
-
-int ringbuf_set_poll(struct ringbuf_set *s, ringbuf_sample_fn fn, void *ctx, int timeout_ms)
-{
-	uint64_t deadline;
-	int r;
-
-	if (!s || !fn)
-		return (int)rb_err(EINVAL);
-	if (s->in_call)
-		return (int)rb_err(EBUSY);
-	r = rb_set_watch(s);
-	if (r)
-		return (int)rb_err(-r);
-	s->in_call = true;
-	deadline = timeout_ms > 0 ? rb_now_ns() + (uint64_t)timeout_ms * 1000000ull : 0;
-	for (;;) {
-		struct epoll_event ev[8];
-		int wait = timeout_ms, n;
-
-		r = rb_set_consume_all(s, fn, ctx);
-		if (r != 0 || timeout_ms == 0)
-			break;
-		if (timeout_ms > 0) {
-			uint64_t now = rb_now_ns();
-
-			if (now >= deadline)
-				break;
-			wait = (int)((deadline - now + 999999) / 1000000);
-		}
-		/* a map of kernel rings: wake to look for new inner maps */
-		if (s->outer_fd >= 0 && (wait < 0 || wait > (int)(RB_SET_REFRESH_NS / 1000000)))
-			wait = (int)(RB_SET_REFRESH_NS / 1000000);
-		n = epoll_wait(s->epfd, ev, 8, wait);
-		if (n < 0) {
-			r = -errno;
-			break;
-		}
-		if (n > 0) {
-			r = rb_set_consume_all(s, fn, ctx);
-			break; /* woken: what it brought, even nothing */
-		}
-	}
-	s->in_call = false;
-	return r < 0 ? (int)rb_err(-r) : r;
-}
-
-int ringbuf_set_epoll_fd(struct ringbuf_set *s)
-{
-	int r;
-
-	if (!s)
-		return (int)rb_err(EINVAL);
-	r = rb_set_watch(s);
-	if (r)
-		return (int)rb_err(-r);
-	return s->epfd;
-}

@@ -16,6 +16,10 @@
  *   processes  4 producer processes on a named set, the parent consuming
  *   dead       a producer killed inside a reservation on a set: the
  *              consumer recovers its record, the others' records flow on
+ *   ordered    records stamped in one global order but spread over 3 rings
+ *              come out of ringbuf_set_consume_ordered() in that order; a
+ *              ring that stays empty holds the others back until the lag
+ *              has passed, no longer
  */
 #include <errno.h>
 #include <pthread.h>
@@ -23,7 +27,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -445,6 +451,97 @@ static void test_dead(void)
 	ringbuf_set_free(s);
 }
 
+/* ---- the ordered consumer ------------------------------------------------ */
+
+struct stamped {
+	uint32_t src, seq;
+	uint64_t ts;
+};
+
+struct order {
+	uint64_t last;
+	long n;
+};
+
+static int order_cb(void *ctx, void *data, size_t size)
+{
+	struct order *o = ctx;
+	struct stamped r;
+
+	CHECK_EQ(size, sizeof(r));
+	memcpy(&r, data, sizeof(r));
+	CHECK(r.ts >= o->last);
+	o->last = r.ts;
+	o->n++;
+	return 0;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+static void test_ordered(void)
+{
+	struct ringbuf_set *s = ringbuf_set_new(3, RING, NULL);
+	struct order o = { 0, 0 };
+	uint64_t rng = 12345, base = mono_ns();
+	uint64_t t0;
+
+	CHECK(s != NULL);
+	/* 3000 timestamps in one order, each put into a random ring: every
+	 * ring holds its records in order, the rings interleave */
+	for (uint32_t i = 0; i < 3000; i++) {
+		struct stamped r = { 0, i, base + i };
+		unsigned k = (unsigned)(t_rand(&rng) % 3);
+
+		CHECK_EQ(ringbuf_output(ringbuf_set_ring(s, k), &r, sizeof(r), 0), 0);
+	}
+	/* a long lag: everything up to the last record any ring holds
+	 * comes out in order now (the rest waits for the lag) */
+	CHECK(ringbuf_set_consume_ordered(s, offsetof(struct stamped, ts), 60000000000ull,
+					  order_cb, &o) > 2900);
+	CHECK(o.n < 3000); /* the last ones wait: their rings' successors are unknown */
+	/* a short lag: the rest once it has passed */
+	t0 = mono_ns();
+	while (o.n < 3000) {
+		CHECK(mono_ns() - t0 < 5000000000ull);
+		CHECK(ringbuf_set_consume_ordered(s, offsetof(struct stamped, ts), 20000000, order_cb,
+						  &o) >= 0);
+		t_sleep_ms(5);
+	}
+	CHECK_EQ(o.n, 3000);
+
+	/* an empty ring holds a fresh record back until the lag, no longer */
+	{
+		struct stamped r = { 0, 0, mono_ns() };
+
+		CHECK_EQ(ringbuf_output(ringbuf_set_ring(s, 1), &r, sizeof(r), 0), 0);
+		CHECK_EQ(ringbuf_set_consume_ordered(s, offsetof(struct stamped, ts), 200000000ull,
+						     order_cb, &o), 0);
+		t_sleep_ms(250);
+		CHECK_EQ(ringbuf_set_consume_ordered(s, offsetof(struct stamped, ts), 200000000ull,
+						     order_cb, &o), 1);
+	}
+	/* what the ordered consumer holds, a plain consume delivers once */
+	{
+		struct stamped r = { 0, 1, mono_ns() };
+		long n = 0;
+
+		CHECK_EQ(ringbuf_output(ringbuf_set_ring(s, 2), &r, sizeof(r), 0), 0);
+		CHECK_EQ(ringbuf_set_consume_ordered(s, offsetof(struct stamped, ts), 60000000000ull,
+						     order_cb, &o), 0);
+		CHECK_EQ(ringbuf_set_consume(s, count_cb, &n), 1);
+		CHECK_EQ(ringbuf_set_consume_ordered(s, offsetof(struct stamped, ts), 0, order_cb, &o),
+			 0);
+	}
+	CHECK_ERR(ringbuf_set_consume_ordered(NULL, 0, 0, order_cb, &o), EINVAL);
+	ringbuf_set_free(s);
+}
+
 int main(void)
 {
 	cpu_set_t all;
@@ -470,5 +567,7 @@ int main(void)
 	test_dead();
 	CHECK_EQ(sched_setaffinity(0, sizeof(all), &all), 0);
 	printf("ok   a producer killed inside its reservation\n");
+	test_ordered();
+	printf("ok   ordered: 3000 records over 3 rings in timestamp order; the lag bounds the wait\n");
 	return T_PASS;
 }
