@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <time.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -22,6 +23,10 @@ struct tail {
 	bool done;      /* count reached */
 	bool werr;      /* writing standard output failed */
 	bool copying;   /* an overwrite-mode ring: the callback consumer */
+	bool peek;      /* --peek: read without consuming */
+	uint64_t cons_seen; /* a kernel map: consumer_pos as we left it */
+	bool warned;    /* another consumer said so once */
+	bool kernel;    /* the target is a kernel map (no consumer claim) */
 };
 
 static void put_base64(const unsigned char *p, size_t n)
@@ -159,6 +164,17 @@ static int tail_batch(struct ringbuf *rb, struct tail *t, bool *werr)
 			t->done = true;
 		return r;
 	}
+	if (t->kernel && !t->warned) {
+		/* a kernel map has no consumer claim: someone else moving its
+		 * consumer_pos is another reader taking records from us */
+		uint64_t cons = ringbuf_query(rb, RINGBUF_CONS_POS);
+
+		if (t->cons_seen != UINT64_MAX && cons != t->cons_seen) {
+			msg("warning: another process is consuming this map too: each record goes "
+			    "to one of you (use --peek to read without consuming)");
+			t->warned = true;
+		}
+	}
 	while (n < TAIL_BATCH && !(t->count && t->seq >= t->count) &&
 	       (r = ringbuf_next(rb, &rec)) > 0) {
 		on_record(t, rec.data, rec.size);
@@ -181,19 +197,88 @@ static int tail_batch(struct ringbuf *rb, struct tail *t, bool *werr)
 		return n;
 	}
 	r = ringbuf_commit(rb);
+	if (t->kernel)
+		t->cons_seen = ringbuf_query(rb, RINGBUF_CONS_POS);
 	if (t->count && t->seq >= t->count)
 		t->done = true;
 	return r < 0 ? r : n;
 }
 
-enum { TAIL_FORMAT, TAIL_COUNT, TAIL_TIMEOUT };
+enum { TAIL_FORMAT, TAIL_COUNT, TAIL_TIMEOUT, TAIL_PEEK };
 
 static const struct cli_opt tail_opts[] = {
 	[TAIL_FORMAT] = { "--format", CLI_VALUE, NULL },
 	[TAIL_COUNT] = { "--count", CLI_VALUE, NULL },
 	[TAIL_TIMEOUT] = { "--timeout", CLI_VALUE, NULL },
+	[TAIL_PEEK] = { "--peek", CLI_FLAG, NULL },
 	{ NULL, 0, NULL },
 };
+
+/*
+ * --peek: follow the producers from where they are, copying each record
+ * (ringbuf_peek), never storing consumer_pos or claiming anything, so an
+ * application consuming the ring is not disturbed.  Returns the exit code.
+ */
+static int tail_peek(struct ringbuf *rb, struct tail *tl, const struct target *t,
+		     double deadline)
+{
+	uint64_t pos = ringbuf_query(rb, RINGBUF_PROD_POS), missed = 0, said = 0;
+	size_t cap = 4096;
+	unsigned char *buf = malloc(cap);
+
+	if (!buf)
+		die(EX_FAIL, "out of memory");
+	while (!g_stop && !(tl->count && tl->seq >= tl->count)) {
+		uint32_t size = 0;
+		int r = ringbuf_peek(rb, &pos, buf, cap, &size, &missed);
+
+		if (missed != said) {
+			msg("%s: missed %" PRIu64 " bytes of records: the producers overwrote them "
+			    "before they could be read (--peek holds nothing back)", t->arg,
+			    missed - said);
+			said = missed;
+		}
+		if (r == -ENOBUFS) {
+			unsigned char *b = realloc(buf, size);
+
+			if (!b)
+				die(EX_FAIL, "out of memory");
+			buf = b;
+			cap = size;
+			continue;
+		}
+		if (r < 0) {
+			free(buf);
+			msg("%s: %s", t->arg, r == -EBADMSG ? "the ring's shared state is corrupt"
+							     : strerror(-r));
+			return r == -EOPNOTSUPP ? EX_UNSUPPORTED : EX_FAIL;
+		}
+		if (r > 0) {
+			on_record(tl, buf, size);
+			if (fflush(stdout) || ferror(stdout)) {
+				free(buf);
+				if (errno != EPIPE)
+					msg("standard output: %s", strerror(errno));
+				return errno == EPIPE ? EX_OK : EX_FAIL;
+			}
+			continue;
+		}
+		if (deadline && now_s() >= deadline)
+			break;
+		{
+			struct timespec ts = { 0, 5000000 }; /* nothing committed yet: nap */
+
+			nanosleep(&ts, NULL);
+		}
+	}
+	free(buf);
+	if (tl->count && tl->seq < tl->count && !g_stop) {
+		msg("%s: timed out after %g s with %" PRIu64 " of %" PRIu64 " records", t->arg,
+		    tl->timeout, tl->seq, tl->count);
+		return EX_TIMEOUT;
+	}
+	return EX_OK;
+}
 
 static void tail_opt(void *ctx, int opt, const char *v)
 {
@@ -220,6 +305,9 @@ static void tail_opt(void *ctx, int opt, const char *v)
 		if (parse_secs(v, &a->timeout))
 			usage_err("malformed timeout '%s' (seconds, above 0)", v);
 		break;
+	case TAIL_PEEK:
+		a->peek = true;
+		break;
 	}
 }
 
@@ -240,12 +328,23 @@ static int tail_run(int argc, char **argv)
 	parse_target(arg, &t);
 	if (tl.timeout > 0)
 		deadline = now_s() + tl.timeout;
+	if (tl.peek) {
+		/* no role that claims: the producer role of a named ring (it
+		 * writes nothing unless asked), a kernel map's plain handle */
+		rb = open_target(&t, RINGBUF_ROLE_PRODUCER);
+		catch_stop_signals();
+		rc = tail_peek(rb, &tl, &t, deadline);
+		ringbuf_free(rb);
+		return rc;
+	}
 	/* a ring set: its rings in turn, one wait over all of them */
 	set = open_set_target(&t, RINGBUF_ROLE_CONSUMER);
 	if (set)
 		nr = ringbuf_set_count(set);
 	else
 		rb = open_target(&t, RINGBUF_ROLE_CONSUMER);
+	tl.kernel = !set && t.kind != T_NAME;
+	tl.cons_seen = tl.kernel ? ringbuf_query(rb, RINGBUF_CONS_POS) : UINT64_MAX;
 	catch_stop_signals();
 	/* Wait on the ring's fd and on standard output at once: a reader
 	 * that went away (POLLERR on a pipe) ends tail while it waits, not
@@ -336,7 +435,7 @@ static int tail_run(int argc, char **argv)
 
 static const char tail_help[] =
 	"usage: ringbuf tail TARGET [--format hex|raw|jsonl|text] [--count N]\n"
-	"                    [--timeout S]\n"
+	"                    [--timeout S] [--peek]\n"
 	"\n"
 	"Consume the ring's records and print them as they arrive.  A named ring\n"
 	"is opened in the consumer role (a split ring: this needs write access to\n"
@@ -364,6 +463,14 @@ static const char tail_help[] =
 	"  --timeout S   stop S seconds (fractions allowed) after starting, in total,\n"
 	"                whether or not records arrived: exit 0, or 11 when --count N\n"
 	"                was given and fewer than N records arrived\n"
+	"  --peek        read without consuming: follow the producers from where\n"
+	"                they are now, claim nothing and never move the consumer\n"
+	"                position, so an application consuming the ring (e.g. a\n"
+	"                kernel map its BPF loader reads) loses nothing.  Records\n"
+	"                are not held back for tail: if the producers overwrite\n"
+	"                some before tail reads them, it says how many bytes it\n"
+	"                missed and goes on.  Without --peek, tail of a kernel map\n"
+	"                warns when another process is evidently consuming it too.\n"
 	"\n"
 	"TARGET: NAME (a ring, or a ring set made with 'create --set': its rings\n"
 	"are read in turn, each record once, in order per producer), a bpffs\n"
@@ -374,7 +481,7 @@ static const char tail_help[] =
 
 const struct cli_cmd cmd_tail = {
 	.name = "tail",
-	.synopsis = "TARGET [--format F] [--count N] [--timeout S]",
+	.synopsis = "TARGET [--format F] [--count N] [--timeout S] [--peek]",
 	.summary = "consume and print records",
 	.help = tail_help,
 	.opts = tail_opts,

@@ -1220,6 +1220,30 @@ RINGBUF_API int ringbuf_manager_epoll_fd(const struct ringbuf_manager *m);
  * in fd mode).  NULL is a no-op. */
 RINGBUF_API void ringbuf_manager_free(struct ringbuf_manager *m);
 
+/*
+ * ringbuf_peek - read the record at *@pos without consuming it: an observer
+ * beside the real consumer (e.g. `ringbuf tail --peek` on a kernel map
+ * that an application consumes).  Nothing in the ring is written or
+ * claimed, so any handle may peek: a producer-role handle of a ringbuf
+ * ring, a kernel RINGBUF map's handle.  Start with *@pos =
+ * ringbuf_query(@rb, RINGBUF_PROD_POS) (from now on) or RINGBUF_CONS_POS
+ * (what waits); each call copies the next committed record at *@pos into
+ * @buf and moves *@pos past it (discarded records are skipped).  Records
+ * are not held for the observer: if producers wrote over *@pos (the real
+ * consumer had passed it and they came a whole ring further), it resumes
+ * at consumer_pos and adds the bytes it skipped to *@missed (if not NULL)
+ * -- a copy is returned only if no producer could have written over it
+ * while it was made.
+ * Returns 1 (a record: *@size bytes in @buf), 0 (nothing committed at
+ * *@pos yet), or -EINVAL (NULL @rb, @pos or @size, NULL @buf with @cap),
+ * -ENOBUFS (the record has *@size bytes, more than @cap; *@pos unchanged),
+ * -EBADMSG (corrupt positions or header, or the ring's file shrank),
+ * -EOPNOTSUPP (a USER_RINGBUF map).  Any thread, one per *@pos; not
+ * async-signal-safe.
+ */
+RINGBUF_API int ringbuf_peek(struct ringbuf *rb, uint64_t *pos, void *buf, size_t cap,
+			     uint32_t *size, uint64_t *missed);
+
 /* ------------------------------------------------------------------------
  * Ring sets: many producers, one consumer, N rings
  * ------------------------------------------------------------------------ */

@@ -21,6 +21,7 @@
 #include "ring.h"
 
 #include <limits.h>
+#include <string.h>
 
 /* Where the lease starts: the committed position, checked. */
 static int rb_lease_start(struct ringbuf *rb)
@@ -127,4 +128,68 @@ int ringbuf_commit(struct ringbuf *rb)
 	if (rb->wake_rx >= 0)
 		rb_arm_fd(rb);
 	return n > INT_MAX ? INT_MAX : (int)n;
+}
+
+/*
+ * The observer: ringbuf_peek() reads records without consuming.  It owns
+ * nothing in the ring -- no claim, no store -- so its records can be
+ * overwritten under it once the real consumer has passed them.  A record
+ * at position p occupies ring bytes that a producer can write again only
+ * by reserving beyond p + size, which moves producer_pos past p + size
+ * first (R2 before the producer writes a byte); so a copy is intact if
+ * producer_pos, read after the copy (acquire), is at most p + size.
+ * Otherwise the observer was lapped: it resumes at consumer_pos (a record
+ * boundary no producer can be more than a ring ahead of) and counts the
+ * bytes it missed.
+ */
+int ringbuf_peek(struct ringbuf *rb, uint64_t *pos, void *buf, size_t cap, uint32_t *size,
+		 uint64_t *missed)
+{
+	if (!rb || !pos || (!buf && cap) || !size)
+		return (int)rb_err(EINVAL);
+	if (rb->kind == RB_KERNEL_USER_RINGBUF)
+		return (int)rb_err(EOPNOTSUPP);
+	if (rb_broken(rb))
+		return (int)rb_err(EBADMSG);
+	for (;;) {
+		uint64_t p = *pos, prod = smp_load_acquire(&rb->prod->producer_pos); /* A2 */
+		struct ringbuf_hdr *hdr = (void *)(rb->data + (p & rb->mask));
+		uint32_t len;
+		uint64_t reclen, after;
+
+		if ((p & 7) || (prod & 7))
+			return (int)rb_err(EBADMSG);
+		if (prod - p > rb->size && (int64_t)(prod - p) > 0) {
+			/* lapped: resume where the consumer is */
+			uint64_t cons = smp_load_acquire(&rb->cons->consumer_pos);
+
+			if ((cons & 7) || prod - cons > rb->size)
+				return (int)rb_err(EBADMSG);
+			if (missed)
+				*missed += cons - p;
+			*pos = cons;
+			continue;
+		}
+		if (p == prod || (int64_t)(prod - p) < 0)
+			return 0; /* nothing yet (or a position ahead of the producer) */
+		len = smp_load_acquire(&hdr->len); /* A1 */
+		if (len & RINGBUF_BUSY_BIT)
+			return 0;
+		reclen = rb_rec_len(len);
+		if (reclen > prod - p)
+			return (int)rb_err(EBADMSG);
+		*size = len & LEN_MASK;
+		if (!(len & RINGBUF_DISCARD_BIT) && *size > cap)
+			return (int)rb_err(ENOBUFS); /* *size says how much */
+		if (!(len & RINGBUF_DISCARD_BIT))
+			memcpy(buf, hdr + 1, *size); /* the second copy makes it contiguous */
+		smp_rmb(); /* the copy before the check below */
+		after = smp_load_acquire(&rb->prod->producer_pos);
+		if (after - p > rb->size)
+			continue; /* overwritten while copied: lapped, see above */
+		*pos = p + reclen;
+		if (len & RINGBUF_DISCARD_BIT)
+			continue;
+		return 1;
+	}
 }

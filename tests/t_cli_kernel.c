@@ -5,6 +5,14 @@
  */
 #include "cli_run.h"
 
+static int count_cb(void *ctx, void *data, size_t size)
+{
+	(void)data;
+	(void)size;
+	(*(long *)ctx)++;
+	return 0;
+}
+
 static void test_kernel(void)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
@@ -55,6 +63,38 @@ static void test_kernel(void)
 	CHECK_EQ(stat_of(idarg, "producer_pos"), pos);
 	CHECK_EQ(stat_of(idarg, "consumer_pos"), pos);
 	EXPECT_EXIT(XC_UNSUPP, "write", idarg); /* BPF programs produce into it */
+
+	/* another consumer of the map: tail says so; --peek takes nothing */
+	{
+		struct ringbuf *app = ringbuf_map_open(k.rb_fd, NULL);
+		char *const targv[] = { "tail", idarg, "--count", "1000", "--timeout", "1.5", NULL };
+		char *const pargv[] = { "tail", idarg, "--peek", "--count", "2", "--format", "jsonl",
+					"--timeout", "8", NULL };
+		struct buf err = { 0 };
+		struct child t = spawn(targv, -1, -1, -1);
+		long n = 0;
+
+		CHECK(app);
+		t_sleep_ms(300);
+		for (int i = 0; i < 20; i++) {
+			produce(&k, sz, off, 1);
+			(void)ringbuf_consume(app, count_cb, &n);
+			t_sleep_ms(20);
+		}
+		CHECK_EQ(finish(&t, NULL, 0, NULL, &err, 10), XC_TIMEOUT);
+		CHECK(n > 0 && err.p && strstr(err.p, "another process is consuming") != NULL);
+		buf_free(&err);
+
+		t = spawn(pargv, -1, -1, -1);
+		t_sleep_ms(300);
+		produce(&k, sz, off, 2);
+		n = 0;
+		CHECK_EQ(ringbuf_consume(app, count_cb, &n), 2); /* the application got both */
+		CHECK_EQ(finish(&t, NULL, 0, &out, NULL, 10), 0);
+		check_jsonl(out.p, recs, sizes, 2); /* and so did the peeker */
+		buf_free(&out);
+		ringbuf_free(app);
+	}
 	EXPECT_EXIT(XC_NOENT, "stat", "id:4294967295");
 
 	/* wrong map type, by id: 4 */
