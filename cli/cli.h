@@ -54,6 +54,8 @@ struct cli_opt {
 	const char *name;                 /* "--size" */
 	enum cli_arg arg;
 	bool (*takes)(const char *next);  /* CLI_OPTVALUE: is @next its value? */
+	const char *alias;                /* NULL, or its short form ("-n"), which
+					   * takes a value as the next argument */
 };
 
 /* A subcommand: `ringbuf NAME ...`, one entry of main.c's table. */
@@ -119,6 +121,8 @@ bool name_is_split(const char *name);
 /* @s with every byte outside printable ASCII (and '\\') as \\xHH, into
  * @out: text from the file system never reaches a terminal raw. */
 void escape_text(const char *s, char *out, size_t cap);
+/* @s as a JSON string, quotes included. */
+void json_str(const char *s, char *out, size_t cap);
 
 enum tkind { T_NAME, T_PATH, T_ID };
 

@@ -64,13 +64,13 @@ static uint32_t parse_mode(const char *opt, const char *name, const char *s)
 enum { CREATE_SIZE, CREATE_MODE, CREATE_CMODE, CREATE_OVERWRITE, CREATE_SPLIT, CREATE_SET };
 
 static const struct cli_opt create_opts[] = {
-	[CREATE_SIZE] = { "--size", CLI_VALUE, NULL },
-	[CREATE_MODE] = { "--mode", CLI_VALUE, NULL },
-	[CREATE_CMODE] = { "--consumer-mode", CLI_VALUE, NULL },
-	[CREATE_OVERWRITE] = { "--overwrite", CLI_FLAG, NULL },
-	[CREATE_SPLIT] = { "--split", CLI_FLAG, NULL },
-	[CREATE_SET] = { "--set", CLI_VALUE, NULL },
-	{ NULL, 0, NULL },
+	[CREATE_SIZE] = { "--size", CLI_VALUE, NULL, NULL },
+	[CREATE_MODE] = { "--mode", CLI_VALUE, NULL, NULL },
+	[CREATE_CMODE] = { "--consumer-mode", CLI_VALUE, NULL, NULL },
+	[CREATE_OVERWRITE] = { "--overwrite", CLI_FLAG, NULL, NULL },
+	[CREATE_SPLIT] = { "--split", CLI_FLAG, NULL, NULL },
+	[CREATE_SET] = { "--set", CLI_VALUE, NULL, NULL },
+	{ NULL, 0, NULL, NULL },
 };
 
 struct create_args {

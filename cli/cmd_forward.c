@@ -138,14 +138,14 @@ static const char *parse_url(const char *url, struct fwd_url *u)
 enum { FWD_COUNT, FWD_WINDOW, FWD_CREDS, FWD_TOKEN_FILE, FWD_HEADERS, FWD_JSONL, FWD_ID };
 
 static const struct cli_opt fwd_opts[] = {
-	[FWD_COUNT] = { "--count", CLI_VALUE, NULL },
-	[FWD_WINDOW] = { "--window", CLI_VALUE, NULL },
-	[FWD_CREDS] = { "--creds", CLI_VALUE, NULL },
-	[FWD_TOKEN_FILE] = { "--token-file", CLI_VALUE, NULL },
-	[FWD_HEADERS] = { "--headers", CLI_FLAG, NULL },
-	[FWD_JSONL] = { "--jsonl", CLI_FLAG, NULL },
-	[FWD_ID] = { "--id", CLI_VALUE, NULL },
-	{ NULL, 0, NULL },
+	[FWD_COUNT] = { "--count", CLI_VALUE, NULL, NULL },
+	[FWD_WINDOW] = { "--window", CLI_VALUE, NULL, NULL },
+	[FWD_CREDS] = { "--creds", CLI_VALUE, NULL, NULL },
+	[FWD_TOKEN_FILE] = { "--token-file", CLI_VALUE, NULL, NULL },
+	[FWD_HEADERS] = { "--headers", CLI_FLAG, NULL, NULL },
+	[FWD_JSONL] = { "--jsonl", CLI_FLAG, NULL, NULL },
+	[FWD_ID] = { "--id", CLI_VALUE, NULL, NULL },
+	{ NULL, 0, NULL, NULL },
 };
 
 static void fwd_opt(void *ctx, int opt, const char *v)

@@ -27,6 +27,7 @@ struct tail {
 	uint64_t cons_seen; /* a kernel map: consumer_pos as we left it */
 	bool warned;    /* another consumer said so once */
 	bool kernel;    /* the target is a kernel map (no consumer claim) */
+	char source[600]; /* the target, as a JSON string */
 };
 
 static void put_base64(const unsigned char *p, size_t n)
@@ -120,11 +121,16 @@ static int on_record(void *ctx, void *data, size_t size)
 		fwrite(p, 1, size, stdout);
 		break;
 	}
-	case F_JSONL:
+	case F_JSONL: {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
 		printf("{\"seq\":%" PRIu64 ",\"size\":%zu,\"data\":\"", t->seq, size);
 		put_base64(p, size);
-		fputs("\"}\n", stdout);
+		printf("\",\"recv_ns\":%" PRIu64 ",\"source\":%s}\n",
+		       (uint64_t)((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec), t->source);
 		break;
+	}
 	case F_TEXT:
 		put_text(p, size);
 		break;
@@ -207,11 +213,11 @@ static int tail_batch(struct ringbuf *rb, struct tail *t, bool *werr)
 enum { TAIL_FORMAT, TAIL_COUNT, TAIL_TIMEOUT, TAIL_PEEK };
 
 static const struct cli_opt tail_opts[] = {
-	[TAIL_FORMAT] = { "--format", CLI_VALUE, NULL },
-	[TAIL_COUNT] = { "--count", CLI_VALUE, NULL },
-	[TAIL_TIMEOUT] = { "--timeout", CLI_VALUE, NULL },
-	[TAIL_PEEK] = { "--peek", CLI_FLAG, NULL },
-	{ NULL, 0, NULL },
+	[TAIL_FORMAT] = { "--format", CLI_VALUE, NULL, "-f" },
+	[TAIL_COUNT] = { "--count", CLI_VALUE, NULL, "-n" },
+	[TAIL_TIMEOUT] = { "--timeout", CLI_VALUE, NULL, NULL },
+	[TAIL_PEEK] = { "--peek", CLI_FLAG, NULL, NULL },
+	{ NULL, 0, NULL, NULL },
 };
 
 /*
@@ -326,12 +332,13 @@ static int tail_run(int argc, char **argv)
 
 	arg = cli_parse(&cmd_tail, argc, argv, tail_opt, &tl);
 	parse_target(arg, &t);
+	json_str(arg, tl.source, sizeof(tl.source));
 	if (tl.timeout > 0)
 		deadline = now_s() + tl.timeout;
 	if (tl.peek) {
-		/* no role that claims: the producer role of a named ring (it
-		 * writes nothing unless asked), a kernel map's plain handle */
-		rb = open_target(&t, RINGBUF_ROLE_PRODUCER);
+		/* no role that claims or writes: the observer of a named ring
+		 * (read access is enough), a kernel map's plain handle */
+		rb = open_target(&t, RINGBUF_ROLE_OBSERVER);
 		catch_stop_signals();
 		rc = tail_peek(rb, &tl, &t, deadline);
 		ringbuf_free(rb);
@@ -447,18 +454,21 @@ static const char tail_help[] =
 	"records it had not written stay.  Runs until interrupted (SIGINT/SIGTERM:\n"
 	"exit 0), unless --count or --timeout ends it.\n"
 	"\n"
-	"  --format F    hex (default): 'record SEQ: SIZE bytes', then an offset,\n"
+	"  -f, --format F\n"
+	"                hex (default): 'record SEQ: SIZE bytes', then an offset,\n"
 	"                16 bytes in hex and their ASCII per line\n"
 	"                raw: per record a 4-byte little-endian length, then the\n"
 	"                bytes (what 'ringbuf write --raw' reads)\n"
-	"                jsonl: one JSON object per line,\n"
-	"                {\"seq\":N,\"size\":N,\"data\":\"BASE64\"}, data in standard\n"
-	"                base64 (RFC 4648, with padding)\n"
+	"                jsonl: one JSON object per line, {\"seq\":N,\"size\":N,\n"
+	"                \"data\":\"BASE64\",\"recv_ns\":N,\"source\":\"TARGET\"}, data in\n"
+	"                standard base64 (RFC 4648, with padding), recv_ns the time\n"
+	"                tail received it (CLOCK_REALTIME, ns since the epoch)\n"
 	"                text: the payload, one record per line; \\\\ \\n \\r \\t and\n"
 	"                \\xHH escape backslashes and non-printable bytes; one\n"
 	"                trailing NUL byte (a C string's end) is dropped\n"
 	"                SEQ counts records from 0 in this invocation.\n"
-	"  --count N     stop after exactly N records (N >= 1); the records after\n"
+	"  -n, --count N\n"
+	"                stop after exactly N records (N >= 1); the records after\n"
 	"                them stay in the ring\n"
 	"  --timeout S   stop S seconds (fractions allowed) after starting, in total,\n"
 	"                whether or not records arrived: exit 0, or 11 when --count N\n"

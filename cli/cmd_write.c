@@ -74,12 +74,12 @@ static void put_record(struct ringbuf *rb, const struct target *t, const void *p
 enum { WRITE_LINES, WRITE_RAW, WRITE_NOWAKE, WRITE_FORCE, WRITE_TIMEOUT };
 
 static const struct cli_opt write_opts[] = {
-	[WRITE_LINES] = { "--lines", CLI_FLAG, NULL },
-	[WRITE_RAW] = { "--raw", CLI_FLAG, NULL },
-	[WRITE_NOWAKE] = { "--no-wakeup", CLI_FLAG, NULL },
-	[WRITE_FORCE] = { "--force-wakeup", CLI_FLAG, NULL },
-	[WRITE_TIMEOUT] = { "--timeout", CLI_VALUE, NULL },
-	{ NULL, 0, NULL },
+	[WRITE_LINES] = { "--lines", CLI_FLAG, NULL, NULL },
+	[WRITE_RAW] = { "--raw", CLI_FLAG, NULL, NULL },
+	[WRITE_NOWAKE] = { "--no-wakeup", CLI_FLAG, NULL, NULL },
+	[WRITE_FORCE] = { "--force-wakeup", CLI_FLAG, NULL, NULL },
+	[WRITE_TIMEOUT] = { "--timeout", CLI_VALUE, NULL, NULL },
+	{ NULL, 0, NULL, NULL },
 };
 
 struct write_args {

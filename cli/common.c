@@ -66,6 +66,11 @@ static const struct cli_opt *find_opt(const struct cli_opt *opts, const char *a,
 	for (const struct cli_opt *o = opts; o && o->name; o++) {
 		size_t n = strlen(o->name);
 
+		if (o->alias && !strcmp(a, o->alias)) {
+			*val = NULL;
+			return o;
+		}
+
 		if (strncmp(a, o->name, n))
 			continue;
 		if (a[n] == '\0' || (a[n] == '=' && o->arg != CLI_FLAG)) {
@@ -412,11 +417,18 @@ struct ringbuf *open_target(struct target *t, uint32_t role)
  */
 struct ringbuf *open_observe(const char *name, uint32_t *role, bool *cons_busy)
 {
-	struct ringbuf_opts o = { .sz = sizeof(o), .role = RINGBUF_ROLE_PRODUCER };
+	struct ringbuf_opts o = { .sz = sizeof(o), .role = RINGBUF_ROLE_OBSERVER };
 	struct ringbuf *rb;
 
+	/* the observer: read access is all it needs, it claims and writes
+	 * nothing (and maps nothing writable, so ls counts no producer) */
 	*cons_busy = false;
-	*role = RINGBUF_ROLE_PRODUCER;
+	*role = RINGBUF_ROLE_OBSERVER;
+	errno = 0;
+	rb = ringbuf_open(name, &o);
+	if (rb || (errno != EACCES && errno != EPERM))
+		return rb;
+	o.role = *role = RINGBUF_ROLE_PRODUCER;
 	errno = 0;
 	rb = ringbuf_open(name, &o);
 	if (rb || (errno != EACCES && errno != EPERM))
@@ -511,3 +523,28 @@ double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+
+/* @s as a JSON string (quotes included) into @out; cut short (still valid)
+ * if @cap is too small. */
+void json_str(const char *s, char *out, size_t cap)
+{
+	size_t n = 0;
+
+	if (cap < 3)
+		return;
+	out[n++] = '"';
+	for (; *s && n + 8 < cap; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\') {
+			out[n++] = '\\';
+			out[n++] = (char)c;
+		} else if (c < 0x20 || c == 0x7f) {
+			n += (size_t)snprintf(out + n, cap - n, "\\u%04x", c);
+		} else {
+			out[n++] = (char)c;
+		}
+	}
+	out[n++] = '"';
+	out[n] = '\0';
+}

@@ -129,14 +129,16 @@ static void usage_main(FILE *f)
 	fputs(exit_codes_text, f);
 }
 
-/* help [COMMAND]: a command's help, or the main usage (also for a command
- * unknown or without help of its own). */
+/* help [COMMAND]: a command's help, or the main usage (for a command
+ * without help of its own); an unknown COMMAND is a usage error. */
 static int help_run(int argc, char **argv)
 {
 	const struct cli_cmd *cmd = argc == 2 ? find_cmd(argv[1]) : NULL;
 
 	if (argc > 2)
 		usage_err("help takes at most one COMMAND");
+	if (argc == 2 && !cmd)
+		usage_err("unknown command '%s'", argv[1]);
 	if (cmd && cmd->help)
 		fputs(cmd->help, stdout);
 	else

@@ -476,6 +476,15 @@ struct ringbuf_opts {
  */
 #define RINGBUF_ROLE_PRODUCER 1U
 #define RINGBUF_ROLE_CONSUMER 2U
+/*
+ * An observer (alone, not with the other bits): everything mapped
+ * read-only from read-only descriptors, no claim, nothing ever written --
+ * so read access to the ring's files is all it needs.  ringbuf_stats(),
+ * ringbuf_query() and ringbuf_peek() work; the producer and consumer
+ * calls return -EOPNOTSUPP (ringbuf_open() only; `ringbuf stat` and `ls`
+ * use it).
+ */
+#define RINGBUF_ROLE_OBSERVER 4U
 
 /*
  * ringbuf_new - create a ring in a new sealed memfd.

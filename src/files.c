@@ -83,8 +83,8 @@ static int rb_map(struct ringbuf *rb)
 {
 	size_t page = (size_t)1 << rb->page_shift;
 	size_t head = RINGBUF_SHM_DATA_PAGE * page, len;
-	bool producer = rb->role != RINGBUF_ROLE_CONSUMER;
-	bool consumer = rb->role != RINGBUF_ROLE_PRODUCER;
+	bool producer = !rb->role || (rb->role & RINGBUF_ROLE_PRODUCER);
+	bool consumer = !rb->role || (rb->role & RINGBUF_ROLE_CONSUMER); /* observer: neither */
 	bool split = rb->cons_fd >= 0;
 	int ro_fd = -1, err = 0, pfd, cfd;
 	off_t coff = split ? 0 : (off_t)page;
@@ -250,7 +250,8 @@ static int rb_check_new(size_t data_size, const struct ringbuf_opts *opts, uint6
 	uint32_t shift = rb_page_shift();
 
 	rb_init_once();
-	if (!rb_opts_check(opts, flags_allowed) || !rb_size_valid(data_size, shift))
+	if (!rb_opts_check(opts, flags_allowed) || !rb_size_valid(data_size, shift) ||
+	    RB_OPT(opts, role) == RINGBUF_ROLE_OBSERVER) /* a new ring is written */
 		return -EINVAL;
 	if (!rb_fits_address_space(data_size, shift))
 		return -ENOMEM;
@@ -610,8 +611,8 @@ static bool rb_not_a_ring_errno(int e)
  * that writes it. */
 static int rb_open_split(int dfd, uint32_t role, int *fd, int *cfd)
 {
-	int pflags = role == RINGBUF_ROLE_CONSUMER ? O_RDONLY : O_RDWR;
-	int cflags = role == RINGBUF_ROLE_PRODUCER ? O_RDONLY : O_RDWR;
+	int pflags = role && !(role & RINGBUF_ROLE_PRODUCER) ? O_RDONLY : O_RDWR;
+	int cflags = role && !(role & RINGBUF_ROLE_CONSUMER) ? O_RDONLY : O_RDWR;
 
 	*fd = openat(dfd, RB_SPLIT_RING, pflags | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
 	if (*fd < 0)
@@ -652,7 +653,9 @@ struct ringbuf *ringbuf_open(const char *name, const struct ringbuf_opts *opts)
 			return NULL;
 		}
 	} else if (errno == ENOTDIR) {
-		fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+		fd = open(path,
+			  (RB_OPT(opts, role) == RINGBUF_ROLE_OBSERVER ? O_RDONLY : O_RDWR) |
+				  O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
 		if (fd < 0) {
 			if (errno == ENXIO || errno == ENODEV)
 				errno = EPROTO; /* a socket, a device: not a ring */

@@ -43,7 +43,8 @@ bool rb_opts_check(const struct ringbuf_opts *opts, uint64_t flags_allowed)
 	    (opts->mode & ~07777u))
 		return false;
 	if (opts->sz >= offsetof(struct ringbuf_opts, role) + sizeof(opts->role) &&
-	    opts->role > (RINGBUF_ROLE_PRODUCER | RINGBUF_ROLE_CONSUMER))
+	    opts->role > (RINGBUF_ROLE_PRODUCER | RINGBUF_ROLE_CONSUMER) &&
+	    opts->role != RINGBUF_ROLE_OBSERVER)
 		return false;
 	/* consumer_mode: a mode, and only for a split ring being created */
 	if (opts->sz >= offsetof(struct ringbuf_opts, consumer_mode) + sizeof(opts->consumer_mode) &&
@@ -159,8 +160,8 @@ int rb_consumer_gate(struct ringbuf *rb)
 {
 	uint32_t owner;
 
-	if (rb->role == RINGBUF_ROLE_PRODUCER)
-		return -EOPNOTSUPP;
+	if (rb->role && !(rb->role & RINGBUF_ROLE_CONSUMER))
+		return -EOPNOTSUPP; /* a producer or an observer */
 	if (rb_broken(rb))
 		return -EBADMSG; /* its file shrank under us: see src/proc.c */
 	owner = READ_ONCE(rb->cons->consumer_owner);

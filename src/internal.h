@@ -182,6 +182,12 @@ RB_INTERNAL struct ringbuf *rb_create_ident(const char *name, size_t data_size,
 /* Install the SIGBUS guard (src/proc.c) once per process: before mapping a
  * file that another process may truncate. */
 RB_INTERNAL void rb_bus_guard(void);
+/* May @rb's role not produce (a consumer or an observer handle)? */
+static inline bool rb_no_produce(const struct ringbuf *rb)
+{
+	return rb->role && !(rb->role & RINGBUF_ROLE_PRODUCER);
+}
+
 /* Has the SIGBUS guard replaced pages of @rb's mapping (its file shrank)? */
 static inline bool rb_broken(const struct ringbuf *rb)
 {

@@ -252,7 +252,7 @@ static inline uint64_t rb_advance_pending(struct ringbuf *rb, uint64_t pend, uin
 static __attribute__((always_inline)) inline struct ringbuf_hdr *
 rb_reserve_in(struct ringbuf *rb, uint64_t size, long *err)
 {
-	if (__builtin_expect(rb->kind != RB_USER || rb->role == RINGBUF_ROLE_CONSUMER, 0)) {
+	if (__builtin_expect(rb->kind != RB_USER || rb_no_produce(rb), 0)) {
 		if (rb->kind == RB_KERNEL_USER_RINGBUF)
 			return rb_kuser_reserve(rb, size, err);
 		/* the kernel produces into a RINGBUF map; a consumer handle
@@ -457,7 +457,7 @@ static void rb_commit(void *sample, uint64_t flags, bool discard)
 	uintptr_t hp = (uintptr_t)sample - RINGBUF_HDR_SZ;
 	struct ringbuf *rb = sample ? rb_lookup(hp) : NULL;
 
-	if (!rb || ((hp - (uintptr_t)rb->data) & 7) || rb->role == RINGBUF_ROLE_CONSUMER) {
+	if (!rb || ((hp - (uintptr_t)rb->data) & 7) || rb_no_produce(rb)) {
 		errno = EINVAL; /* (a consumer handle's data is read-only) */
 		return;
 	}

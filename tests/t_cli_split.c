@@ -45,7 +45,7 @@ static void test_split(void)
 	EXPECT_EXIT(XC_EXIST, "create", (char *)s, "--size", "16K");
 	CHECK_EQ(RUN(&out, "stat", (char *)s), 0);
 	CHECK(strstr(out.p, "split:           yes\n") != NULL);
-	CHECK(strstr(out.p, "opened_as:       producer\n") != NULL);
+	CHECK(strstr(out.p, "opened_as:       observer\n") != NULL);
 	CHECK_EQ(stat_value(out.p, "ring_size"), 16384);
 	buf_free(&out);
 

@@ -203,7 +203,8 @@ static void test_validation(void)
 	} bad[] = {
 		{ { .sz = sizeof(o), .mode = 010000 }, "mode 010000" },
 		{ { .sz = sizeof(o), .mode = 0xffffffff }, "mode ~0" },
-		{ { .sz = sizeof(o), .role = 4 }, "role 4" },
+		{ { .sz = sizeof(o), .role = 8 }, "role 8" },
+		{ { .sz = sizeof(o), .role = 5 }, "role 5 (the observer with another)" },
 		{ { .sz = sizeof(o), .role = 0x80000000u }, "role 1<<31" },
 		{ { .sz = sizeof(o), .flags = 1 }, "flags 1" },
 		{ { .sz = sizeof(o), .flags = 1ull << 63 }, "flags 1<<63" },

@@ -3,6 +3,7 @@
  * t_names_roles -- the t_names tests of: test_roles, test_claim.
  * What they share, and the whole plan, are in tests/common/names.h.
  */
+#include <sys/wait.h>
 #include "names.h"
 
 static void test_roles(void)
@@ -278,12 +279,82 @@ static void test_claim(void)
 	printf("consumer claim: ok\n");
 }
 
+static int never(void *ctx, void *data, size_t size)
+{
+	(void)ctx;
+	(void)data;
+	(void)size;
+	CHECK(!"an observer consumes nothing");
+	return 0;
+}
+
+/* The observer: read-only everything, no claim, no write; read access is
+ * all it needs (a user that may only read the file opens it). */
+static void test_observer(void)
+{
+	struct ringbuf_opts oo = opts_role(RINGBUF_ROLE_OBSERVER);
+	struct ringbuf_opts co = opts_role(RINGBUF_ROLE_CONSUMER);
+	struct ringbuf_stats st = { .sz = sizeof(st) };
+	struct ringbuf *rb, *ob, *cons;
+	char name[256], buf[16];
+	uint64_t pos = 0;
+	uint32_t size;
+	pid_t pid;
+	int status;
+
+	mkname(name, sizeof(name), "observer");
+	CHECK_NULL_ERR(ringbuf_create(name, g_ds, &oo), EINVAL); /* a new ring is written */
+	rb = ringbuf_create(name, g_ds, &(struct ringbuf_opts){ .sz = sizeof(struct ringbuf_opts),
+							       .mode = 0644 });
+	CHECK(rb != NULL);
+	CHECK_EQ(ringbuf_output(rb, "seen", 4, 0), 0);
+	ob = ringbuf_open(name, &oo);
+	CHECK(ob != NULL);
+	CHECK_EQ(ringbuf_stats(ob, &st), 0);
+	CHECK_EQ(st.reserved, 1);
+	CHECK_EQ(ringbuf_output(ob, "x", 1, 0), -EOPNOTSUPP);
+	CHECK_NULL_ERR(ringbuf_reserve(ob, 8, 0), EOPNOTSUPP);
+	CHECK_ERR(ringbuf_consume(ob, never, NULL), EOPNOTSUPP);
+	CHECK_ERR(ringbuf_poll(ob, never, NULL, 0), EOPNOTSUPP);
+	CHECK_EQ(ringbuf_peek(ob, &pos, buf, sizeof(buf), &size, NULL), 1);
+	CHECK(size == 4 && !memcmp(buf, "seen", 4));
+	/* it claims nothing: a consumer opens beside it */
+	cons = ringbuf_open(name, &co);
+	CHECK(cons != NULL);
+	ringbuf_free(cons);
+	ringbuf_free(ob);
+	/* a user that may only read the ring: an observer, nothing more */
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		struct ringbuf_opts po = opts_role(RINGBUF_ROLE_PRODUCER);
+		struct ringbuf *h;
+
+		if (geteuid() != 0 || t_become(65534))
+			_exit(77);
+		errno = 0;
+		if (ringbuf_open(name, &po) || errno != EACCES)
+			_exit(2);
+		h = ringbuf_open(name, &oo);
+		if (!h || ringbuf_query(h, RINGBUF_PROD_POS) != 16)
+			_exit(3);
+		ringbuf_free(h);
+		_exit(0);
+	}
+	CHECK_EQ(waitpid(pid, &status, 0), pid);
+	CHECK(WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 77));
+	ringbuf_free(rb);
+	CHECK_EQ(ringbuf_unlink(name), 0);
+	printf("observer: ok%s\n", WEXITSTATUS(status) == 77 ? " (the read-only user part needs root)" : "");
+}
+
 int main(void)
 {
 	names_begin();
 
 	test_roles();
 	test_claim();
+	test_observer();
 	CHECK_EQ(our_files(false), 0);
 	return T_PASS;
 }
