@@ -19,7 +19,7 @@ cd "$(dirname "$0")"
 # Debian packages the build, the tests and the sanitizer builds need, and
 # those only the deeper checks (verify) need.
 PACKAGES=(make gcc g++ clang libc6-dev linux-libc-dev libbpf-dev pkgconf coreutils libasan8 libtsan2 libubsan1
-	libnats-dev nats-server bpftool)
+	libnats-dev nats-server bpftool python3 python3-pytest)
 VERIFY_PACKAGES=(spin gcc-multilib libclang-rt-14-dev)
 BENCH_PACKAGES=(gnuplot-nox)
 

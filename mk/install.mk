@@ -12,6 +12,9 @@
 #                                     (the command looks in ../libexec/ringbuf/)
 #   MANDIR/man1/ringbuf.1, man3/ringbuf.3, man3/ringbuf_bpf.3, and one
 #                                     man3/FUNCTION.3 per function (.so to its page)
+#   PYDIR/ringbuf.py                  the Python module (ctypes over the shared
+#                                     library; PYDIR defaults to Debian's
+#                                     PREFIX/lib/python3/dist-packages)
 #
 # The API's pages are made from the headers' comments by scripts/gen-man.sh
 # (make man: $(BUILD)/man/), so they say what the header says.
@@ -28,6 +31,7 @@
 BINDIR     := $(PREFIX)/bin
 LIBEXECDIR := $(PREFIX)/libexec/ringbuf
 MANDIR     ?= $(PREFIX)/share/man
+PYDIR      ?= $(PREFIX)/lib/python3/dist-packages
 LDCONFIG   ?= ldconfig
 
 MULTIARCH     := $(shell $(CC) -dumpmachine 2>/dev/null)
@@ -70,6 +74,8 @@ install: lib $(INST_CLI) $(DEMO) $(BENCH) $(MAN3_PAGES)
 	install -m 755 $(BENCH) $(DESTDIR)$(LIBEXECDIR)/bench/
 	install -m 644 $(BENCH_BPF_OBJ) $(DESTDIR)$(LIBEXECDIR)/bench/bpf/
 	install -m 644 docs/ringbuf.1 $(DESTDIR)$(MANDIR)/man1/
+	install -d $(DESTDIR)$(PYDIR)
+	install -m 644 python/ringbuf.py $(DESTDIR)$(PYDIR)/
 	install -m 644 $(MAN3_PAGES) $(DESTDIR)$(MANDIR)/man3/
 	for h in ringbuf ringbuf_bpf; do \
 		for f in $$(scripts/gen-man.sh --names include/$$h.h $$h $(VERSION)); do \
@@ -87,6 +93,7 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/ringbuf $(DESTDIR)$(MANDIR)/man1/ringbuf.1 \
 		$(DESTDIR)$(MANDIR)/man3/ringbuf.3 $(DESTDIR)$(MANDIR)/man3/ringbuf_bpf.3
 	rm -rf $(DESTDIR)$(LIBEXECDIR)
+	rm -f $(DESTDIR)$(PYDIR)/ringbuf.py
 	rm -f $(DESTDIR)$(INCDIR)/ringbuf.h $(DESTDIR)$(INCDIR)/ringbuf_bpf.h \
 		$(DESTDIR)$(LIBDIR)/libringbuf.* $(DESTDIR)$(PKGDIR)/libringbuf.pc
 	$(if $(RUN_LDCONFIG),$(LDCONFIG))

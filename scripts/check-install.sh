@@ -134,6 +134,17 @@ has '^ldconfig' "$(make -n install PREFIX=/usr/local DESTDIR="$tmp/stage")" &&
 	fail "make install DESTDIR=... would run ldconfig"
 has '^ldconfig' "$(make -n install PREFIX="$prefix")" && fail "make install PREFIX=$prefix would run ldconfig"
 
+# The installed Python module works against the installed library.
+if [ -x /usr/bin/python3 ]; then
+	[ -f "$prefix/lib/python3/dist-packages/ringbuf.py" ] || fail "the Python module is not installed"
+	out=$(cd / && RINGBUF_LIB="$prefix/lib/libringbuf.so.0" PYTHONPATH="$prefix/lib/python3/dist-packages" \
+		/usr/bin/python3 -c 'import ringbuf
+r = ringbuf.Ring.new(4096); r.output(b"py"); got = []; r.consume(got.append); print(got[0].decode(), ringbuf.library_version())') ||
+		fail "the installed Python module does not work"
+	[ "$out" = "py $(sed -n 's/^#define RINGBUF_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\)$/\2/p' include/ringbuf.h | paste -sd.)" ] ||
+		fail "the installed Python module said '$out'"
+fi
+
 make -s uninstall PREFIX="$prefix" >/dev/null
 left=$(find "$prefix" -type f -o -type l)
 [ -z "$left" ] || fail "make uninstall left: $left"

@@ -1,0 +1,342 @@
+# SPDX-License-Identifier: MIT
+"""ringbuf -- the BPF ring buffer in user space, from Python.
+
+A thin layer over libringbuf's C ABI with ctypes: no compile step, nothing
+outside the standard library.  The library is found through the environment
+variable RINGBUF_LIB (a path), else next to this file in a source checkout
+(../build/libringbuf.so.0), else by the system's loader (libringbuf.so.0).
+
+    import ringbuf
+    with ringbuf.Ring.new(1 << 20) as r:
+        r.output(b"hello")
+        with r.reserve(8) as rec:       # submitted at the end of the block
+            rec[:] = b"12345678"
+        for data in r.records(timeout_ms=0):
+            print(data)
+
+Errors are OSError with the C errno (FileNotFoundError, FileExistsError,
+BlockingIOError for a full ring, ...).  A Python exception raised by a
+consume callback stops the consumption and is raised again by the call; the
+record it was raised for is consumed (as a callback's negative return in C).
+
+Threads: one Ring object may produce from several threads; consuming is for
+one thread at a time, as in C.  The GIL is released by ctypes around every
+call, so a poll with a timeout does not block other Python threads.
+"""
+
+import ctypes
+import ctypes.util
+import errno as _errno
+import os
+
+__all__ = ["Ring", "RingError", "unlink", "NO_WAKEUP", "FORCE_WAKEUP",
+           "ROLE_PRODUCER", "ROLE_CONSUMER", "ROLE_OBSERVER",
+           "F_OVERWRITE", "F_SINGLE_PRODUCER", "AVAIL_DATA", "RING_SIZE",
+           "CONS_POS", "PROD_POS", "library_version"]
+
+NO_WAKEUP = 1
+FORCE_WAKEUP = 2
+ROLE_PRODUCER = 1
+ROLE_CONSUMER = 2
+ROLE_OBSERVER = 4
+F_OVERWRITE = 1 << 19
+F_SINGLE_PRODUCER = 1 << 33
+AVAIL_DATA, RING_SIZE, CONS_POS, PROD_POS = 0, 1, 2, 3
+
+RingError = OSError
+
+
+def _load():
+    cands = []
+    if os.environ.get("RINGBUF_LIB"):
+        cands.append(os.environ["RINGBUF_LIB"])
+    here = os.path.dirname(os.path.abspath(__file__))
+    cands.append(os.path.join(here, "..", "build", "libringbuf.so.0"))
+    found = ctypes.util.find_library("ringbuf")
+    cands += [found] if found else []
+    cands.append("libringbuf.so.0")
+    last = None
+    for c in cands:
+        if c and ("/" not in c or os.path.exists(c)):
+            try:
+                return ctypes.CDLL(c, use_errno=True)
+            except OSError as e:
+                last = e
+    raise OSError(_errno.ENOENT, "libringbuf.so.0 not found (set RINGBUF_LIB): %s" % last)
+
+
+_lib = _load()
+
+
+class _Opts(ctypes.Structure):
+    """struct ringbuf_opts"""
+    _fields_ = [("sz", ctypes.c_size_t), ("flags", ctypes.c_uint64),
+                ("mode", ctypes.c_uint32), ("role", ctypes.c_uint32),
+                ("recover_ms", ctypes.c_uint32), ("consumer_mode", ctypes.c_uint32)]
+
+
+_STATS_FIELDS = ["reserved", "reserved_bytes", "discarded", "refused_full",
+                 "refused_too_big", "refused_flags", "wakeups", "lock_steals",
+                 "ring_size", "avail_data", "consumer_pos", "producer_pos"]
+
+
+class _Stats(ctypes.Structure):
+    """struct ringbuf_stats"""
+    _fields_ = ([("sz", ctypes.c_size_t)] +
+                [(f, ctypes.c_uint64) for f in _STATS_FIELDS] +
+                [("consumer_pid", ctypes.c_uint32), ("_pad", ctypes.c_uint32),
+                 ("flags", ctypes.c_uint64), ("overwrite_pos", ctypes.c_uint64),
+                 ("overwritten", ctypes.c_uint64), ("lost", ctypes.c_uint64),
+                 ("recovered", ctypes.c_uint64), ("refused_nested", ctypes.c_uint64),
+                 ("truncated", ctypes.c_uint64)])
+
+
+_SAMPLE_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t)
+
+_H = ctypes.c_void_p
+
+
+def _proto(name, res, *args):
+    f = getattr(_lib, name)
+    f.restype = res
+    f.argtypes = list(args)
+    return f
+
+
+_new = _proto("ringbuf_new", _H, ctypes.c_size_t, ctypes.POINTER(_Opts))
+_create = _proto("ringbuf_create", _H, ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(_Opts))
+_open = _proto("ringbuf_open", _H, ctypes.c_char_p, ctypes.POINTER(_Opts))
+_unlink = _proto("ringbuf_unlink", ctypes.c_int, ctypes.c_char_p)
+_map_open_pinned = _proto("ringbuf_map_open_pinned", _H, ctypes.c_char_p, ctypes.POINTER(_Opts))
+_map_open_id = _proto("ringbuf_map_open_id", _H, ctypes.c_uint32, ctypes.POINTER(_Opts))
+_free = _proto("ringbuf_free", None, _H)
+_output = _proto("ringbuf_output", ctypes.c_long, _H, ctypes.c_void_p, ctypes.c_uint64,
+                 ctypes.c_uint64)
+_reserve = _proto("ringbuf_reserve", ctypes.c_void_p, _H, ctypes.c_uint64, ctypes.c_uint64)
+_submit = _proto("ringbuf_submit", None, ctypes.c_void_p, ctypes.c_uint64)
+_discard = _proto("ringbuf_discard", None, ctypes.c_void_p, ctypes.c_uint64)
+_consume = _proto("ringbuf_consume", ctypes.c_int, _H, _SAMPLE_FN, ctypes.c_void_p)
+_consume_n = _proto("ringbuf_consume_n", ctypes.c_int, _H, _SAMPLE_FN, ctypes.c_void_p,
+                    ctypes.c_size_t)
+_poll = _proto("ringbuf_poll", ctypes.c_int, _H, _SAMPLE_FN, ctypes.c_void_p, ctypes.c_int)
+_stats = _proto("ringbuf_stats", ctypes.c_int, _H, ctypes.POINTER(_Stats))
+_query = _proto("ringbuf_query", ctypes.c_uint64, _H, ctypes.c_uint64)
+_epoll_fd = _proto("ringbuf_epoll_fd", ctypes.c_int, _H)
+_version_string = _proto("ringbuf_version_string", ctypes.c_char_p)
+
+
+def library_version():
+    """The loaded library's version, e.g. '0.4.0'."""
+    return _version_string().decode()
+
+
+def _check(r, what):
+    if r < 0:
+        raise OSError(-r, "%s: %s" % (what, os.strerror(-r)))
+    return r
+
+
+def _fail(what):
+    e = ctypes.get_errno() or _errno.EIO
+    raise OSError(e, "%s: %s" % (what, os.strerror(e)))
+
+
+def _opts(flags=0, mode=0, role=0, recover_ms=0, consumer_mode=0):
+    o = _Opts(ctypes.sizeof(_Opts), flags, mode, role, recover_ms, consumer_mode)
+    return ctypes.byref(o)
+
+
+def unlink(name):
+    """Remove the named ring NAME (ringbuf_unlink)."""
+    _check(_unlink(name.encode()), "ringbuf_unlink(%s)" % name)
+
+
+class Record:
+    """A reserved record: a writable buffer of its size, committed once.
+
+    Use as a context manager (submitted at the end of the block, discarded
+    if the block raises), or call submit()/discard() yourself."""
+
+    def __init__(self, ptr, size):
+        self._ptr = ptr
+        self.size = size
+        self._view = (ctypes.c_char * size).from_address(ptr) if size else None
+
+    def __len__(self):
+        return self.size
+
+    def __setitem__(self, key, value):
+        if self._ptr is None:
+            raise ValueError("record already committed")
+        if self._view is None:
+            if value:
+                raise IndexError("a record of 0 bytes")
+            return
+        memoryview(self._view).cast("B")[key] = value
+
+    def __getitem__(self, key):
+        if self._ptr is None or self._view is None:
+            raise ValueError("record already committed or empty")
+        return bytes(memoryview(self._view).cast("B")[key])
+
+    def submit(self, flags=0):
+        if self._ptr is None:
+            raise ValueError("record already committed")
+        _submit(self._ptr, flags)
+        self._ptr = self._view = None
+
+    def discard(self, flags=0):
+        if self._ptr is None:
+            raise ValueError("record already committed")
+        _discard(self._ptr, flags)
+        self._ptr = self._view = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if self._ptr is not None:
+            (self.discard if exc_type else self.submit)()
+        return False
+
+
+class Ring:
+    """A handle on a ring: a ringbuf ring or a kernel ring buffer map."""
+
+    def __init__(self, handle, what):
+        if not handle:
+            _fail(what)
+        self._h = handle
+        self._what = what
+        self._err = None
+
+    # ---- construction ------------------------------------------------
+    @classmethod
+    def new(cls, size, flags=0):
+        """An anonymous ring of SIZE data bytes (ringbuf_new), shared with
+        fork()ed children."""
+        return cls(_new(size, _opts(flags=flags)), "ringbuf_new(%d)" % size)
+
+    @classmethod
+    def create(cls, name, size, mode=0o600, flags=0, role=0):
+        """The named ring NAME (/dev/shm/ringbuf.NAME; ringbuf_create)."""
+        return cls(_create(name.encode(), size, _opts(flags=flags, mode=mode, role=role)),
+                   "ringbuf_create(%s)" % name)
+
+    @classmethod
+    def open(cls, name, role=0):
+        """Attach to the named ring NAME (ringbuf_open); ROLE_CONSUMER claims
+        the consumer role, ROLE_OBSERVER only reads."""
+        return cls(_open(name.encode(), _opts(role=role)), "ringbuf_open(%s)" % name)
+
+    @classmethod
+    def from_map(cls, pinned=None, map_id=None):
+        """A kernel BPF_MAP_TYPE_RINGBUF (consume) or USER_RINGBUF (produce)
+        map, by bpffs path or by id."""
+        if pinned is not None:
+            return cls(_map_open_pinned(os.fsencode(pinned), None),
+                       "ringbuf_map_open_pinned(%s)" % pinned)
+        if map_id is not None:
+            return cls(_map_open_id(map_id, None), "ringbuf_map_open_id(%d)" % map_id)
+        raise ValueError("from_map: give pinned= or map_id=")
+
+    def close(self):
+        """Free the handle (ringbuf_free).  Idempotent."""
+        if self._h:
+            _free(self._h)
+            self._h = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def _handle(self):
+        if not self._h:
+            raise ValueError("ring is closed")
+        return self._h
+
+    # ---- producer ----------------------------------------------------
+    def output(self, data, flags=0):
+        """Copy DATA (bytes-like) into a new record (ringbuf_output).
+        BlockingIOError (EAGAIN) when the ring is full."""
+        b = bytes(data)
+        buf = ctypes.c_char_p(b) if b else None
+        _check(_output(self._handle(), buf, len(b), flags), "ringbuf_output")
+
+    def reserve(self, size):
+        """Reserve a record of SIZE bytes (ringbuf_reserve): a Record to fill
+        and commit."""
+        p = _reserve(self._handle(), size, 0)
+        if not p:
+            _fail("ringbuf_reserve(%d)" % size)
+        return Record(p, size)
+
+    # ---- consumer ----------------------------------------------------
+    def _wrap(self, fn):
+        def cb(_ctx, data, size):
+            try:
+                fn(ctypes.string_at(data, size) if size else b"")
+                return 0
+            except BaseException as e:  # re-raised by the caller
+                self._err = e
+                return -_errno.ECANCELED
+        return _SAMPLE_FN(cb)
+
+    def _done(self, r, what):
+        if self._err is not None:
+            e, self._err = self._err, None
+            raise e
+        return _check(r, what)
+
+    def consume(self, fn, n=None):
+        """Call FN(bytes) for each committed record, without waiting
+        (ringbuf_consume / ringbuf_consume_n); the number delivered."""
+        cb = self._wrap(fn)
+        if n is None:
+            r = _consume(self._handle(), cb, None)
+        else:
+            r = _consume_n(self._handle(), cb, None, n)
+        return self._done(r, "ringbuf_consume")
+
+    def poll(self, fn, timeout_ms=-1):
+        """Wait up to TIMEOUT_MS (-1: for ever) for records, then consume
+        them with FN (ringbuf_poll); the number delivered, 0 on timeout."""
+        r = _poll(self._handle(), self._wrap(fn), None, timeout_ms)
+        return self._done(r, "ringbuf_poll")
+
+    def records(self, timeout_ms=-1):
+        """Iterate over records (bytes) as they come; ends after a poll of
+        TIMEOUT_MS finds nothing (never with -1)."""
+        while True:
+            got = []
+            if self.poll(got.append, timeout_ms) == 0:
+                return
+            for g in got:
+                yield g
+
+    def epoll_fd(self):
+        """A file descriptor readable when records are waiting
+        (ringbuf_epoll_fd), for select/selectors."""
+        return _check(_epoll_fd(self._handle()), "ringbuf_epoll_fd")
+
+    # ---- inspection --------------------------------------------------
+    def stats(self):
+        """The ring's counters and positions (ringbuf_stats) as a dict."""
+        st = _Stats()
+        st.sz = ctypes.sizeof(_Stats)
+        _check(_stats(self._handle(), ctypes.byref(st)), "ringbuf_stats")
+        return {name: getattr(st, name) for name, _ in _Stats._fields_
+                if name not in ("sz", "_pad")}
+
+    def query(self, what):
+        """ringbuf_query: AVAIL_DATA, RING_SIZE, CONS_POS or PROD_POS."""
+        return _query(self._handle(), what)
