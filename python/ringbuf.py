@@ -3,7 +3,8 @@
 
 A thin layer over libringbuf's C ABI with ctypes: no compile step, nothing
 outside the standard library.  The library is found through the environment
-variable RINGBUF_LIB (a path), else next to this file in a source checkout
+variable RINGBUF_LIB (a path: that library or an ImportError-raising
+OSError, never another one), else next to this file in a source checkout
 (../build/libringbuf.so.0), else by the system's loader (libringbuf.so.0).
 
     import ringbuf
@@ -17,7 +18,9 @@ variable RINGBUF_LIB (a path), else next to this file in a source checkout
 Errors are OSError with the C errno (FileNotFoundError, FileExistsError,
 BlockingIOError for a full ring, ...).  A Python exception raised by a
 consume callback stops the consumption and is raised again by the call; the
-record it was raised for is consumed (as a callback's negative return in C).
+record it was raised for is consumed (as a callback's negative return in C),
+the records after it stay in the ring.  records() takes one record per step,
+so leaving the loop early loses nothing.
 
 Threads: one Ring object may produce from several threads; consuming is for
 one thread at a time, as in C.  The GIL is released by ctypes around every
@@ -31,8 +34,9 @@ import os
 
 __all__ = ["Ring", "RingError", "unlink", "NO_WAKEUP", "FORCE_WAKEUP",
            "ROLE_PRODUCER", "ROLE_CONSUMER", "ROLE_OBSERVER",
-           "F_OVERWRITE", "F_SINGLE_PRODUCER", "AVAIL_DATA", "RING_SIZE",
-           "CONS_POS", "PROD_POS", "library_version"]
+           "F_OVERWRITE", "F_SPLIT", "F_SINGLE_PRODUCER", "AVAIL_DATA",
+           "RING_SIZE", "CONS_POS", "PROD_POS", "OVERWRITE_POS", "RING_ID",
+           "RECOVER_NEVER", "Record", "library_version"]
 
 NO_WAKEUP = 1
 FORCE_WAKEUP = 2
@@ -40,16 +44,20 @@ ROLE_PRODUCER = 1
 ROLE_CONSUMER = 2
 ROLE_OBSERVER = 4
 F_OVERWRITE = 1 << 19
+F_SPLIT = 1 << 32
 F_SINGLE_PRODUCER = 1 << 33
-AVAIL_DATA, RING_SIZE, CONS_POS, PROD_POS = 0, 1, 2, 3
+AVAIL_DATA, RING_SIZE, CONS_POS, PROD_POS, OVERWRITE_POS = 0, 1, 2, 3, 4
+RING_ID = 0x100
+RECOVER_NEVER = 0xFFFFFFFF
 
 RingError = OSError
 
 
 def _load():
-    cands = []
     if os.environ.get("RINGBUF_LIB"):
-        cands.append(os.environ["RINGBUF_LIB"])
+        # asked for by path: that one or an error, never a silent other one
+        return ctypes.CDLL(os.environ["RINGBUF_LIB"], use_errno=True)
+    cands = []
     here = os.path.dirname(os.path.abspath(__file__))
     cands.append(os.path.join(here, "..", "build", "libringbuf.so.0"))
     found = ctypes.util.find_library("ringbuf")
@@ -94,6 +102,7 @@ class _Stats(ctypes.Structure):
 _SAMPLE_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t)
 
 _H = ctypes.c_void_p
+_ONE = _errno.ECHILD  # records(): the callback's "stop after one" (never an error of poll's)
 
 
 def _proto(name, res, *args):
@@ -165,6 +174,16 @@ class Record:
     def __len__(self):
         return self.size
 
+    @property
+    def view(self):
+        """A writable memoryview of the record's bytes (valid until the
+        record is committed; do not keep it past submit/discard)."""
+        if self._ptr is None:
+            raise ValueError("record already committed")
+        if self._view is None:
+            return memoryview(bytearray())
+        return memoryview(self._view).cast("B")
+
     def __setitem__(self, key, value):
         if self._ptr is None:
             raise ValueError("record already committed")
@@ -180,12 +199,16 @@ class Record:
         return bytes(memoryview(self._view).cast("B")[key])
 
     def submit(self, flags=0):
+        """Commit the record for the consumer (ringbuf_submit); FLAGS:
+        NO_WAKEUP or FORCE_WAKEUP."""
         if self._ptr is None:
             raise ValueError("record already committed")
         _submit(self._ptr, flags)
         self._ptr = self._view = None
 
     def discard(self, flags=0):
+        """Commit the record as discarded (ringbuf_discard): the consumer
+        skips it."""
         if self._ptr is None:
             raise ValueError("record already committed")
         _discard(self._ptr, flags)
@@ -218,16 +241,22 @@ class Ring:
         return cls(_new(size, _opts(flags=flags)), "ringbuf_new(%d)" % size)
 
     @classmethod
-    def create(cls, name, size, mode=0o600, flags=0, role=0):
-        """The named ring NAME (/dev/shm/ringbuf.NAME; ringbuf_create)."""
-        return cls(_create(name.encode(), size, _opts(flags=flags, mode=mode, role=role)),
-                   "ringbuf_create(%s)" % name)
+    def create(cls, name, size, mode=0o600, flags=0, role=0, recover_ms=0,
+               consumer_mode=0):
+        """Create the named ring NAME (/dev/shm/ringbuf.NAME; ringbuf_create)
+        of SIZE data bytes with permissions MODE; FLAGS: F_OVERWRITE,
+        F_SPLIT, F_SINGLE_PRODUCER.  FileExistsError if the name exists."""
+        o = _opts(flags=flags, mode=mode, role=role, recover_ms=recover_ms,
+                  consumer_mode=consumer_mode)
+        return cls(_create(name.encode(), size, o), "ringbuf_create(%s)" % name)
 
     @classmethod
-    def open(cls, name, role=0):
-        """Attach to the named ring NAME (ringbuf_open); ROLE_CONSUMER claims
-        the consumer role, ROLE_OBSERVER only reads."""
-        return cls(_open(name.encode(), _opts(role=role)), "ringbuf_open(%s)" % name)
+    def open(cls, name, role=0, recover_ms=0):
+        """Attach to the named ring NAME (ringbuf_open); ROLE_PRODUCER only
+        produces, ROLE_CONSUMER claims the consumer role (EBUSY if a live
+        process holds it), ROLE_OBSERVER only reads; 0: both roles."""
+        return cls(_open(name.encode(), _opts(role=role, recover_ms=recover_ms)),
+                   "ringbuf_open(%s)" % name)
 
     @classmethod
     def from_map(cls, pinned=None, map_id=None):
@@ -241,7 +270,8 @@ class Ring:
         raise ValueError("from_map: give pinned= or map_id=")
 
     def close(self):
-        """Free the handle (ringbuf_free).  Idempotent."""
+        """Free the handle (ringbuf_free); a named ring stays until
+        unlink().  Idempotent."""
         if self._h:
             _free(self._h)
             self._h = None
@@ -274,7 +304,9 @@ class Ring:
 
     def reserve(self, size):
         """Reserve a record of SIZE bytes (ringbuf_reserve): a Record to fill
-        and commit."""
+        (rec[:] = ..., rec.view) and commit -- with a with-block (submitted
+        at its end, discarded if it raises) or submit()/discard().
+        BlockingIOError when the ring is full, E2BIG if it can never fit."""
         p = _reserve(self._handle(), size, 0)
         if not p:
             _fail("ringbuf_reserve(%d)" % size)
@@ -315,13 +347,23 @@ class Ring:
 
     def records(self, timeout_ms=-1):
         """Iterate over records (bytes) as they come; ends after a poll of
-        TIMEOUT_MS finds nothing (never with -1)."""
+        TIMEOUT_MS finds nothing (never with -1).  Each step consumes one
+        record, so a loop left early (break, an exception) leaves the rest
+        in the ring."""
+        got = []
+
+        def one(_ctx, data, size):
+            got.append(ctypes.string_at(data, size) if size else b"")
+            return -_ONE  # stop after this record: it is consumed, not the next
+
+        cb = _SAMPLE_FN(one)
         while True:
-            got = []
-            if self.poll(got.append, timeout_ms) == 0:
+            r = _poll(self._handle(), cb, None, timeout_ms)
+            if got:
+                yield got.pop()
+                continue
+            if _check(r, "ringbuf_poll") == 0:
                 return
-            for g in got:
-                yield g
 
     def epoll_fd(self):
         """A file descriptor readable when records are waiting
@@ -338,5 +380,9 @@ class Ring:
                 if name not in ("sz", "_pad")}
 
     def query(self, what):
-        """ringbuf_query: AVAIL_DATA, RING_SIZE, CONS_POS or PROD_POS."""
+        """ringbuf_query: AVAIL_DATA, RING_SIZE, CONS_POS, PROD_POS,
+        OVERWRITE_POS or RING_ID (0 for an unknown WHAT, as in C)."""
         return _query(self._handle(), what)
+
+    def __repr__(self):
+        return "<ringbuf.Ring %s%s>" % (self._what, "" if self._h else " closed")

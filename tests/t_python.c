@@ -39,6 +39,9 @@ int main(void)
 	/* the sources: tests/py and python/ next to the build directory */
 	snprintf(src, sizeof(src), "%s/../../tests/py", dir);
 	snprintf(pypath, sizeof(pypath), "%s/../../python", dir);
+	snprintf(cmd, sizeof(cmd), "%s -c '' 2>/dev/null", py);
+	if (system(cmd) != 0)
+		SKIP("no python3 (Debian: python3; ./build.sh installs it)");
 	snprintf(cmd, sizeof(cmd), "%s -c 'import pytest' 2>/dev/null", py);
 	if (system(cmd) != 0)
 		SKIP("no pytest for %s (Debian: python3-pytest; ./build.sh installs it)", py);

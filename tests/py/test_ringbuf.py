@@ -2,9 +2,13 @@
 """The Python module (python/ringbuf.py) over the library: run by
 tests/t_python with pytest, RINGBUF_LIB pointing at the build."""
 
+import ctypes
 import errno
 import os
+import re
 import struct
+import subprocess
+import sys
 import time
 
 import pytest
@@ -151,3 +155,111 @@ def test_closed_ring():
     r.close()
     with pytest.raises(ValueError):
         r.output(b"x")
+
+
+def test_large_and_empty_records():
+    with ringbuf.Ring.new(4 << 20) as r:
+        big = os.urandom(1 << 20)
+        r.output(big)
+        with r.reserve(0) as rec:
+            assert len(rec) == 0
+            assert len(rec.view) == 0
+        with r.reserve(3 << 19) as rec:
+            rec.view[:] = b"\xab" * (3 << 19)
+            rec.view[0] = 1
+        got = []
+        assert r.consume(got.append) == 3
+        assert got[0] == big
+        assert got[1] == b""
+        assert len(got[2]) == 3 << 19 and got[2][0] == 1 and got[2][1:] == b"\xab" * ((3 << 19) - 1)
+        st = r.stats()
+        assert st["reserved"] == 3
+        assert st["reserved_bytes"] == (1 << 20) + (3 << 19)
+
+
+def test_records_break_loses_nothing():
+    with ringbuf.Ring.new(4096) as r:
+        for i in range(10):
+            r.output(bytes([i]))
+        it = r.records(timeout_ms=0)
+        first = [next(it) for _ in range(3)]
+        it.close()
+        assert first == [b"\x00", b"\x01", b"\x02"]
+        assert r.query(ringbuf.AVAIL_DATA) > 0
+        assert list(r.records(timeout_ms=0)) == [bytes([i]) for i in range(3, 10)]
+        assert r.query(ringbuf.AVAIL_DATA) == 0
+
+
+def test_bad_flags_and_sizes_einval():
+    with ringbuf.Ring.new(4096) as r:
+        with pytest.raises(OSError) as e:
+            r.output(b"x", flags=1 << 40)
+        assert e.value.errno == errno.EINVAL
+        assert "ringbuf_output" in str(e.value)
+        assert r.stats()["refused_flags"] == 1
+        with pytest.raises(OSError) as e:
+            r.reserve(1 << 40)
+        assert e.value.errno in (errno.E2BIG, errno.EINVAL)
+    with pytest.raises(OSError) as e:
+        ringbuf.Ring.new(1000)
+    assert e.value.errno == errno.EINVAL
+    assert "ringbuf_new" in str(e.value)
+
+
+def test_create_mode_and_query():
+    name = unique("mode")
+    old = os.umask(0o022)
+    try:
+        with ringbuf.Ring.create(name, 8192, mode=0o640) as r:
+            assert os.stat("/dev/shm/ringbuf." + name).st_mode & 0o777 == 0o640
+            assert r.query(ringbuf.RING_SIZE) == 8192
+            assert r.query(ringbuf.PROD_POS) == 0
+            r.output(b"abc")
+            assert r.query(ringbuf.PROD_POS) == 16  # 8-byte header, padded to 8
+            assert r.query(ringbuf.AVAIL_DATA) == 16
+    finally:
+        os.umask(old)
+        ringbuf.unlink(name)
+
+
+def test_from_map_errors():
+    with pytest.raises(FileNotFoundError) as e:
+        ringbuf.Ring.from_map("/sys/fs/bpf/ringbuf-no-such-map-%d" % os.getpid())
+    assert "ringbuf_map_open_pinned" in str(e.value)
+    with pytest.raises(ValueError):
+        ringbuf.Ring.from_map()
+
+
+def test_ringbuf_lib_is_obeyed():
+    # RINGBUF_LIB names a missing file: importing fails, never another library
+    env = dict(os.environ, RINGBUF_LIB="/nonexistent/libringbuf.so.0")
+    p = subprocess.run([sys.executable, "-c", "import ringbuf"], env=env,
+                       capture_output=True, text=True)
+    assert p.returncode != 0
+    assert "/nonexistent/libringbuf.so.0" in p.stderr
+
+
+def _c_fields(struct_name):
+    """(type, name) of each member of struct STRUCT_NAME in include/ringbuf.h."""
+    hdr = os.path.join(os.path.dirname(__file__), "..", "..", "include", "ringbuf.h")
+    if not os.path.exists(hdr):
+        pytest.skip("no include/ringbuf.h next to the tests")
+    text = open(hdr).read()
+    body = re.search(r"^struct %s \{\n(.*?)^\};" % struct_name, text, re.S | re.M).group(1)
+    body = re.sub(r"/\*.*?\*/", "", body, flags=re.S)
+    return re.findall(r"^\s*(\w+)\s+(\w+);", body, re.M)
+
+
+_CTYPES = {"size_t": ctypes.c_size_t, "uint64_t": ctypes.c_uint64, "uint32_t": ctypes.c_uint32}
+
+
+@pytest.mark.parametrize("cname,pyname", [("ringbuf_opts", "_Opts"), ("ringbuf_stats", "_Stats")])
+def test_struct_layouts_match_header(cname, pyname):
+    fields = _c_fields(cname)
+    assert len(fields) > 4
+    py = getattr(ringbuf, pyname)._fields_
+    assert [n for _, n in fields] == [n for n, _ in py]
+    assert [_CTYPES[t] for t, _ in fields] == [t for _, t in py]
+    with ringbuf.Ring.new(4096) as r:
+        st = r.stats()
+    assert "truncated" in st and "sz" not in st
