@@ -42,7 +42,9 @@ cmd=${1:-}
 case "$cmd" in
 deps)  deps ;;
 demo)  deps; make -s -j"$jobs" all; exec ./build/ringbuf demo "$@" ;;
-bench) deps "${BENCH_PACKAGES[@]}"; make -s -j"$jobs" all; exec ./build/bench/ringbuf_bench "$@" ;;
+bench) # gnuplot only for a plot
+	case " $* " in *" --plot "*) deps "${BENCH_PACKAGES[@]}" ;; *) deps ;; esac
+	make -s -j"$jobs" all; exec ./build/bench/ringbuf_bench "$@" ;;
 test)  deps; make -s -j"$jobs" all; BUILD=build tests/run.sh "$@"; scripts/check-install.sh ;;
 verify) deps "${VERIFY_PACKAGES[@]}"; make -s layers; make -s asan; make -s tsan; make -s models; make -s fuzz; make -s m32 ;;
 *)     sed -n '2,15p' "$0"; exit 2 ;;

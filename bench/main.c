@@ -173,6 +173,7 @@ int main(int argc, char **argv)
 	       cfg.others, cfg.stolen,
 	       cfg.others > 0.1 || cfg.stolen > 0.1 ? "  -- WARNING: the figures below are disturbed"
 						    : "");
+	print_summary();
 	print_table();
 	print_latency();
 	print_comparisons();

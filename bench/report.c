@@ -243,6 +243,38 @@ void write_json(void)
 		die("writing %s: %s", cfg.json, strerror(errno));
 }
 
+/* A few lines before the table: the headline figures and the goals'
+ * verdicts, for a reader who stops there. */
+void print_summary(void)
+{
+	int met = 0, not_met = 0, skipped = 0;
+	double kdef = med("k-libbpf-default"), ktuned = med("k-libbpf-tuned"),
+	       tuned = med("1p1c-tuned");
+
+	for (int i = 0; i < NGOALS; i++) {
+		enum gres r = goal_res(&goals[i]);
+
+		met += r == G_MET;
+		not_met += r == G_NOT_MET;
+		skipped += r == G_SKIP;
+	}
+	printf("\nSummary (medians of this run; 'x kernel' is against kernel BPF + libbpf in the same form):\n");
+	printf("  1 producer, 1 consumer, 8-byte records: default form %.1f M/s (%.1fx kernel), "
+	       "tuned form %.1f M/s (%.1fx kernel)\n",
+	       med("1p1c-default"), med("1p1c-default") / kdef, tuned, tuned / ktuned);
+	printf("  producer alone, ring in cache: %.1f ns a record (BPF bpf_ringbuf_output %.1f ns)\n",
+	       med("producer-alone-1MiB"), med("k-alone"));
+	printf("  many producers, x of 1 producer: one ring 2p %.2f, 8p %.2f, 4 processes %.2f; "
+	       "ring set 2p %.2f, 8p %.2f, 4 processes %.2f\n",
+	       med("2p-tuned") / tuned, med("8p-tuned") / tuned, med("4proc-tuned") / tuned,
+	       med("2p-set") / tuned, med("8p-set") / tuned, med("4proc-set") / tuned);
+	printf("  wakeup latency p50: %.1f us (raw futex %.1f us)\n", lat_p50("lat-ringbuf"),
+	       lat_p50("lat-futex"));
+	printf("  goals: %d met, %d not met yet, %d skipped (each at the end, with its figures)\n", met,
+	       not_met, skipped);
+	printf("  ('nan': a row the run left out)\n");
+}
+
 /* One data block for gnuplot: x, median, min, max of the named rows. */
 static void plot_block(FILE *g, const char *block, const char *const *names, const double *xs,
 		       int n, double scale, bool bytes)
@@ -273,7 +305,10 @@ void write_plot(void)
 	static const char *const k_np[] = { "k-libbpf-tuned", "k-libbpf-2p", "k-libbpf-4p",
 					    "k-libbpf-8p" };
 	static const char *const procs[] = { "4proc-tuned" };
-	static const double four[] = { 4 };
+	static const char *const sets[] = { "2p-set", "8p-set" };
+	static const char *const setprocs[] = { "4proc-set" };
+	static const char *const rb_def[] = { "1p1c-default" }, *const k_def[] = { "k-libbpf-default" };
+	static const double four[] = { 4 }, twoeight[] = { 2, 8 }, eight[] = { 8 };
 	char cmd[PATH_MAX + 64];
 	FILE *g;
 	int st;
@@ -290,6 +325,10 @@ void write_plot(void)
 	plot_block(g, "rbnp", rb_np, np, 4, 1, false);
 	plot_block(g, "knp", k_np, np, 4, 1, false);
 	plot_block(g, "procs", procs, four, 1, 1, false);
+	plot_block(g, "sets", sets, twoeight, 2, 1, false);
+	plot_block(g, "setprocs", setprocs, four, 1, 1, false);
+	plot_block(g, "rbdef", rb_def, eight, 1, 1e-9, true);
+	plot_block(g, "kdef", k_def, eight, 1, 1e-9, true);
 	fprintf(g,
 		"set terminal pngcairo noenhanced size 1400,560 font ',10'\n"
 		"set output '%s'\n"
@@ -302,12 +341,16 @@ void write_plot(void)
 		"plot $rbtuned using 1:2:3:4 with yerrorlines lw 2 title 'ringbuf, NO_WAKEUP, consume every 5 ms', "
 		"$rbspin using 1:2:3:4 with yerrorlines lw 2 title 'ringbuf, spinning consumer', "
 		"$ktuned using 1:2:3:4 with yerrorlines lw 2 title 'kernel BPF + libbpf, tuned', "
+		"$rbdef using 1:2:3:4 with yerrorbars pt 5 ps 1.5 lw 2 title 'ringbuf, default form (adaptive wakeups, ringbuf_poll)', "
+		"$kdef using 1:2:3:4 with yerrorbars pt 4 ps 1.5 lw 2 title 'kernel BPF + libbpf, default form', "
 		"%g with lines dt 2 lw 2 title 'memcpy 4 KiB (this run)'\n"
 		"unset logscale x\nset logscale y\nset xtics (1, 2, 4, 8)\nset xrange [0.5:8.5]\n"
 		"set key top right\nset xlabel 'producers (2 CPUs)'\nset ylabel 'records/s (millions), 8-byte records'\n"
 		"set title 'Throughput vs producer count (tuned form)'\n"
 		"plot $rbnp using 1:2:3:4 with yerrorlines lw 2 title 'ringbuf, threads', "
 		"$procs using 1:2:3:4 with yerrorbars pt 7 ps 1.5 lw 2 title 'ringbuf, 4 processes (named ring)', "
+		"$sets using 1:2:3:4 with yerrorlines lw 2 title 'ringbuf ring set (a ring per CPU), threads', "
+		"$setprocs using 1:2:3:4 with yerrorbars pt 9 ps 1.5 lw 2 title 'ringbuf ring set, 4 processes', "
 		"$knp using 1:2:3:4 with yerrorlines lw 2 title 'kernel BPF + libbpf, threads'\n"
 		"unset multiplot\n",
 		cfg.plot, cfg.reps, cfg.seconds, cfg.others,

@@ -143,6 +143,12 @@ struct ringbuf *open_observe_target(struct target *t);
 int consume_none(struct ringbuf *rb);
 double fill_pct(const struct ringbuf_stats *st);
 
+/* ---- records decoded by BTF (btf.c; libbpf) ------------------------------------ */
+
+bool btf_available(void);
+void btf_open(const char *file, const char *type);
+void btf_print(const void *data, size_t size, bool json, const char *meta, uint64_t seq);
+
 /* ---- signals and time ---------------------------------------------------------- */
 
 extern volatile sig_atomic_t g_stop; /* SIGINT or SIGTERM came */

@@ -28,6 +28,8 @@ struct tail {
 	bool warned;    /* another consumer said so once */
 	bool kernel;    /* the target is a kernel map (no consumer claim) */
 	char source[600]; /* the target, as a JSON string */
+	const char *btf_file, *btf_type; /* --btf FILE --type NAME */
+	bool fmt_given;
 };
 
 static void put_base64(const unsigned char *p, size_t n)
@@ -112,6 +114,18 @@ static int on_record(void *ctx, void *data, size_t size)
 	struct tail *t = ctx;
 	const unsigned char *p = data;
 
+	if (t->btf_file) {
+		char meta[800];
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		snprintf(meta, sizeof(meta), "\"seq\":%" PRIu64 ",\"size\":%zu,\"recv_ns\":%" PRIu64
+			 ",\"source\":%s", t->seq, size,
+			 (uint64_t)((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec), t->source);
+		btf_print(data, size, t->fmt == F_JSONL, meta, t->seq);
+		t->seq++;
+		return 0;
+	}
 	switch (t->fmt) {
 	case F_RAW: {
 		unsigned char len[4] = { (unsigned char)size, (unsigned char)(size >> 8),
@@ -210,13 +224,15 @@ static int tail_batch(struct ringbuf *rb, struct tail *t, bool *werr)
 	return r < 0 ? r : n;
 }
 
-enum { TAIL_FORMAT, TAIL_COUNT, TAIL_TIMEOUT, TAIL_PEEK };
+enum { TAIL_FORMAT, TAIL_COUNT, TAIL_TIMEOUT, TAIL_PEEK, TAIL_BTF, TAIL_TYPE };
 
 static const struct cli_opt tail_opts[] = {
 	[TAIL_FORMAT] = { "--format", CLI_VALUE, NULL, "-f" },
 	[TAIL_COUNT] = { "--count", CLI_VALUE, NULL, "-n" },
 	[TAIL_TIMEOUT] = { "--timeout", CLI_VALUE, NULL, NULL },
 	[TAIL_PEEK] = { "--peek", CLI_FLAG, NULL, NULL },
+	[TAIL_BTF] = { "--btf", CLI_VALUE, NULL, NULL },
+	[TAIL_TYPE] = { "--type", CLI_VALUE, NULL, NULL },
 	{ NULL, 0, NULL, NULL },
 };
 
@@ -292,6 +308,7 @@ static void tail_opt(void *ctx, int opt, const char *v)
 
 	switch (opt) {
 	case TAIL_FORMAT:
+		a->fmt_given = true;
 		if (!strcmp(v, "hex"))
 			a->fmt = F_HEX;
 		else if (!strcmp(v, "raw"))
@@ -314,6 +331,12 @@ static void tail_opt(void *ctx, int opt, const char *v)
 	case TAIL_PEEK:
 		a->peek = true;
 		break;
+	case TAIL_BTF:
+		a->btf_file = v;
+		break;
+	case TAIL_TYPE:
+		a->btf_type = v;
+		break;
 	}
 }
 
@@ -331,6 +354,15 @@ static int tail_run(int argc, char **argv)
 	double next_refresh = 0;
 
 	arg = cli_parse(&cmd_tail, argc, argv, tail_opt, &tl);
+	if (!tl.btf_file != !tl.btf_type)
+		usage_err("--btf FILE and --type NAME go together");
+	if (tl.btf_file) {
+		if (tl.fmt == F_HEX && !tl.fmt_given)
+			tl.fmt = F_TEXT;
+		if (tl.fmt != F_TEXT && tl.fmt != F_JSONL)
+			usage_err("--btf decodes into --format text or jsonl");
+		btf_open(tl.btf_file, tl.btf_type);
+	}
 	parse_target(arg, &t);
 	json_str(arg, tl.source, sizeof(tl.source));
 	if (tl.timeout > 0)
@@ -442,7 +474,7 @@ static int tail_run(int argc, char **argv)
 
 static const char tail_help[] =
 	"usage: ringbuf tail TARGET [--format hex|raw|jsonl|text] [--count N]\n"
-	"                    [--timeout S] [--peek]\n"
+	"                    [--timeout S] [--peek] [--btf FILE --type NAME]\n"
 	"\n"
 	"Consume the ring's records and print them as they arrive.  A named ring\n"
 	"is opened in the consumer role (a split ring: this needs write access to\n"
@@ -473,6 +505,14 @@ static const char tail_help[] =
 	"  --timeout S   stop S seconds (fractions allowed) after starting, in total,\n"
 	"                whether or not records arrived: exit 0, or 11 when --count N\n"
 	"                was given and fewer than N records arrived\n"
+	"  --btf FILE --type NAME\n"
+	"                decode each record as the C struct (or union) NAME, from\n"
+	"                the BTF of FILE: a BPF object (.o) or /sys/kernel/btf/vmlinux.\n"
+	"                text (the default then): field=value ..., nested structs in\n"
+	"                {}, arrays in [], char arrays as \"strings\", enums by name;\n"
+	"                jsonl: {\"seq\":N,\"size\":N,\"recv_ns\":N,\"source\":...,\n"
+	"                \"NAME\":{...}}.  A record shorter than the type is reported\n"
+	"                (an error line, or \"error\" in jsonl), never read past.\n"
 	"  --peek        read without consuming: follow the producers from where\n"
 	"                they are now, claim nothing and never move the consumer\n"
 	"                position, so an application consuming the ring (e.g. a\n"
@@ -491,7 +531,7 @@ static const char tail_help[] =
 
 const struct cli_cmd cmd_tail = {
 	.name = "tail",
-	.synopsis = "TARGET [--format F] [--count N] [--timeout S] [--peek]",
+	.synopsis = "TARGET [--format F] [--count N] [--timeout S] [--peek]\n[--btf FILE --type NAME]",
 	.summary = "consume and print records",
 	.help = tail_help,
 	.opts = tail_opts,

@@ -18,11 +18,16 @@ tests: $(CLI)
 # build.sh installs); without it the command is built, and says so when run.
 NATS_LIBS := $(shell pkg-config --libs libnats 2>/dev/null)
 CLI_NATS  := $(if $(NATS_LIBS),-DRINGBUF_HAVE_NATS)
+# `ringbuf tail --btf` decodes records with libbpf's BTF API (libbpf-dev,
+# which build.sh installs); without it the option says so.  Only the
+# command links libbpf, never the library.
+BTF_LIBS  := $(shell pkg-config --libs libbpf 2>/dev/null)
+CLI_NATS  += $(if $(BTF_LIBS),-DRINGBUF_HAVE_BTF)
 
 $(BUILD)/cli/%.o: cli/%.c $(wildcard cli/*.h) $(wildcard include/*.h) | $(BUILD)/cli
 	$(CC) $(filter-out -Isrc,$(CFLAGS)) $(CLI_NATS) -DRINGBUF_CLI_VERSION='"$(VERSION)"' -c $< -o $@
 $(CLI): $(CLI_OBJS) $(STATIC)
-	$(CC) $(CLI_OBJS) $(STATIC) $(LDFLAGS) $(LDLIBS) $(NATS_LIBS) -o $@
+	$(CC) $(CLI_OBJS) $(STATIC) $(LDFLAGS) $(LDLIBS) $(NATS_LIBS) $(BTF_LIBS) -o $@
 $(BUILD)/cli:
 	mkdir -p $@
 

@@ -56,3 +56,8 @@ int handle_exec(struct bpf_raw_tracepoint_args *ctx)
 }
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+/* struct event in the object's BTF, for `ringbuf tail --btf execsnoop.bpf.o
+ * --type event`: clang describes only the types of globals and functions,
+ * and the program uses struct event through a pointer alone. */
+struct event execsnoop_event_type;
