@@ -261,7 +261,11 @@ class Ring:
     @classmethod
     def from_map(cls, pinned=None, map_id=None):
         """A kernel BPF_MAP_TYPE_RINGBUF (consume) or USER_RINGBUF (produce)
-        map, by bpffs path or by id."""
+        map: by bpffs path (PINNED, a str or path; ringbuf_map_open_pinned)
+        or by id (MAP_ID, or an int as the first argument;
+        ringbuf_map_open_id, needs CAP_SYS_ADMIN)."""
+        if isinstance(pinned, int):
+            pinned, map_id = None, pinned
         if pinned is not None:
             return cls(_map_open_pinned(os.fsencode(pinned), None),
                        "ringbuf_map_open_pinned(%s)" % pinned)

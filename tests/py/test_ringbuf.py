@@ -6,6 +6,7 @@ import ctypes
 import errno
 import os
 import re
+import select
 import struct
 import subprocess
 import sys
@@ -228,6 +229,22 @@ def test_from_map_errors():
     assert "ringbuf_map_open_pinned" in str(e.value)
     with pytest.raises(ValueError):
         ringbuf.Ring.from_map()
+    with pytest.raises(OSError) as e:
+        ringbuf.Ring.from_map(0xFFFFFFF0)  # no such map id (or not permitted)
+    assert e.value.errno in (errno.ENOENT, errno.EPERM)
+    assert "ringbuf_map_open_id" in str(e.value)
+
+
+def test_epoll_fd_readable_with_records():
+    with ringbuf.Ring.new(4096) as r:
+        fd = r.epoll_fd()
+        assert select.select([fd], [], [], 0)[0] == []
+        r.output(b"wake")
+        assert select.select([fd], [], [], 5)[0] == [fd]
+        got = []
+        assert r.poll(got.append, 0) == 1
+        assert got == [b"wake"]
+        assert select.select([fd], [], [], 0)[0] == []  # re-armed, nothing waiting
 
 
 def test_ringbuf_lib_is_obeyed():
