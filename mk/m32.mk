@@ -28,7 +28,7 @@ m32-check:
 		     "toolchain (Debian: apt-get install gcc-multilib)" >&2; exit 1; }
 
 M32_MAKE = $(MAKE) --no-print-directory BUILD=$(M32_BUILD) CC="$(M32_CC)" CFLAGS="-m32" \
-	LDFLAGS="-m32" TEST_LDLIBS= NATS_LIBS=
+	LDFLAGS="-m32" TEST_LDLIBS= NATS_LIBS= BTF_LIBS=
 
 # The library must build; a test that does not is reported (and fails the
 # target) while the others still build and run.

@@ -42,6 +42,12 @@ int main(void)
 	snprintf(cmd, sizeof(cmd), "%s -c '' 2>/dev/null", py);
 	if (system(cmd) != 0)
 		SKIP("no python3 (Debian: python3; ./build.sh installs it)");
+	/* a 32-bit build's library cannot be loaded into a 64-bit python */
+	snprintf(cmd, sizeof(cmd), "%s -c 'import struct, sys; sys.exit(struct.calcsize(\"P\") != %zu)'",
+		 py, sizeof(void *));
+	if (system(cmd) != 0)
+		SKIP("%s is not a %zu-bit python: it cannot load this build's library", py,
+		     8 * sizeof(void *));
 	snprintf(cmd, sizeof(cmd), "%s -c 'import pytest' 2>/dev/null", py);
 	if (system(cmd) != 0)
 		SKIP("no pytest for %s (Debian: python3-pytest; ./build.sh installs it)", py);
