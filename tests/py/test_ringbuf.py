@@ -280,3 +280,16 @@ def test_struct_layouts_match_header(cname, pyname):
     with ringbuf.Ring.new(4096) as r:
         st = r.stats()
     assert "truncated" in st and "sz" not in st
+
+
+def test_loader_finds_the_checkout_build():
+    # without RINGBUF_LIB, a source checkout's build/ comes before the system's
+    want = os.path.join(os.path.dirname(os.path.abspath(ringbuf.__file__)), "..", "build",
+                        "libringbuf.so.0")
+    if not os.path.exists(want):
+        pytest.skip("no build/ next to the module (an installed module or another build dir)")
+    env = {k: v for k, v in os.environ.items() if k != "RINGBUF_LIB"}
+    p = subprocess.run([sys.executable, "-c", "import ringbuf; print(ringbuf._lib._name)"],
+                       env=env, capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert os.path.realpath(p.stdout.strip()) == os.path.realpath(want)
