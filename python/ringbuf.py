@@ -130,6 +130,7 @@ _consume_n = _proto("ringbuf_consume_n", ctypes.c_int, _H, _SAMPLE_FN, ctypes.c_
 _poll = _proto("ringbuf_poll", ctypes.c_int, _H, _SAMPLE_FN, ctypes.c_void_p, ctypes.c_int)
 _stats = _proto("ringbuf_stats", ctypes.c_int, _H, ctypes.POINTER(_Stats))
 _query = _proto("ringbuf_query", ctypes.c_uint64, _H, ctypes.c_uint64)
+_interrupt = _proto("ringbuf_interrupt", ctypes.c_int, _H)
 _epoll_fd = _proto("ringbuf_epoll_fd", ctypes.c_int, _H)
 _version_string = _proto("ringbuf_version_string", ctypes.c_char_p)
 
@@ -345,15 +346,16 @@ class Ring:
 
     def poll(self, fn, timeout_ms=-1):
         """Wait up to TIMEOUT_MS (-1: for ever) for records, then consume
-        them with FN (ringbuf_poll); the number delivered, 0 on timeout."""
+        them with FN (ringbuf_poll); the number delivered, 0 on timeout.
+        OSError ECANCELED after interrupt() (nothing consumed)."""
         r = _poll(self._handle(), self._wrap(fn), None, timeout_ms)
         return self._done(r, "ringbuf_poll")
 
     def records(self, timeout_ms=-1):
         """Iterate over records (bytes) as they come; ends after a poll of
-        TIMEOUT_MS finds nothing (never with -1).  Each step consumes one
-        record, so a loop left early (break, an exception) leaves the rest
-        in the ring."""
+        TIMEOUT_MS finds nothing (never with -1), or once interrupt() is
+        called.  Each step consumes one record, so a loop left early
+        (break, an exception) leaves the rest in the ring."""
         got = []
 
         def one(_ctx, data, size):
@@ -366,8 +368,15 @@ class Ring:
             if got:
                 yield got.pop()
                 continue
-            if _check(r, "ringbuf_poll") == 0:
+            if r == -_errno.ECANCELED or _check(r, "ringbuf_poll") == 0:
                 return
+
+    def interrupt(self):
+        """Make a poll() or records() blocked in another thread return at
+        once (ringbuf_interrupt): poll() raises ECANCELED, records() ends;
+        if none is blocked, the next one does.  Nothing is consumed or lost.
+        Close the ring only after that thread is done with it."""
+        _check(_interrupt(self._handle()), "ringbuf_interrupt")
 
     def epoll_fd(self):
         """A file descriptor readable when records are waiting

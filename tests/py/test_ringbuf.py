@@ -10,6 +10,7 @@ import select
 import struct
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -293,3 +294,26 @@ def test_loader_finds_the_checkout_build():
                        env=env, capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
     assert os.path.realpath(p.stdout.strip()) == os.path.realpath(want)
+
+
+def test_interrupt_ends_a_blocked_records_loop():
+    with ringbuf.Ring.new(4096) as r:
+        got = []
+        t = threading.Thread(target=lambda: got.extend(r.records(timeout_ms=-1)))
+        t.start()
+        for i in range(3):
+            r.output(bytes([i]))
+        deadline = time.monotonic() + 10  # a wait, not a timed assertion
+        while r.query(ringbuf.AVAIL_DATA) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        r.interrupt()
+        t.join(10)
+        assert not t.is_alive()
+        assert got == [b"\x00", b"\x01", b"\x02"]
+        r.interrupt()  # none blocked: the next poll is interrupted, consuming nothing
+        r.output(b"kept")
+        with pytest.raises(OSError) as e:
+            r.poll(got.append, -1)
+        assert e.value.errno == errno.ECANCELED
+        assert r.poll(got.append, 0) == 1
+        assert got[-1] == b"kept"
