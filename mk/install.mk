@@ -56,7 +56,7 @@ $(BUILD)/man/%.3: include/%.h scripts/gen-man.sh Makefile
 # may change between installs.
 $(INST_CLI): $(CLI_OBJS) $(SHARED) FORCE
 	@mkdir -p $(@D)
-	$(CC) $(CLI_OBJS) -L$(BUILD) -lringbuf $(INSTALL_RPATH) $(LDFLAGS) $(LDLIBS) $(NATS_LIBS) -o $@
+	$(CC) $(CLI_OBJS) -L$(BUILD) -lringbuf $(INSTALL_RPATH) $(LDFLAGS) $(LDLIBS) $(NATS_LIBS) $(BTF_LIBS) -o $@
 FORCE:
 
 install: lib $(INST_CLI) $(DEMO) $(BENCH) $(MAN3_PAGES)
