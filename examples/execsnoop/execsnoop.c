@@ -126,8 +126,19 @@ int main(int argc, char **argv)
 		}
 		printf("execsnoop: events pinned at %s; try: ringbuf tail %s --btf "
 		       "execsnoop.bpf.o --type event\n", pin, pin);
-		while (!stop)
-			pause();
+		{
+			/* wait for SIGINT/SIGTERM without the race of a check
+			 * followed by pause(): blocked, then atomically waited */
+			sigset_t block, old;
+
+			sigemptyset(&block);
+			sigaddset(&block, SIGINT);
+			sigaddset(&block, SIGTERM);
+			sigprocmask(SIG_BLOCK, &block, &old);
+			while (!stop)
+				sigsuspend(&old);
+			sigprocmask(SIG_SETMASK, &old, NULL);
+		}
 		bpf_map__unpin(skel->maps.events, pin);
 		ret = 0;
 		goto out;
