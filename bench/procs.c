@@ -21,6 +21,14 @@ struct proc_result {
 	uint64_t sent, drops, cpu_ns, t_start;
 };
 
+/* One record into the named ring, or into this thread's ring of the set. */
+static inline long put(struct ringbuf *rb, struct ringbuf_set *set, const void *buf,
+		       const struct rowdef *row)
+{
+	return set ? ringbuf_set_output(set, buf, row->size, row->flags)
+		   : ringbuf_output(rb, buf, row->size, row->flags);
+}
+
 static void proc_child(const char *name, int id, int go_fd, int res_fd, const struct rowdef *row,
 		       uint64_t dur_ns)
 {
@@ -46,34 +54,17 @@ static void proc_child(const char *name, int id, int go_fd, int res_fd, const st
 	cpu0 = process_cpu_ns();
 	res.t_start = now_ns();
 	deadline = res.t_start + dur_ns;
-	for (; set; seq++) {
+	for (; rb || set; seq++) {
 		long err;
 
 		if ((seq & 255) == 0 && now_ns() >= deadline)
 			break;
 		fill_record(buf, row->size, tag | seq);
-		if ((err = ringbuf_set_output(set, buf, row->size, row->flags)) == -EAGAIN) {
+		if ((err = put(rb, set, buf, row)) == -EAGAIN) {
 			res.drops++;
 			do
 				cpu_relax();
-			while ((err = ringbuf_set_output(set, buf, row->size, row->flags)) == -EAGAIN);
-		}
-		if (err) {
-			res.err = (int)-err;
-			break;
-		}
-	}
-	for (; rb; seq++) {
-		long err;
-
-		if ((seq & 255) == 0 && now_ns() >= deadline)
-			break;
-		fill_record(buf, row->size, tag | seq);
-		if ((err = ringbuf_output(rb, buf, row->size, row->flags)) == -EAGAIN) {
-			res.drops++;
-			do
-				cpu_relax();
-			while ((err = ringbuf_output(rb, buf, row->size, row->flags)) == -EAGAIN);
+			while ((err = put(rb, set, buf, row)) == -EAGAIN);
 		}
 		if (err) {
 			res.err = (int)-err;
