@@ -62,7 +62,7 @@ static const char usage_targets[] =
 	"TARGET: a ring NAME, a bpffs PATH (anything with a '/') of a pinned kernel\n"
 	"map, or id:N for the kernel map with id N.  A named ring is opened with the\n"
 	"least role each command needs: tail the consumer role, write the producer\n"
-	"role, stat and ls the producer role, else the consumer role (split rings).\n"
+	"role, stat, ls and tail --peek the observer role (read-only, no claim).\n"
 	"'ringbuf COMMAND --help' describes a command; see also ringbuf(1).\n"
 	"\n";
 
