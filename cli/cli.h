@@ -154,5 +154,6 @@ void btf_print(const void *data, size_t size, bool json, const char *meta, uint6
 extern volatile sig_atomic_t g_stop; /* SIGINT or SIGTERM came */
 void catch_stop_signals(void);
 double now_s(void);
+uint64_t realtime_ns(void);
 
 #endif /* RINGBUF_CLI_H */

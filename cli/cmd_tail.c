@@ -115,13 +115,11 @@ static int on_record(void *ctx, void *data, size_t size)
 	const unsigned char *p = data;
 
 	if (t->btf_file) {
-		char meta[800];
-		struct timespec ts;
+		char meta[800] = "";
 
-		clock_gettime(CLOCK_REALTIME, &ts);
-		snprintf(meta, sizeof(meta), "\"seq\":%" PRIu64 ",\"size\":%zu,\"recv_ns\":%" PRIu64
-			 ",\"source\":%s", t->seq, size,
-			 (uint64_t)((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec), t->source);
+		if (t->fmt == F_JSONL) /* text shows none of it: no clock read */
+			snprintf(meta, sizeof(meta), "\"seq\":%" PRIu64 ",\"size\":%zu,\"recv_ns\":%" PRIu64
+				 ",\"source\":%s", t->seq, size, realtime_ns(), t->source);
 		btf_print(data, size, t->fmt == F_JSONL, meta, t->seq);
 		t->seq++;
 		return 0;
@@ -136,13 +134,9 @@ static int on_record(void *ctx, void *data, size_t size)
 		break;
 	}
 	case F_JSONL: {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
 		printf("{\"seq\":%" PRIu64 ",\"size\":%zu,\"data\":\"", t->seq, size);
 		put_base64(p, size);
-		printf("\",\"recv_ns\":%" PRIu64 ",\"source\":%s}\n",
-		       (uint64_t)((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec), t->source);
+		printf("\",\"recv_ns\":%" PRIu64 ",\"source\":%s}\n", realtime_ns(), t->source);
 		break;
 	}
 	case F_TEXT:

@@ -515,6 +515,15 @@ void catch_stop_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 }
 
+/* Wall-clock nanoseconds since the epoch: jsonl's recv_ns. */
+uint64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 double now_s(void)
 {
 	struct timespec ts;

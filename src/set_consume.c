@@ -324,7 +324,6 @@ static uint64_t rb_set_ts(const void *data, size_t size, uint32_t off)
 int ringbuf_set_consume_ordered(struct ringbuf_set *s, uint32_t ts_offset, uint64_t lag_ns,
 				ringbuf_sample_fn fn, void *ctx)
 {
-	struct timespec now_ts;
 	uint64_t now;
 	long total = 0;
 	int err;
@@ -338,8 +337,7 @@ int ringbuf_set_consume_ordered(struct ringbuf_set *s, uint32_t ts_offset, uint6
 		return (int)rb_err(-err);
 	if (!s->head && s->n && !(s->head = calloc(s->n, sizeof(*s->head))))
 		return (int)rb_err(ENOMEM);
-	clock_gettime(CLOCK_MONOTONIC, &now_ts);
-	now = (uint64_t)now_ts.tv_sec * 1000000000ull + (uint64_t)now_ts.tv_nsec;
+	now = rb_now_ns(); /* CLOCK_MONOTONIC, as the lag is documented */
 	s->in_call = true;
 	for (;;) {
 		unsigned best = s->n;
