@@ -133,7 +133,10 @@ RINGBUF_API const char *ringbuf_version_string(void);
  * ring.  One thread of one process produces -- the first producer handle
  * that reserves claims the ring for the thread that called, and keeps the
  * reservation lock from then on, so its reservations take no locked
- * instruction.  Any other producer (another handle, thread or process) is
+ * instruction; its ringbuf_output() writes the whole record before it
+ * publishes producer_pos (no BUSY record: a reader cannot tell the
+ * difference, and a producer killed meanwhile leaves nothing half done).
+ * Any other producer (another handle, thread or process) is
  * refused with -EBUSY while that thread's process lives and its handle is
  * open; ringbuf_free() of the claiming handle gives the claim back, and
  * the claim of a process that exited is taken over (lock_steals).  The

@@ -402,6 +402,8 @@ pid_t rb_cached_pid;
 static pthread_once_t rb_once = PTHREAD_ONCE_INIT;
 
 __thread uint32_t rb_tls_tid __attribute__((tls_model("initial-exec")));
+/* The ring whose reservation this thread is making (src/ring.h). */
+__thread struct ringbuf *rb_inside __attribute__((tls_model("initial-exec")));
 
 uint32_t rb_tid_slow(void)
 {

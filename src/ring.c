@@ -11,6 +11,7 @@
  *   src/recover.c    dead peers: a dead lock holder, a dead producer's
  *                    BUSY record, a dead consumer
  *   src/poll.c       waiting: ringbuf_poll(), kernel maps, a full ring
+ *   src/single.c     ringbuf_output() by a single-producer ring's claimant
  *   docs/protocol.md the protocol itself, the kernel's and ringbuf's
  *
  * 1. THE OBJECT
@@ -122,7 +123,9 @@
  * lock_owner, cannot hang the other producers (found by the fuzzer).
  * A single-producer ring (RINGBUF_F_SINGLE_PRODUCER) has one claimant
  * thread, which takes the lock once and keeps it: its reservations make
- * no locked instruction, others get -EBUSY (rb_sp_claim(), recover.c).
+ * no locked instruction, others get -EBUSY (rb_sp_claim(), recover.c);
+ * its ringbuf_output() calls go to src/single.c, which writes the whole
+ * record before publishing producer_pos (no reader can tell).
  * A signal handler is this machine's NMI: one that interrupts its own
  * thread's reservation of the ring and reserves there too would wait for
  * its own thread; each thread marks the ring it is reserving in, and such
@@ -215,36 +218,6 @@ static inline void rb_unlock(struct ringbuf *rb)
 	/* R4: pairs with A4 in rb_lock()/rb_lock_slow(). */
 	if (!rb->single)
 		smp_store_release(&rb->meta->lock_owner, 0);
-}
-
-/* Walk pending_pos forward over committed records, as the kernel does at
- * the start of every reservation attempt, so that pending_pos in the
- * producer page is the kernel's value byte for byte (t_diff compares it).
- * With one producer the header read is the one it just committed, still in
- * its cache.  A header that is BUSY, or whose length runs past producer_pos
- * (corrupt), stops the walk: a pending_pos that lags refuses more, never
- * less. */
-static inline uint64_t rb_advance_pending(struct ringbuf *rb, uint64_t pend, uint64_t prod)
-{
-	while (pend != prod) {
-		struct ringbuf_hdr *hdr = (void *)(rb->data + (pend & rb->mask));
-		/* A1: pairs with R1 in rb_commit_len() (a committed header is
-		 * final) and R7 in rb_cas_len(). */
-		uint32_t len = smp_load_acquire(&hdr->len);
-		uint64_t rec;
-
-		if (len & RINGBUF_BUSY_BIT) {
-			if (__builtin_expect(READ_ONCE(rb->cons->recover_hint) == (pend | 1), 0) &&
-			    rb_recover_for_consumer(rb, hdr, pend, len))
-				continue; /* now a discard: walk on */
-			break;
-		}
-		rec = rb_rec_len(len);
-		if (rec > prod - pend)
-			break;
-		pend += rec;
-	}
-	return pend;
 }
 
 /* Reserve a record of @size payload bytes; flags already checked.  Returns
@@ -383,16 +356,9 @@ rb_commit_len(struct ringbuf *rb, uint64_t off, uint32_t len, uint64_t flags)
 		 * the owner's pid in the same instant BUSY clears, so a header
 		 * is never BUSY without its owner, and a committed one is the
 		 * kernel's, byte for byte.  (@off is 8-byte aligned.) */
-		struct ringbuf_hdr h = {
-			.len = len,
-			.pg_off = (uint32_t)(RINGBUF_SHM_DATA_PAGE + (off >> rb->page_shift)),
-		};
-		uint64_t word;
-
-		memcpy(&word, &h, sizeof(word));
 		RB_FI(RB_FI_COMMIT);
 		/* R1: pairs with A1 in the consumer and in rb_advance_pending(). */
-		smp_store_release((ringbuf_u64 *)(void *)hdr, word);
+		smp_store_release((ringbuf_u64 *)(void *)hdr, rb_hdr_word(rb, off, len));
 	} else {
 		/* a kernel USER_RINGBUF: pg_off stays the 0 reserve wrote */
 		smp_store_release(&hdr->len, len); /* R1 */
@@ -432,7 +398,6 @@ static void rb_commit_hdr(struct ringbuf *rb, uint64_t off, uint64_t flags, bool
  * comparison. */
 static __thread struct ringbuf *rb_tls_last __attribute__((tls_model("initial-exec")));
 static __thread uint64_t rb_tls_gen __attribute__((tls_model("initial-exec")));
-__thread struct ringbuf *rb_inside __attribute__((tls_model("initial-exec")));
 
 static inline struct ringbuf *rb_lookup(uintptr_t p)
 {
@@ -493,7 +458,8 @@ void ringbuf_discard(void *sample, uint64_t flags)
 	rb_commit(sample, flags, true);
 }
 
-long ringbuf_output(struct ringbuf *rb, const void *data, uint64_t size, uint64_t flags)
+static __attribute__((noinline)) long rb_output(struct ringbuf *rb, const void *data,
+						uint64_t size, uint64_t flags)
 {
 	struct ringbuf_hdr *hdr;
 	long err = 0;
@@ -511,6 +477,13 @@ long ringbuf_output(struct ringbuf *rb, const void *data, uint64_t size, uint64_
 	/* The header is ours until this store: no need to read it back. */
 	rb_commit_len(rb, (uint64_t)((unsigned char *)hdr - rb->data), (uint32_t)size, flags);
 	return 0;
+}
+
+long ringbuf_output(struct ringbuf *rb, const void *data, uint64_t size, uint64_t flags)
+{
+	if (rb && rb->sp_fast == ~rb_tls_tid) /* a single-producer ring's claimant */
+		return rb_sp_output(rb, data, size, flags);
+	return rb_output(rb, data, size, flags);
 }
 
 /* ------------------------------------------------------------------------

@@ -89,6 +89,50 @@ static inline void rb_copy(void *dst, const void *src, uint64_t n)
 	}
 }
 
+/* Walk pending_pos forward over committed records, as the kernel does at
+ * the start of every reservation attempt, so that pending_pos in the
+ * producer page is the kernel's value byte for byte (t_diff compares it).
+ * With one producer the header read is the one it just committed, still in
+ * its cache.  A header that is BUSY, or whose length runs past producer_pos
+ * (corrupt), stops the walk: a pending_pos that lags refuses more, never
+ * less. */
+static inline uint64_t rb_advance_pending(struct ringbuf *rb, uint64_t pend, uint64_t prod)
+{
+	while (pend != prod) {
+		struct ringbuf_hdr *hdr = (void *)(rb->data + (pend & rb->mask));
+		/* A1: pairs with R1 in rb_commit_len() (a committed header is
+		 * final) and R7 in rb_cas_len(). */
+		uint32_t len = smp_load_acquire(&hdr->len);
+		uint64_t rec;
+
+		if (len & RINGBUF_BUSY_BIT) {
+			if (__builtin_expect(READ_ONCE(rb->cons->recover_hint) == (pend | 1), 0) &&
+			    rb_recover_for_consumer(rb, hdr, pend, len))
+				continue; /* now a discard: walk on */
+			break;
+		}
+		rec = rb_rec_len(len);
+		if (rec > prod - pend)
+			break;
+		pend += rec;
+	}
+	return pend;
+}
+
+/* A committed header of a ringbuf ring as one word, for one 8-byte store:
+ * {len, the kernel's pg_off} (src/ring.c, section 6); @off is 8-aligned. */
+static inline uint64_t rb_hdr_word(const struct ringbuf *rb, uint64_t off, uint32_t len)
+{
+	struct ringbuf_hdr h = {
+		.len = len,
+		.pg_off = (uint32_t)(RINGBUF_SHM_DATA_PAGE + (off >> rb->page_shift)),
+	};
+	uint64_t word;
+
+	memcpy(&word, &h, sizeof(word));
+	return word;
+}
+
 static inline void rb_publish_consumer(struct ringbuf *rb, uint64_t cons)
 {
 	/* R3: pairs with A3 in rb_reserve() and rb_notify(). */

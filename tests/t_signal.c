@@ -59,6 +59,7 @@ struct producer {
 	uint32_t hother;        /* handler outputs failing otherwise */
 	uint64_t hmax_ns;       /* longest handler call */
 	uint32_t limit;         /* kernel map: stop after this many records */
+	bool send_end;          /* output the end record itself when done */
 	timer_t timer;
 };
 
@@ -126,6 +127,12 @@ static void *produce(void *arg)
 	/* Stop the timer before leaving; a last signal may still be on its
 	 * way, so the handler stays armed until the thread is done. */
 	CHECK_EQ(timer_delete(p->timer), 0);
+	if (p->send_end) {
+		struct rec last = { .src = SRC_END };
+
+		while (ringbuf_output(p->rb, &last, sizeof(last), RINGBUF_FORCE_WAKEUP) == -EAGAIN)
+			usleep(1000);
+	}
 	return NULL;
 }
 
@@ -157,17 +164,24 @@ static int on_rec(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-static void run_producers(struct ringbuf *rb, struct producer *p, uint32_t limit)
+/* @n of the THREADS producers run (the others stay idle and empty). */
+static void run_producers_n(struct ringbuf *rb, struct producer *p, uint32_t limit, uint32_t n)
 {
 	pthread_t th[THREADS];
 
 	atomic_store(&g_stop, 0);
 	for (uint32_t i = 0; i < THREADS; i++) {
-		p[i] = (struct producer){ .rb = rb, .idx = i, .limit = limit };
-		CHECK_EQ(pthread_create(&th[i], NULL, produce, &p[i]), 0);
+		p[i] = (struct producer){ .rb = rb, .idx = i, .limit = limit, .send_end = n == 1 };
+		if (i < n)
+			CHECK_EQ(pthread_create(&th[i], NULL, produce, &p[i]), 0);
 	}
-	for (int i = 0; i < THREADS; i++)
+	for (uint32_t i = 0; i < n; i++)
 		CHECK_EQ(pthread_join(th[i], NULL), 0);
+}
+
+static void run_producers(struct ringbuf *rb, struct producer *p, uint32_t limit)
+{
+	run_producers_n(rb, p, limit, THREADS);
 }
 
 /* What every case checks of the producers' side. */
@@ -234,6 +248,35 @@ static void test_futex(void)
 	CHECK_EQ(ringbuf_stats(rb, &st), 0);
 	check_producers("futex mode, consumer thread", p, c.t.next, st.refused_nested);
 	CHECK(st.refused_nested > 0); /* the case this test is about happened */
+	ringbuf_free(rb);
+}
+
+/* A single-producer ring: its one producer thread (the claimant) takes
+ * the lock-free path of src/single.c, which a handler interrupting it
+ * must not enter.  The end record comes from the same thread. */
+static void test_single(void)
+{
+	struct ringbuf_opts o = { .sz = sizeof(o), .flags = RINGBUF_F_SINGLE_PRODUCER };
+	struct ringbuf *rb = ringbuf_new(1u << 22, &o);
+	struct ringbuf_stats st = { .sz = sizeof(st) };
+	struct producer p[THREADS];
+	struct poller c = { 0 };
+	pthread_t th;
+
+	CHECK(rb);
+	c.rb = rb;
+	CHECK_EQ(pthread_create(&th, NULL, poll_thread, &c), 0);
+	run_producers_n(rb, p, 0, 1);
+	CHECK_EQ(pthread_join(th, NULL), 0);
+	/* any other thread is refused: the claim is the producer thread's */
+	{
+		struct rec r = { .src = 0, .seq = p[0].sent };
+
+		CHECK_EQ(ringbuf_output(rb, &r, sizeof(r), 0), -EBUSY);
+	}
+	CHECK_EQ(ringbuf_stats(rb, &st), 0);
+	check_producers("single-producer ring, consumer thread", p, c.t.next, st.refused_nested);
+	CHECK(st.refused_nested > 0);
 	ringbuf_free(rb);
 }
 
@@ -350,6 +393,7 @@ int main(void)
 	sigemptyset(&sa.sa_mask);
 	CHECK_EQ(sigaction(SIGPROF, &sa, NULL), 0);
 	test_futex();
+	test_single();
 	test_fd();
 	test_kuser();
 	printf("t_signal: ok\n");

@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * single.c -- ringbuf_output() on a single-producer ring, by the thread
+ * that claimed it (RINGBUF_F_SINGLE_PRODUCER; the claim is rb_sp_claim(),
+ * src/recover.c).  ringbuf_output() comes here once rb->sp_fast names the
+ * calling thread; every other call takes the ordinary path of src/ring.c.
+ *
+ * The claimant holds the reservation lock for good, so nothing else ever
+ * writes producer_pos, pending_pos or the data ahead of producer_pos, and a
+ * record can be finished before anyone may see it:
+ *
+ *   1. walk pending_pos as the kernel does (the same value); over the
+ *      record this path committed last it moves without reading that
+ *      record's header: rb->sp_to is where that record ended, kept only
+ *      when every record before it was committed too;
+ *   2. the kernel's space checks, in the kernel's order (I2, I5);
+ *   3. copy the payload, store the committed header {len, pg_off};
+ *   4. R2, store_release(producer_pos): publishes header and payload with
+ *      the position, so the consumer's A2 then A1 see a committed record.
+ *
+ * The kernel (and src/ring.c) write a BUSY header, publish producer_pos,
+ * copy, then commit.  Here no reader can be between those steps: the bytes
+ * a reader finds, and every position and counter, are those of the kernel
+ * after its commit -- the differential test runs on a single-producer ring
+ * too.  A producer killed before step 4 leaves nothing published; after
+ * it, a committed record.  No BUSY record, no locked instruction and no
+ * shared line but the ring's own producer page, metadata counters and
+ * data.  Then the wakeup decision of src/notify.c: F1 is the smp_mb after
+ * step 4 (the committed header and producer_pos are both stored before it).
+ *
+ * Signal handlers.  A handler that interrupts the claimant here and
+ * outputs into the same ring would read the same producer_pos and write
+ * the same bytes, so from before its first load of a position until its
+ * last store the claimant keeps rb->sp_to at RB_SP_BUSY, and a call that
+ * finds it so is refused with -EAGAIN (refused_nested), as rb_enter()
+ * refuses one inside src/ring.c's reservation (which rb_inside marks).
+ *
+ * Two versions of these steps.  rb_sp_fast() is the common case, written
+ * to stay in the registers a caller saves: it decides from loads alone
+ * whether the call is ordinary (arguments, pending_pos at producer_pos or
+ * right behind this path's last record, room by the cached consumer_pos)
+ * and stores nothing shared before it has; any other call goes, before any
+ * shared store, to rb_sp_output_full(), which makes every check and count
+ * in full.  Records of 8 to 16 bytes (most events) are copied as two
+ * words, so that the path makes no call at all.
+ */
+#include "internal.h"
+#include "ring.h"
+
+static __attribute__((noinline)) long rb_sp_output_full(struct ringbuf *rb, const void *data,
+							uint64_t size, uint64_t flags)
+{
+	struct ringbuf *outer;
+	struct ringbuf_hdr *hdr;
+	uint64_t len, prod, pend, new_prod, cons, off;
+	bool clean;
+	long err;
+
+	/* ringbuf_output()'s own checks, as src/ring.c makes them */
+	if (!data && size)
+		return rb_err(EINVAL);
+	if (flags & ~(RINGBUF_NO_WAKEUP | RINGBUF_FORCE_WAKEUP)) {
+		RB_COUNT(rb, refused_flags);
+		return rb_err(EINVAL);
+	}
+	if (rb->sp_to == RB_SP_BUSY) { /* a signal handler, inside rb_sp_fast() */
+		RB_COUNT(rb, refused_nested);
+		return rb_err(EAGAIN);
+	}
+	if (!rb_enter(rb, &outer, &err))
+		return rb_err((int)-err);
+	/* I5: sizes before positions. */
+	len = (size + RINGBUF_HDR_SZ + 7) & ~7ull;
+	if (size > UINT32_MAX / 4 || len > rb->size) {
+		err = -E2BIG;
+		goto refused;
+	}
+	prod = READ_ONCE(rb->prod->producer_pos);
+	pend = READ_ONCE(rb->prod->pending_pos);
+	if ((prod | pend) & 7 || prod - pend > rb->size) {
+		err = len == rb->size ? -E2BIG : -EBADMSG;
+		goto refused;
+	}
+	if (pend != prod) {
+		/* 1.  Our own last record is committed: no need to read it. */
+		pend = prod == rb->sp_to ? prod : rb_advance_pending(rb, pend, prod);
+		WRITE_ONCE(rb->prod->pending_pos, pend);
+	}
+	clean = pend == prod;
+	/* 2. */
+	new_prod = prod + len;
+	if (len == rb->size) {
+		err = -E2BIG;
+		goto refused;
+	}
+	if (new_prod - pend > rb->mask)
+		goto full;
+	/* As in rb_reserve_in(): the cached consumer_pos first. */
+	cons = READ_ONCE(rb->meta->cons_cache);
+	if (new_prod - cons > rb->mask || prod - cons > rb->size) {
+		/* A3: pairs with R3 in rb_publish_consumer(). */
+		cons = smp_load_acquire(&rb->cons->consumer_pos);
+		WRITE_ONCE(rb->meta->cons_cache, cons);
+		if (new_prod - cons > rb->mask)
+			goto full;
+	}
+	/* 3. */
+	off = prod & rb->mask;
+	hdr = (void *)(rb->data + off);
+	rb_copy(hdr + 1, data, size);
+	WRITE_ONCE(*(ringbuf_u64 *)(void *)hdr, rb_hdr_word(rb, off, (uint32_t)size));
+	/* 4. R2: pairs with A2 in rb_positions() and the consume loops; the
+	 * header and payload above are visible before the position. */
+	smp_store_release(&rb->prod->producer_pos, new_prod);
+	WRITE_ONCE(rb->meta->reserved, READ_ONCE(rb->meta->reserved) + 1);
+	WRITE_ONCE(rb->meta->reserved_bytes, READ_ONCE(rb->meta->reserved_bytes) + size);
+	rb->sp_to = clean ? new_prod : RB_SP_NONE;
+	rb_leave(outer);
+	if ((flags & (RINGBUF_NO_WAKEUP | RINGBUF_FORCE_WAKEUP)) != RINGBUF_NO_WAKEUP) {
+		smp_mb(); /* F1: pairs with F3 in ringbuf_poll() and rb_arm() */
+		rb_notify(rb, off, flags);
+	}
+	return 0;
+full:
+	rb_leave(outer);
+	RB_COUNT(rb, refused_full);
+	return rb_err(EAGAIN);
+refused:
+	rb_leave(outer);
+	if (err == -E2BIG) /* (-EBADMSG: positions no ring can have) */
+		RB_COUNT(rb, refused_too_big);
+	return rb_err((int)-err);
+}
+
+static __attribute__((noinline)) long rb_sp_wake(struct ringbuf *rb, uint64_t off, uint64_t flags)
+{
+	smp_mb(); /* F1: pairs with F3 in ringbuf_poll() and rb_arm() */
+	rb_notify(rb, off, flags);
+	return 0;
+}
+
+/* The common case; @small (a constant): 8 to 16 payload bytes, copied as
+ * two words with no call, so that the whole path stays in registers the
+ * caller saves. */
+static __attribute__((always_inline)) inline long
+rb_sp_fast(struct ringbuf *rb, const void *data, uint64_t size, uint64_t flags, bool small)
+{
+	uint64_t len = (size + RINGBUF_HDR_SZ + 7) & ~7ull, last = rb->sp_to, prod, pend, cons, off;
+	uint64_t mask;
+	struct ringbuf_shm_producer *pp;
+	struct ringbuf_shm_meta *m;
+	struct ringbuf_hdr *hdr;
+
+	/* Anything unusual, before any shared store: the full version.  Each
+	 * value is checked as soon as it is loaded, so few stay live. */
+	if (__builtin_expect(!data || (flags & ~(RINGBUF_NO_WAKEUP | RINGBUF_FORCE_WAKEUP)) ||
+				     (!small && (size > UINT32_MAX / 4 || len >= rb->size)) ||
+				     rb_inside == rb ||
+				     last == RB_SP_BUSY || rb_broken(rb),
+			     0))
+		goto full;
+	/* A signal handler's output into this ring from here to the end
+	 * would read the same positions and write the same bytes: it finds
+	 * sp_to BUSY and is refused (as rb_enter() refuses it elsewhere). */
+	rb->sp_to = RB_SP_BUSY;
+	atomic_signal_fence(memory_order_seq_cst);
+	pp = rb->prod;
+	prod = READ_ONCE(pp->producer_pos);
+	pend = READ_ONCE(pp->pending_pos);
+	/* 1. (pending_pos is producer_pos, or our own committed record lies
+	 * between them.) */
+	if (__builtin_expect(pend != prod && prod != last, 0))
+		goto unmark;
+	/* 2. pending_pos is producer_pos after the walk, so the record fits
+	 * beside it (len < size: a small record fits any ring, which is at
+	 * least a page); the consumer position cached on the metadata line
+	 * (only ever behind the real one) must leave room too -- one unsigned
+	 * comparison, which also sends a cached position ahead of
+	 * producer_pos to the full version. */
+	m = rb->meta;
+	cons = READ_ONCE(m->cons_cache);
+	mask = rb->mask;
+	if (__builtin_expect((prod & 7) || prod - cons > mask - len, 0))
+		goto unmark;
+	WRITE_ONCE(pp->pending_pos, prod); /* (the kernel stores it every time) */
+	/* 3. */
+	off = prod & mask;
+	hdr = (void *)(rb->data + off);
+	if (small) { /* one word, or two that overlap */
+		uint64_t a, b;
+
+		memcpy(&a, data, 8);
+		memcpy(hdr + 1, &a, 8);
+		if (size > 8) {
+			memcpy(&b, (const char *)data + size - 8, 8);
+			memcpy((char *)(hdr + 1) + size - 8, &b, 8);
+		}
+	} else {
+		memcpy(hdr + 1, data, size);
+	}
+	WRITE_ONCE(*(ringbuf_u64 *)(void *)hdr, rb_hdr_word(rb, off, (uint32_t)size));
+	/* 4. R2: pairs with A2 in rb_positions() and the consume loops. */
+	smp_store_release(&pp->producer_pos, prod + len);
+	WRITE_ONCE(m->reserved, READ_ONCE(m->reserved) + 1);
+	WRITE_ONCE(m->reserved_bytes, READ_ONCE(m->reserved_bytes) + size);
+	atomic_signal_fence(memory_order_seq_cst);
+	rb->sp_to = prod + len;
+	if ((flags & (RINGBUF_NO_WAKEUP | RINGBUF_FORCE_WAKEUP)) != RINGBUF_NO_WAKEUP)
+		return rb_sp_wake(rb, off, flags);
+	return 0;
+unmark:
+	atomic_signal_fence(memory_order_seq_cst);
+	rb->sp_to = last;
+full:
+	return rb_sp_output_full(rb, data, size, flags);
+}
+
+static __attribute__((noinline)) long rb_sp_output_any(struct ringbuf *rb, const void *data,
+						       uint64_t size, uint64_t flags)
+{
+	return rb_sp_fast(rb, data, size, flags, false);
+}
+
+long rb_sp_output(struct ringbuf *rb, const void *data, uint64_t size, uint64_t flags)
+{
+	if (size - 8 <= 8)
+		return rb_sp_fast(rb, data, size, flags, true);
+	return rb_sp_output_any(rb, data, size, flags);
+}
