@@ -217,12 +217,12 @@ static inline void fz_check_meta(const struct fz_ring *r)
 		 (unsigned long long)r->meta->data_size);
 	FZ_CHECK(r->meta->flags == 0, "flags %llx", (unsigned long long)r->meta->flags);
 	static const unsigned char zero[65536];
-	/* everything but the identity, the lock, cons_cache, the counters
+	/* everything but the identity, the lock, cons_cache, the counters, clean_to
 	 * and the producers' notification words */
 	static const size_t ranges[][2] = {
 		{ offsetof(struct ringbuf_shm_meta, ring_id) + 8,
 		  offsetof(struct ringbuf_shm_meta, lock_owner) },
-		{ offsetof(struct ringbuf_shm_meta, reserved_bytes) + 8,
+		{ offsetof(struct ringbuf_shm_meta, clean_to) + 8,
 		  offsetof(struct ringbuf_shm_meta, notify_seq) },
 		{ offsetof(struct ringbuf_shm_meta, _was_owner),
 		  offsetof(struct ringbuf_shm_meta, discarded) },

@@ -232,7 +232,11 @@ struct ringbuf_shm_meta {
 	ringbuf_u64 cons_cache;   /* a consumer_pos seen by a lock holder */
 	ringbuf_u64 reserved;     /* reservations made (counted under the lock) */
 	ringbuf_u64 reserved_bytes; /* their payload bytes */
-	uint8_t  _pad1[128 - 40];
+	ringbuf_u64 clean_to;     /* a hint, meaningful only while it equals
+				   * producer_pos: then every record below it is
+				   * committed (stored after each record written
+				   * whole, src/output.c); older versions ignore it */
+	uint8_t  _pad1[128 - 48];
 
 	/* notification state written by producers, only when they wake the
 	 * consumer or force a wakeup (the consumer's half is in its page) */

@@ -32,8 +32,8 @@ LAYERS=(
 	"recover.c"                      # dead peers: the lock's slow path, BUSY records
 	"overwrite.c"                    # overwrite mode
 	"notify.c"                       # who wakes whom
-	"single.c"                       # a single-producer ring's output
 	"ring.c"                         # the hot path: reserve, commit, consume
+	"output.c"                       # ringbuf_output(): records written whole
 	"poll.c pull.c"                  # waiting; the pull reader
 	"manager.c"                      # several rings, one wait (public API only)
 	"set.c"                          # ring sets: building them, placement

@@ -23,6 +23,8 @@ enum rb_fi_point {
 	RB_FI_PUBLISHED,  /* producer_pos published, lock not yet released */
 	RB_FI_RESERVED,   /* lock released: the caller holds a BUSY record */
 	RB_FI_COMMIT,     /* submit/discard/output, before the header store */
+	RB_FI_WHOLE,      /* a record written whole (src/output.c) and
+			   * published, the lock not yet released */
 	RB_FI_WAKE,       /* a waker has read the consumer's arming, notify_seq
 			   * not yet moved (t_wakeswitch stops it here) */
 	RB_FI_FREE,       /* ringbuf_free(): the consumer claim just released */

@@ -60,8 +60,8 @@ struct ringbuf {
 	uint32_t sp_tid;                 /* single producer: the thread whose claim
 					  * this handle holds, 0 = none */
 	uint32_t sp_fast;                /* ~sp_tid when ringbuf_output() may take
-					  * src/single.c's path, else 0 */
-	uint64_t sp_to;                  /* src/single.c: its last record ended here,
+					  * src/output.c's path, else 0 */
+	uint64_t sp_to;                  /* src/output.c: its last record ended here,
 					  * everything before it committed; or
 					  * RB_SP_NONE */
 	void *ow_buf;                    /* overwrite mode: the consumer's copy of a record */
@@ -253,13 +253,13 @@ RB_INTERNAL void rb_sleep(struct ringbuf *rb, uint64_t deadline, uint64_t cap_ns
 			  bool (*at_cap)(struct ringbuf *rb, uint64_t *until));
 RB_INTERNAL void rb_arm_fd(struct ringbuf *rb);
 
-/* single.c: a single-producer ring's ringbuf_output(), for its claimant.
- * RB_SP_NONE, RB_SP_BUSY: no position (positions are multiples of 8). */
-#define RB_SP_NONE 1
-#define RB_SP_BUSY 3
-RB_INTERNAL long rb_sp_output(struct ringbuf *rb, const void *data, uint64_t size, uint64_t flags);
-
 /* ring.c: the hot path */
 RB_INTERNAL int rb_consume(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, size_t n);
+RB_INTERNAL long rb_output(struct ringbuf *rb, const void *data, uint64_t size, uint64_t flags);
+
+/* output.c: ringbuf_output()'s fast paths.  RB_SP_NONE, RB_SP_BUSY:
+ * values of sp_to that no position has (positions are multiples of 8). */
+#define RB_SP_NONE 1
+#define RB_SP_BUSY 3
 
 #endif

@@ -107,7 +107,7 @@ long rb_sp_claim(struct ringbuf *rb)
 		atomic_fetch_add_explicit(RB_ATOMIC(&rb->meta->lock_steals), 1, memory_order_relaxed);
 	}
 	rb->sp_tid = rb_tid();
-	rb->sp_fast = rb->overwrite ? 0 : ~rb->sp_tid; /* src/single.c from now on */
+	rb->sp_fast = rb->overwrite ? 0 : ~rb->sp_tid; /* src/output.c from now on */
 	rb->sp_to = RB_SP_NONE;
 	return 0;
 }

@@ -11,7 +11,8 @@
  *   src/recover.c    dead peers: a dead lock holder, a dead producer's
  *                    BUSY record, a dead consumer
  *   src/poll.c       waiting: ringbuf_poll(), kernel maps, a full ring
- *   src/single.c     ringbuf_output() by a single-producer ring's claimant
+ *   src/output.c     ringbuf_output(): small records, and a single-producer
+ *                    ring's, written whole before they are published
  *   docs/protocol.md the protocol itself, the kernel's and ringbuf's
  *
  * 1. THE OBJECT
@@ -35,6 +36,8 @@
  *   lock_steals       a producer taking a dead holder's lock over (recover.c)
  *   cons_cache        the lock holder: the consumer_pos it last read (4)
  *   reserved, reserved_bytes   the lock holder (plain adds on the lock's line)
+ *   clean_to          the lock holder, after a record written whole
+ *                     (src/output.c): a hint, valid while = producer_pos
  *   notify_seq        the futex word: moved from wait_seq to wait_seq + 1 by
  *                     the one producer whose CAS wins (src/notify.c)
  *   force_seq         producers sending a FORCE_WAKEUP bump it
@@ -124,7 +127,7 @@
  * A single-producer ring (RINGBUF_F_SINGLE_PRODUCER) has one claimant
  * thread, which takes the lock once and keeps it: its reservations make
  * no locked instruction, others get -EBUSY (rb_sp_claim(), recover.c);
- * its ringbuf_output() calls go to src/single.c, which writes the whole
+ * its ringbuf_output() calls go to src/output.c, which writes the whole
  * record before publishing producer_pos (no reader can tell).
  * A signal handler is this machine's NMI: one that interrupts its own
  * thread's reservation of the ring and reserves there too would wait for
@@ -458,8 +461,9 @@ void ringbuf_discard(void *sample, uint64_t flags)
 	rb_commit(sample, flags, true);
 }
 
-static __attribute__((noinline)) long rb_output(struct ringbuf *rb, const void *data,
-						uint64_t size, uint64_t flags)
+/* ringbuf_output() the general way: reserve, copy, commit (src/output.c
+ * has the public function and its fast paths). */
+long rb_output(struct ringbuf *rb, const void *data, uint64_t size, uint64_t flags)
 {
 	struct ringbuf_hdr *hdr;
 	long err = 0;
@@ -477,13 +481,6 @@ static __attribute__((noinline)) long rb_output(struct ringbuf *rb, const void *
 	/* The header is ours until this store: no need to read it back. */
 	rb_commit_len(rb, (uint64_t)((unsigned char *)hdr - rb->data), (uint32_t)size, flags);
 	return 0;
-}
-
-long ringbuf_output(struct ringbuf *rb, const void *data, uint64_t size, uint64_t flags)
-{
-	if (rb && rb->sp_fast == ~rb_tls_tid) /* a single-producer ring's claimant */
-		return rb_sp_output(rb, data, size, flags);
-	return rb_output(rb, data, size, flags);
 }
 
 /* ------------------------------------------------------------------------

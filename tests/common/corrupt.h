@@ -225,12 +225,12 @@ struct snap {
 static bool meta_writable(size_t off)
 {
 	/* fields the library may write: lock_owner, lock_steals, cons_cache,
-	 * the reservation counters, notify_seq, force_seq, the event
-	 * counters (the consumer's fields are in its own page) */
+	 * the reservation counters, clean_to, notify_seq, force_seq, the
+	 * event counters (the consumer's fields are in its own page) */
 	return (off >= offsetof(struct ringbuf_shm_meta, lock_owner) &&
 		off < offsetof(struct ringbuf_shm_meta, lock_owner) + 4) ||
 	       (off >= offsetof(struct ringbuf_shm_meta, lock_steals) &&
-		off < offsetof(struct ringbuf_shm_meta, reserved_bytes) + 8) ||
+		off < offsetof(struct ringbuf_shm_meta, clean_to) + 8) ||
 	       (off >= offsetof(struct ringbuf_shm_meta, notify_seq) &&
 		off < offsetof(struct ringbuf_shm_meta, _was_owner)) ||
 	       (off >= offsetof(struct ringbuf_shm_meta, discarded) &&

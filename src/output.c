@@ -47,11 +47,32 @@
 #include "internal.h"
 #include "ring.h"
 
+/* Step 3: the payload, then the committed header, at data offset @off;
+ * @small (a constant): 8 to 16 bytes, as one word or two that overlap. */
+static __attribute__((always_inline)) inline void
+rb_write_whole(struct ringbuf *rb, uint64_t off, const void *data, uint64_t size, bool small)
+{
+	struct ringbuf_hdr *hdr = (void *)(rb->data + off);
+
+	if (small) {
+		uint64_t a, b;
+
+		memcpy(&a, data, 8);
+		memcpy(hdr + 1, &a, 8);
+		if (size > 8) {
+			memcpy(&b, (const char *)data + size - 8, 8);
+			memcpy((char *)(hdr + 1) + size - 8, &b, 8);
+		}
+	} else {
+		memcpy(hdr + 1, data, size);
+	}
+	WRITE_ONCE(*(ringbuf_u64 *)(void *)hdr, rb_hdr_word(rb, off, (uint32_t)size));
+}
+
 static __attribute__((noinline)) long rb_sp_output_full(struct ringbuf *rb, const void *data,
 							uint64_t size, uint64_t flags)
 {
 	struct ringbuf *outer;
-	struct ringbuf_hdr *hdr;
 	uint64_t len, prod, pend, new_prod, cons, off;
 	bool clean;
 	long err;
@@ -106,9 +127,7 @@ static __attribute__((noinline)) long rb_sp_output_full(struct ringbuf *rb, cons
 	}
 	/* 3. */
 	off = prod & rb->mask;
-	hdr = (void *)(rb->data + off);
-	rb_copy(hdr + 1, data, size);
-	WRITE_ONCE(*(ringbuf_u64 *)(void *)hdr, rb_hdr_word(rb, off, (uint32_t)size));
+	rb_write_whole(rb, off, data, size, false);
 	/* 4. R2: pairs with A2 in rb_positions() and the consume loops; the
 	 * header and payload above are visible before the position. */
 	smp_store_release(&rb->prod->producer_pos, new_prod);
@@ -149,7 +168,6 @@ rb_sp_fast(struct ringbuf *rb, const void *data, uint64_t size, uint64_t flags, 
 	uint64_t mask;
 	struct ringbuf_shm_producer *pp;
 	struct ringbuf_shm_meta *m;
-	struct ringbuf_hdr *hdr;
 
 	/* Anything unusual, before any shared store: the full version.  Each
 	 * value is checked as soon as it is loaded, so few stay live. */
@@ -185,20 +203,7 @@ rb_sp_fast(struct ringbuf *rb, const void *data, uint64_t size, uint64_t flags, 
 	WRITE_ONCE(pp->pending_pos, prod); /* (the kernel stores it every time) */
 	/* 3. */
 	off = prod & mask;
-	hdr = (void *)(rb->data + off);
-	if (small) { /* one word, or two that overlap */
-		uint64_t a, b;
-
-		memcpy(&a, data, 8);
-		memcpy(hdr + 1, &a, 8);
-		if (size > 8) {
-			memcpy(&b, (const char *)data + size - 8, 8);
-			memcpy((char *)(hdr + 1) + size - 8, &b, 8);
-		}
-	} else {
-		memcpy(hdr + 1, data, size);
-	}
-	WRITE_ONCE(*(ringbuf_u64 *)(void *)hdr, rb_hdr_word(rb, off, (uint32_t)size));
+	rb_write_whole(rb, off, data, size, small);
 	/* 4. R2: pairs with A2 in rb_positions() and the consume loops. */
 	smp_store_release(&pp->producer_pos, prod + len);
 	WRITE_ONCE(m->reserved, READ_ONCE(m->reserved) + 1);
@@ -215,15 +220,117 @@ full:
 	return rb_sp_output_full(rb, data, size, flags);
 }
 
+static __attribute__((noinline)) long rb_sp_output_small(struct ringbuf *rb, const void *data,
+							 uint64_t size, uint64_t flags)
+{
+	return rb_sp_fast(rb, data, size, flags, true);
+}
+
 static __attribute__((noinline)) long rb_sp_output_any(struct ringbuf *rb, const void *data,
 						       uint64_t size, uint64_t flags)
 {
 	return rb_sp_fast(rb, data, size, flags, false);
 }
 
-long rb_sp_output(struct ringbuf *rb, const void *data, uint64_t size, uint64_t flags)
+/*
+ * A small record (8 to 16 bytes) into a ring of many producers.  Copying
+ * two words costs less than the lock's own round trip, so it is done under
+ * the lock and the record is written whole, as above: take the lock (one
+ * CAS; a holder found there sends the call to src/ring.c, which knows how
+ * to wait and whom to rob), walk pending_pos to producer_pos, check room,
+ * write the record, publish producer_pos (R2), count, then store
+ * meta.clean_to and release the lock (R4).  clean_to lets the next
+ * holder's walk skip reading this record back: it is stored after
+ * producer_pos, and this path runs only when the walk reached producer_pos
+ * (every record below committed), so it equals producer_pos only while
+ * that is true -- any other producer's record, written whole or BUSY,
+ * moves producer_pos past it, and a holder that dies before storing it
+ * leaves an older value.  Whatever this path does not handle (a walk of
+ * more than one record, a BUSY record, no room by the cached
+ * consumer_pos, a held lock) it sends, before writing anything, to
+ * src/ring.c.  A signal handler
+ * interrupting its own thread here finds rb_inside set and is refused, as
+ * in src/ring.c.
+ */
+static __attribute__((noinline)) long rb_small_output(struct ringbuf *rb, const void *data,
+						      uint64_t size, uint64_t flags)
 {
+	uint64_t len = (size + RINGBUF_HDR_SZ + 7) & ~7ull, prod, pend, cons, off;
+	struct ringbuf *outer = rb_inside;
+	struct ringbuf_shm_producer *pp;
+	struct ringbuf_shm_meta *m;
+	uint32_t free_ = 0;
+
+	if (__builtin_expect(!data || (flags & ~(RINGBUF_NO_WAKEUP | RINGBUF_FORCE_WAKEUP)) ||
+				     rb->kind != RB_USER || rb->overwrite || rb->single ||
+				     rb_no_produce(rb) || outer == rb || rb_broken(rb),
+			     0))
+		return rb_output(rb, data, size, flags);
+	m = rb->meta;
+	rb_inside = rb;
+	atomic_signal_fence(memory_order_seq_cst);
+	/* A4: pairs with R4 below and in rb_unlock(). */
+	if (__builtin_expect(!atomic_compare_exchange_strong_explicit(
+				     RB_ATOMIC(&m->lock_owner), &free_, rb_self(),
+				     memory_order_acquire, memory_order_relaxed),
+			     0))
+		goto general;
+	RB_FI(RB_FI_LOCKED);
+	pp = rb->prod;
+	prod = READ_ONCE(pp->producer_pos);
+	pend = READ_ONCE(pp->pending_pos);
+	if (__builtin_expect((prod | pend) & 7 || prod - pend > rb->size, 0))
+		goto unlock; /* positions no ring can have: src/ring.c says so */
+	/* 1.  After clean_to (the last record was written whole), pending_pos
+	 * walks to producer_pos unread; after one record of another path, one
+	 * step of the walk reads it; anything longer goes to src/ring.c. */
+	if (pend != prod && prod != READ_ONCE(m->clean_to)) {
+		/* A1: pairs with R1 in rb_commit_len() and R7 in rb_cas_len(). */
+		uint32_t l = smp_load_acquire(&((struct ringbuf_hdr *)(void *)(rb->data +
+									 (pend & rb->mask)))->len);
+
+		if ((l & RINGBUF_BUSY_BIT) || rb_rec_len(l) != prod - pend)
+			goto unlock;
+	}
+	/* 2. (len < size: a small record fits any ring) */
+	cons = READ_ONCE(m->cons_cache);
+	if (__builtin_expect(prod - cons > rb->mask - len, 0))
+		goto unlock; /* the consumer may be in the way */
+	WRITE_ONCE(pp->pending_pos, prod);
+	/* 3. */
+	off = prod & rb->mask;
+	rb_write_whole(rb, off, data, size, true);
+	/* 4. R2: pairs with A2 in rb_positions() and the consume loops. */
+	smp_store_release(&pp->producer_pos, prod + len);
+	WRITE_ONCE(m->reserved, READ_ONCE(m->reserved) + 1);
+	WRITE_ONCE(m->reserved_bytes, READ_ONCE(m->reserved_bytes) + size);
+	RB_FI(RB_FI_WHOLE);
+	WRITE_ONCE(m->clean_to, prod + len);
+	/* R4: pairs with A4 above and in rb_lock()/rb_lock_slow(). */
+	smp_store_release(&m->lock_owner, 0);
+	atomic_signal_fence(memory_order_seq_cst);
+	rb_inside = outer;
+	if ((flags & (RINGBUF_NO_WAKEUP | RINGBUF_FORCE_WAKEUP)) != RINGBUF_NO_WAKEUP)
+		return rb_sp_wake(rb, off, flags);
+	return 0;
+unlock:
+	smp_store_release(&m->lock_owner, 0); /* R4; nothing was written */
+general:
+	atomic_signal_fence(memory_order_seq_cst);
+	rb_inside = outer;
+	return rb_output(rb, data, size, flags);
+}
+
+long ringbuf_output(struct ringbuf *rb, const void *data, uint64_t size, uint64_t flags)
+{
+	if (__builtin_expect(!rb, 0))
+		return rb_err(EINVAL);
+	if (rb->sp_fast == ~rb_tls_tid) { /* a single-producer ring's claimant */
+		if (size - 8 <= 8)
+			return rb_sp_output_small(rb, data, size, flags);
+		return rb_sp_output_any(rb, data, size, flags);
+	}
 	if (size - 8 <= 8)
-		return rb_sp_fast(rb, data, size, flags, true);
-	return rb_sp_output_any(rb, data, size, flags);
+		return rb_small_output(rb, data, size, flags);
+	return rb_output(rb, data, size, flags);
 }
