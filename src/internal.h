@@ -257,8 +257,12 @@ RB_INTERNAL void rb_arm_fd(struct ringbuf *rb);
 RB_INTERNAL int rb_consume(struct ringbuf *rb, ringbuf_sample_fn fn, void *ctx, size_t n);
 RB_INTERNAL long rb_output(struct ringbuf *rb, const void *data, uint64_t size, uint64_t flags);
 
-/* output.c: ringbuf_output()'s fast paths.  RB_SP_NONE, RB_SP_BUSY:
- * values of sp_to that no position has (positions are multiples of 8). */
+/* output.c: ringbuf_output()'s fast paths; rb_small_output(): 8 to 16
+ * bytes into a ring that is not a single-producer ring (its claimant's
+ * calls go elsewhere).  RB_SP_NONE, RB_SP_BUSY: values of sp_to that no
+ * position has (positions are multiples of 8). */
+RB_INTERNAL long rb_small_output(struct ringbuf *rb, const void *data, uint64_t size,
+				 uint64_t flags);
 #define RB_SP_NONE 1
 #define RB_SP_BUSY 3
 

@@ -252,8 +252,7 @@ static __attribute__((noinline)) long rb_sp_output_any(struct ringbuf *rb, const
  * interrupting its own thread here finds rb_inside set and is refused, as
  * in src/ring.c.
  */
-static __attribute__((noinline)) long rb_small_output(struct ringbuf *rb, const void *data,
-						      uint64_t size, uint64_t flags)
+long rb_small_output(struct ringbuf *rb, const void *data, uint64_t size, uint64_t flags)
 {
 	uint64_t len = (size + RINGBUF_HDR_SZ + 7) & ~7ull, prod, pend, cons, off;
 	struct ringbuf *outer = rb_inside;

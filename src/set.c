@@ -15,7 +15,8 @@
  * CPUs, a CPU's threads are spread over its rings by tid).  The fast path
  * is one per-thread answer (set, serial, tid, CPU -> ring) checked with
  * independent loads, the CPU read from glibc's rseq area; then the ring's
- * own ringbuf_output()/ringbuf_reserve() is tail-called.
+ * own output path (src/output.c's for small records) or ringbuf_reserve()
+ * is tail-called.
  * Order is per producer thread, as in one ring: a thread that finds itself
  * on another CPU moves to that CPU's ring only once the consumer has
  * consumed everything it put in its current ring (its consumer_pos has
@@ -381,6 +382,22 @@ static inline int rb_cpu(void)
 	return sched_getcpu();
 }
 
+/* The fast path's view of the CPU: the rseq area's cpu_id, read without
+ * asking whether glibc registered it.  glibc keeps the area in every
+ * thread; unregistered, its cpu_id is never a CPU (RSEQ_CPU_ID_*: -1, -2),
+ * and the fast path's answer is only filled with a CPU when the area is
+ * registered, so the two then never match.  Without rseq support: -4. */
+static inline int rb_hot_cpu(void)
+{
+#ifdef RB_HAVE_RSEQ
+	return (int)__atomic_load_n((const uint32_t *)((const char *)__builtin_thread_pointer() +
+						       __rseq_offset + offsetof(struct rseq, cpu_id)),
+				    __ATOMIC_RELAXED);
+#else
+	return -4;
+#endif
+}
+
 /* This thread's entry in @s: from the cache, else found or pushed. */
 static struct rb_set_thr *rb_set_thread(struct ringbuf_set *s)
 {
@@ -452,7 +469,11 @@ static struct ringbuf *rb_set_pick_slow(struct ringbuf_set *s, struct rb_set_thr
 	rb_set_hot.s = s;
 	rb_set_hot.serial = s->serial;
 	rb_set_hot.tid = t->tid;
-	rb_set_hot.cpu = want == t->ring ? cpu : -2;
+#ifdef RB_HAVE_RSEQ
+	rb_set_hot.cpu = want == t->ring && __rseq_size != 0 ? cpu : -3; /* see rb_hot_cpu() */
+#else
+	rb_set_hot.cpu = -3;
+#endif
 	rb_set_hot.rb = s->ring[t->ring];
 	return rb_set_hot.rb;
 }
@@ -465,7 +486,7 @@ static struct ringbuf *rb_set_pick_slow(struct ringbuf_set *s, struct rb_set_thr
 static __attribute__((always_inline)) inline struct ringbuf *rb_set_fast(const struct ringbuf_set *s)
 {
 	if (__builtin_expect(rb_set_hot.s == s && s && rb_set_hot.serial == s->serial &&
-			     rb_set_hot.tid == rb_tls_tid && rb_set_hot.cpu == rb_cpu(), 1))
+			     rb_set_hot.tid == rb_tls_tid && rb_set_hot.cpu == rb_hot_cpu(), 1))
 		return rb_set_hot.rb;
 	return NULL;
 }
@@ -489,8 +510,9 @@ long ringbuf_set_output(struct ringbuf_set *s, const void *data, uint64_t size, 
 {
 	struct ringbuf *rb = rb_set_fast(s);
 
-	if (__builtin_expect(rb != NULL, 1))
-		return ringbuf_output(rb, data, size, flags);
+	if (__builtin_expect(rb != NULL, 1)) /* a member: never a single-producer ring */
+		return size - 8 <= 8 ? rb_small_output(rb, data, size, flags)
+				     : rb_output(rb, data, size, flags);
 	return rb_set_output_slow(s, data, size, flags);
 }
 

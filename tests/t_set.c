@@ -20,6 +20,8 @@
  *              come out of ringbuf_set_consume_ordered() in that order; a
  *              ring that stays empty holds the others back until the lag
  *              has passed, no longer
+ *   no rseq    moves and threads again in a child with glibc's rseq off:
+ *              the producers' slow path alone
  */
 #include <errno.h>
 #include <pthread.h>
@@ -27,6 +29,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
 #include <time.h>
@@ -542,17 +545,65 @@ static void test_ordered(void)
 	ringbuf_set_free(s);
 }
 
-int main(void)
+/* The producers' fast path reads the CPU from glibc's rseq area; with
+ * rseq off (GLIBC_TUNABLES=glibc.pthread.rseq=0) every call takes the slow
+ * path, which must place, move and order records the same way.  This
+ * program again, in a child with rseq off: the moves and a threads run. */
+static void test_without_rseq(const char *self, bool both_cpus)
+{
+	pid_t pid;
+	int status;
+
+	fflush(stdout);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		char *args[] = { (char *)self, (char *)(both_cpus ? "--no-rseq" : "--no-rseq-1"),
+				 NULL };
+
+		setenv("GLIBC_TUNABLES", "glibc.pthread.rseq=0", 1);
+		execv("/proc/self/exe", args);
+		_exit(127);
+	}
+	CHECK_EQ(waitpid(pid, &status, 0), pid);
+	CHECK(WIFEXITED(status));
+	if (WEXITSTATUS(status) == T_SKIP)
+		printf("skip without rseq: this glibc cannot turn it off\n");
+	else
+		CHECK_EQ(WEXITSTATUS(status), 0);
+}
+
+static int no_rseq_part(bool both_cpus)
+{
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
+	extern const unsigned int __rseq_size __attribute__((weak));
+
+	if (&__rseq_size != NULL && __rseq_size != 0)
+		return T_SKIP; /* the tunable did not take */
+#endif
+	if (both_cpus)
+		test_moves();
+	test_threads(2);
+	printf("ok   without rseq: %smoves and %d threads x %d records\n",
+	       both_cpus ? "" : "(no) ", NTHR, NREC);
+	return T_PASS;
+}
+
+int main(int argc, char **argv)
 {
 	cpu_set_t all;
+	bool both;
 
 	g_parent = getpid();
 	CHECK_EQ(sched_getaffinity(0, sizeof(all), &all), 0);
+	both = CPU_COUNT(&all) >= 2 && CPU_ISSET(0, &all) && CPU_ISSET(1, &all);
+	if (argc > 1 && !strncmp(argv[1], "--no-rseq", 9))
+		return no_rseq_part(both && !strcmp(argv[1], "--no-rseq"));
 	test_basic();
 	printf("ok   basic: records, stats, refusals, re-entry\n");
 	test_names();
 	printf("ok   named sets: create, open, members, unlink\n");
-	if (CPU_COUNT(&all) >= 2 && CPU_ISSET(0, &all) && CPU_ISSET(1, &all)) {
+	if (both) {
 		test_moves();
 		printf("ok   a moved thread keeps its ring until its records are consumed\n");
 	} else {
@@ -569,5 +620,6 @@ int main(void)
 	printf("ok   a producer killed inside its reservation\n");
 	test_ordered();
 	printf("ok   ordered: 3000 records over 3 rings in timestamp order; the lag bounds the wait\n");
+	test_without_rseq(argv[0], both);
 	return T_PASS;
 }
