@@ -296,6 +296,9 @@ void measure(int ri, int rep, uint64_t dur_ns)
 	case K_MEMCPY:
 		run_memcpy(row, dur_ns, out);
 		break;
+	case K_CLAIM:
+		run_claim(row, dur_ns, out);
+		break;
 	case K_PROC:
 		run_procs(row, dur_ns, out);
 		break;

@@ -82,6 +82,7 @@ enum kind {
 	K_KDRAIN,  /* a consumer alone, draining a full kernel ring */
 	K_IPC,     /* pipe / unix datagram socket */
 	K_MEMCPY,  /* memcpy bandwidth */
+	K_CLAIM,   /* the floor of one shared claim: fetch-and-add + a record's stores */
 	K_LAT,     /* wakeup latency */
 };
 enum cmode { C_POLL, C_NAP, C_SPIN, C_EPOLL };
@@ -253,6 +254,7 @@ void run_kdrain(const struct rowdef *row, uint64_t dur_ns, struct sample *out); 
 void run_procs(const struct rowdef *row, uint64_t dur_ns, struct sample *out);   /* procs.c */
 void run_ipc(const struct rowdef *row, uint64_t dur_ns, struct sample *out);     /* ipc.c */
 void run_memcpy(const struct rowdef *row, uint64_t dur_ns, struct sample *out);  /* ipc.c */
+void run_claim(const struct rowdef *row, uint64_t dur_ns, struct sample *out);   /* ipc.c */
 void run_lat(int ri, int n, struct sample *out);                                 /* latency.c */
 
 /* Latency samples of each row, pooled over the repetitions (latency.c). */

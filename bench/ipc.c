@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -227,4 +228,90 @@ static void *memcpy_main(void *p)
 void run_memcpy(const struct rowdef *row, uint64_t dur_ns, struct sample *out)
 {
 	run_in_thread(memcpy_main, row, dur_ns, out);
+}
+
+/* ------------------------------------------------------------------------
+ * claim floor: what one shared claim costs, with no ring around it
+ *
+ * Each thread, pinned to its own CPU, claims 16 bytes by fetch-and-add
+ * on one shared position and stores a header word and an 8-byte payload
+ * there -- the least any reservation of a shared ring can do per record
+ * (the kernel's layout needs more: the header before the position, a
+ * space check atomic with the claim).  With 1 thread it is the bare cost;
+ * with 2 on two CPUs, the position's and the data lines' round trips set
+ * a ceiling for every multi-producer scheme on one ring.
+ * ------------------------------------------------------------------------ */
+
+struct claim_run {
+	_Alignas(128) _Atomic uint64_t pos;
+	_Alignas(128) uint64_t *buf;
+	uint64_t mask, dur_ns;
+	pthread_barrier_t start;
+	struct claim_thr {
+		_Alignas(128) struct claim_run *run;
+		int cpu;
+		uint64_t n, cpu_ns, t0, t1;
+	} thr[2];
+};
+
+static void *claim_main(void *p)
+{
+	struct claim_thr *t = p;
+	struct claim_run *r = t->run;
+	uint64_t n = 0, c0, end;
+
+	pin_self(t->cpu);
+	pthread_barrier_wait(&r->start);
+	c0 = thread_cpu_ns();
+	t->t0 = now_ns();
+	end = t->t0 + r->dur_ns;
+	for (;; n++) {
+		if ((n & 255) == 0 && now_ns() >= end)
+			break;
+		uint64_t at = atomic_fetch_add_explicit(&r->pos, 16, memory_order_relaxed) & r->mask;
+
+		__atomic_store_n(&r->buf[at / 8], (uint64_t)8 | (n << 32), __ATOMIC_RELAXED);
+		__atomic_store_n(&r->buf[at / 8 + 1], n, __ATOMIC_RELEASE);
+	}
+	t->t1 = now_ns();
+	t->cpu_ns = thread_cpu_ns() - c0;
+	t->n = n;
+	return NULL;
+}
+
+void run_claim(const struct rowdef *row, uint64_t dur_ns, struct sample *out)
+{
+	struct claim_run *r = aligned_alloc(128, sizeof(*r));
+	pthread_t th[2];
+	int nt = row->nprod > 1 && cfg.ncpus > 1 ? 2 : 1;
+	uint64_t n = 0, cpu = 0, t0 = UINT64_MAX, t1 = 0;
+
+	if (!r || !(r->buf = aligned_alloc(4096, row->ring)))
+		die("out of memory");
+	memset(r->buf, 0, row->ring);
+	atomic_init(&r->pos, 0);
+	r->mask = row->ring - 1;
+	r->dur_ns = dur_ns;
+	pthread_barrier_init(&r->start, NULL, (unsigned)nt);
+	for (int i = 0; i < nt; i++) {
+		r->thr[i].run = r;
+		r->thr[i].cpu = cfg.allowed[i];
+		if (pthread_create(&th[i], NULL, claim_main, &r->thr[i]))
+			die("pthread_create");
+	}
+	for (int i = 0; i < nt; i++) {
+		pthread_join(th[i], NULL);
+		n += r->thr[i].n;
+		cpu += r->thr[i].cpu_ns;
+		t0 = r->thr[i].t0 < t0 ? r->thr[i].t0 : t0;
+		t1 = r->thr[i].t1 > t1 ? r->thr[i].t1 : t1;
+	}
+	memset(out, 0, sizeof(*out));
+	out->records = n;
+	out->value = (double)n / ((double)(t1 - t0) / 1e9) / 1e6;
+	out->bytes_s = out->value * 1e6 * 8;
+	out->prod_cpu = (double)cpu / (double)n;
+	pthread_barrier_destroy(&r->start);
+	free(r->buf);
+	free(r);
 }

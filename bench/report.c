@@ -72,7 +72,8 @@ void print_table(void)
 		if (row->kind != K_MEMCPY && row->kind != K_KDRAIN)
 			snprintf(pc, sizeof(pc), "%.1f",
 				 stat_of(ri, offsetof(struct sample, prod_cpu)).med);
-		if (row->kind != K_MEMCPY && row->kind != K_ALONE && row->kind != K_KALONE)
+		if (row->kind != K_MEMCPY && row->kind != K_ALONE && row->kind != K_KALONE &&
+		    row->kind != K_CLAIM)
 			snprintf(cc, sizeof(cc), "%.1f",
 				 stat_of(ri, offsetof(struct sample, cons_cpu)).med);
 		x = peer_ratio(ri);

@@ -148,6 +148,10 @@ const struct rowdef rows[] = {
 	  false, NULL, "4 KiB memcpy between two 64 MiB buffers (beyond L3: DRAM-bound)" },
 	{ "memcpy-4KiB-16MiB", K_MEMCPY, 0, MEMCPY_CHUNK, TUNED_RING, 0, NAP, CO_USER, S_NONE,
 	  false, false, NULL, "4 KiB memcpy between two 16 MiB buffers (the ring's footprint)" },
+	{ "claim-floor-1t", K_CLAIM, 1, 8, WARM_RING, 0, NAP, CO_USER, S_NONE, false, false, NULL,
+	  "1 thread: fetch-and-add on a shared position + a 16-byte record's stores, no ring" },
+	{ "claim-floor-2t", K_CLAIM, 2, 8, WARM_RING, 0, NAP, CO_USER, S_NONE, false, false, NULL,
+	  "2 threads on 2 CPUs, the same: any one-ring claim by one atomic costs at least this" },
 	/* ---- wakeup latency ---- */
 	{ "lat-ringbuf", K_LAT, 1, 8, LAT_RING, 0, DEF, CO_USER, S_LAT_RB, false, false,
 	  "lat-k-libbpf", "ringbuf_output(adaptive) -> ringbuf_poll(-1) callback" },
