@@ -46,7 +46,7 @@ extern "C" {
  * that compares in order, e.g. #if RINGBUF_VERSION >=
  * RINGBUF_MAKE_VERSION(0, 3, 0); ringbuf_version() gives the library's. */
 #define RINGBUF_VERSION_MAJOR 0
-#define RINGBUF_VERSION_MINOR 4
+#define RINGBUF_VERSION_MINOR 5
 #define RINGBUF_VERSION_PATCH 0
 #define RINGBUF_MAKE_VERSION(major, minor, patch) \
 	(((major) << 16) | ((minor) << 8) | (patch))
@@ -1219,6 +1219,16 @@ RINGBUF_API int ringbuf_manager_poll(struct ringbuf_manager *m, int timeout_ms);
  */
 RINGBUF_API int ringbuf_manager_interrupt(struct ringbuf_manager *m);
 
+/*
+ * ringbuf_manager_remove - stop serving @rb: its epoll registration is
+ * dropped and the rings after it keep their order.  @rb stays open (and in
+ * fd mode); once removed it may be freed while the manager lives.  Not
+ * from a callback of this manager's poll or consume (-EBUSY).  Returns 0,
+ * or -EINVAL (NULL @m or @rb), -ENOENT (@rb is not in the manager),
+ * -EBUSY.  Since 0.5.
+ */
+RINGBUF_API int ringbuf_manager_remove(struct ringbuf_manager *m, struct ringbuf *rb);
+
 /* ringbuf_manager_consume - consume every ring, in the order they were
  * added, without waiting.  Returns as ringbuf_manager_poll(). */
 RINGBUF_API int ringbuf_manager_consume(struct ringbuf_manager *m);
@@ -1394,6 +1404,24 @@ RINGBUF_API int ringbuf_set_poll(struct ringbuf_set *s, ringbuf_sample_fn fn, vo
  * an event loop should call ringbuf_set_consume() now and then.)
  */
 RINGBUF_API int ringbuf_set_epoll_fd(struct ringbuf_set *s);
+
+/*
+ * ringbuf_manager_add_set - serve every ring of @s in manager @m with
+ * @fn(@ctx, ...), as ringbuf_manager_add() of each member in index order:
+ * a set's records then arrive in the same ringbuf_manager_poll() as other
+ * rings' and sets'.  All or nothing: if adding a member fails, the members
+ * added before it are removed again (they stay in fd mode).  Not for a
+ * kernel map of ring buffers (its members follow the outer map, which the
+ * manager would not: use ringbuf_set_poll() or ringbuf_set_epoll_fd()).
+ * Remove the members (ringbuf_manager_remove() of ringbuf_set_ring()) or
+ * free the manager before ringbuf_set_free().  Consumer side; the thread
+ * that uses the manager.  Returns 0, or -EINVAL (NULL @m, @s or @fn),
+ * -EOPNOTSUPP (a kernel map of rings, or a set opened producer-only), or
+ * what ringbuf_manager_add() returns (-EEXIST: a member is in @m
+ * already).  Since 0.5.
+ */
+RINGBUF_API int ringbuf_manager_add_set(struct ringbuf_manager *m, struct ringbuf_set *s,
+					ringbuf_sample_fn fn, void *ctx);
 
 /*
  * ringbuf_set_map_open - one consumer handle over a kernel map of ring

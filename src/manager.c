@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * manager.c -- several rings, one wait: libbpf's ring_buffer__new/add/poll/
- * consume/consume_n/epoll_fd over ringbuf handles.
+ * consume/consume_n/epoll_fd over ringbuf handles, and a remove that libbpf
+ * does not have.
  *
  * One epoll instance watches each ring's ringbuf_epoll_fd(): the wakeup
  * socket of a ringbuf ring in fd mode (readable exactly while a
@@ -39,6 +40,7 @@ struct ringbuf_manager {
 	struct rb_managed *rings;
 	struct epoll_event *events; /* one per ring, for epoll_wait */
 	size_t n, cap;
+	bool in_call; /* inside poll/consume: a callback's remove is refused */
 };
 
 /* An error as the API returns it: -@e, with errno set. */
@@ -144,6 +146,36 @@ int ringbuf_manager_add(struct ringbuf_manager *m, struct ringbuf *rb, ringbuf_s
 	return 0;
 }
 
+int ringbuf_manager_remove(struct ringbuf_manager *m, struct ringbuf *rb)
+{
+	size_t i;
+	int fd;
+
+	if (!m || !rb)
+		return rb_manager_err(EINVAL);
+	if (m->in_call)
+		return rb_manager_err(EBUSY);
+	for (i = 0; i < m->n && m->rings[i].rb != rb; i++)
+		;
+	if (i == m->n)
+		return rb_manager_err(ENOENT);
+	fd = ringbuf_epoll_fd(rb);
+	if (fd >= 0)
+		(void)epoll_ctl(m->epfd, EPOLL_CTL_DEL, fd, NULL); /* gone with its fd if closed */
+	/* The rings after it move down one, in order (consume's order is the
+	 * order of adding); each registration carries its index: renumber. */
+	for (size_t j = i + 1; j < m->n; j++) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (uint32_t)(j - 1) };
+		int f = ringbuf_epoll_fd(m->rings[j].rb);
+
+		m->rings[j - 1] = m->rings[j];
+		if (f >= 0)
+			(void)epoll_ctl(m->epfd, EPOLL_CTL_MOD, f, &ev);
+	}
+	m->n--;
+	return 0;
+}
+
 /* Add @r records to the running total, saturating at INT_MAX. */
 static int rb_total(int total, int r)
 {
@@ -170,6 +202,7 @@ int ringbuf_manager_poll(struct ringbuf_manager *m, int timeout_ms)
 				return rb_manager_err(ECANCELED); /* the rings' records wait */
 		}
 	}
+	m->in_call = true;
 	for (int i = 0; i < cnt; i++) {
 		uint32_t idx = m->events[i].data.u32;
 		struct rb_managed *r;
@@ -179,10 +212,13 @@ int ringbuf_manager_poll(struct ringbuf_manager *m, int timeout_ms)
 			continue;
 		r = &m->rings[idx];
 		got = ringbuf_consume(r->rb, r->fn, r->ctx);
-		if (got < 0)
+		if (got < 0) {
+			m->in_call = false;
 			return got; /* errno set */
+		}
 		total = rb_total(total, got);
 	}
+	m->in_call = false;
 	return total;
 }
 
@@ -192,15 +228,19 @@ int ringbuf_manager_consume_n(struct ringbuf_manager *m, size_t n)
 
 	if (!m)
 		return rb_manager_err(EINVAL);
+	m->in_call = true;
 	for (size_t i = 0; i < m->n && n > 0; i++) {
 		struct rb_managed *r = &m->rings[i];
 		int got = ringbuf_consume_n(r->rb, r->fn, r->ctx, n);
 
-		if (got < 0)
+		if (got < 0) {
+			m->in_call = false;
 			return got;
+		}
 		n -= (size_t)got;
 		total = rb_total(total, got);
 	}
+	m->in_call = false;
 	return total;
 }
 

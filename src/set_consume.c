@@ -396,3 +396,22 @@ int ringbuf_set_epoll_fd(struct ringbuf_set *s)
 		return (int)rb_err(-r);
 	return s->epfd;
 }
+
+int ringbuf_manager_add_set(struct ringbuf_manager *m, struct ringbuf_set *s,
+			    ringbuf_sample_fn fn, void *ctx)
+{
+	if (!m || !s || !fn)
+		return (int)rb_err(EINVAL);
+	if (s->outer_fd >= 0)
+		return (int)rb_err(EOPNOTSUPP); /* members follow the outer map */
+	for (unsigned i = 0; i < s->n; i++) {
+		int r = ringbuf_manager_add(m, s->ring[i], fn, ctx);
+
+		if (r < 0) { /* all or nothing */
+			while (i--)
+				(void)ringbuf_manager_remove(m, s->ring[i]);
+			return (int)rb_err(-r);
+		}
+	}
+	return 0;
+}

@@ -122,6 +122,14 @@ int main(void)
 	CHECK_EQ(ringbuf_set_count(s), (unsigned)ncpu);
 	CHECK_EQ(ringbuf_set_output(s, "x", 1, 0), -EOPNOTSUPP);
 	CHECK_NULL_ERR(ringbuf_set_reserve(s, 8, 0), EOPNOTSUPP);
+	{ /* a manager would not follow the outer map: refused */
+		struct ringbuf_manager *m = ringbuf_manager_new(NULL);
+
+		CHECK(m != NULL);
+		CHECK_EQ(ringbuf_manager_add_set(m, s, seen_cb, NULL), -EOPNOTSUPP);
+		CHECK_EQ(errno, EOPNOTSUPP);
+		ringbuf_manager_free(m);
+	}
 	epfd = ringbuf_set_epoll_fd(s);
 	CHECK(epfd >= 0);
 

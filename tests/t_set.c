@@ -20,6 +20,9 @@
  *              come out of ringbuf_set_consume_ordered() in that order; a
  *              ring that stays empty holds the others back until the lag
  *              has passed, no longer
+ *   manager    ringbuf_manager_add_set() beside a plain ring: one poll serves
+ *              both, a member already there fails it and leaves nothing;
+ *              ringbuf_manager_remove() (not from a callback)
  *   no rseq    moves and threads again in a child with glibc's rseq off:
  *              the producers' slow path alone
  */
@@ -87,6 +90,96 @@ static int count_cb(void *ctx, void *data, size_t size)
 	(void)size;
 	(*(long *)ctx)++;
 	return 0;
+}
+
+/* ---- manager ------------------------------------------------------------- */
+
+static struct ringbuf_manager *g_mgr;
+static struct ringbuf *g_mgr_victim;
+static int g_mgr_remove; /* 1: the next callback tries to remove */
+
+static int mgr_cb(void *ctx, void *data, size_t size)
+{
+	if (g_mgr_remove == 1) /* once: a callback may not remove */
+		g_mgr_remove = ringbuf_manager_remove(g_mgr, g_mgr_victim);
+	return seen_cb(ctx, data, size);
+}
+
+/* A set's rings in a manager beside a plain ring: one poll serves both,
+ * all or nothing when a member is there already, remove. */
+static void test_manager(void)
+{
+	struct ringbuf_set *s = ringbuf_set_new(3, RING, NULL);
+	struct ringbuf *rb = ringbuf_new(RING, NULL);
+	struct ringbuf_manager *m = ringbuf_manager_new(NULL);
+	struct seen seen = { 0 };
+	long n = 0;
+
+	CHECK(s && rb && m);
+	CHECK_EQ(ringbuf_manager_add_set(NULL, s, seen_cb, &seen), -EINVAL);
+	CHECK_EQ(errno, EINVAL);
+	CHECK_EQ(ringbuf_manager_add_set(m, NULL, seen_cb, &seen), -EINVAL);
+	CHECK_EQ(ringbuf_manager_add_set(m, s, NULL, &seen), -EINVAL);
+	/* all or nothing: member 1 is in already, so member 0 is taken out again */
+	CHECK_EQ(ringbuf_manager_add(m, ringbuf_set_ring(s, 1), seen_cb, &seen), 0);
+	CHECK_EQ(ringbuf_manager_add_set(m, s, seen_cb, &seen), -EEXIST);
+	CHECK_EQ(errno, EEXIST);
+	CHECK_EQ(ringbuf_manager_remove(m, ringbuf_set_ring(s, 0)), -ENOENT);
+	CHECK_EQ(errno, ENOENT);
+	CHECK_EQ(ringbuf_manager_remove(m, ringbuf_set_ring(s, 1)), 0);
+	CHECK_EQ(ringbuf_manager_remove(m, ringbuf_set_ring(s, 1)), -ENOENT);
+	CHECK_EQ(ringbuf_manager_remove(NULL, rb), -EINVAL);
+
+	CHECK_EQ(ringbuf_manager_add(m, rb, mgr_cb, &seen), 0);
+	CHECK_EQ(ringbuf_manager_add_set(m, s, seen_cb, &seen), 0);
+	/* source 0 through the set (into whichever ring this CPU picks), 1
+	 * into the plain ring, and records put straight into each member */
+	for (uint32_t i = 0; i < 300; i++) {
+		CHECK_EQ(ringbuf_set_output(s, &(struct rec){ 0, i }, sizeof(struct rec), 0), 0);
+		CHECK_EQ(ringbuf_output(rb, &(struct rec){ 1, i }, sizeof(struct rec), 0), 0);
+		CHECK_EQ(ringbuf_output(ringbuf_set_ring(s, i % 3), &(struct rec){ 2 + i % 3, i / 3 },
+					sizeof(struct rec), 0),
+			 0);
+	}
+	while (seen.total < 900 && n++ < 1000)
+		CHECK(ringbuf_manager_poll(m, 100) >= 0);
+	CHECK_EQ(seen.total, 900);
+	CHECK_EQ(seen.bad, 0);
+	CHECK_EQ(seen.next[0], 300);
+	CHECK_EQ(seen.next[1], 300);
+	for (int k = 2; k < 5; k++)
+		CHECK_EQ(seen.next[k], 100);
+
+	/* a callback may not remove; outside one, remove stops the serving */
+	g_mgr = m;
+	g_mgr_victim = rb;
+	g_mgr_remove = 1;
+	CHECK_EQ(ringbuf_output(rb, &(struct rec){ 1, 300 }, sizeof(struct rec), 0), 0);
+	CHECK_EQ(ringbuf_manager_consume(m), 1);
+	CHECK_EQ(g_mgr_remove, -EBUSY);
+	CHECK_EQ(ringbuf_manager_remove(m, rb), 0);
+	CHECK_EQ(ringbuf_output(rb, &(struct rec){ 1, 301 }, sizeof(struct rec), 0), 0);
+	CHECK_EQ(ringbuf_set_output(s, &(struct rec){ 0, 300 }, sizeof(struct rec), 0), 0);
+	CHECK_EQ(ringbuf_manager_consume(m), 1); /* the set's record only */
+	CHECK_EQ(seen.next[0], 301);
+	CHECK_EQ(ringbuf_consume(rb, seen_cb, &seen), 1); /* still there */
+	CHECK_EQ(seen.next[1], 302);
+	ringbuf_free(rb); /* removed: may go before the manager */
+	/* the rings after the removed one moved down: poll still serves each */
+	for (unsigned i = 0; i < 3; i++) {
+		CHECK_EQ(ringbuf_output(ringbuf_set_ring(s, i), &(struct rec){ 2 + i, 100 },
+					sizeof(struct rec), 0),
+			 0);
+		n = 0;
+		while (seen.next[2 + i] == 100 && n++ < 50)
+			CHECK(ringbuf_manager_poll(m, 100) >= 0);
+		CHECK_EQ(seen.next[2 + i], 101);
+	}
+	for (unsigned i = 0; i < 3; i++)
+		CHECK_EQ(ringbuf_manager_remove(m, ringbuf_set_ring(s, i)), 0);
+	CHECK_EQ(ringbuf_manager_consume(m), 0);
+	ringbuf_manager_free(m);
+	ringbuf_set_free(s);
 }
 
 /* ---- basic --------------------------------------------------------------- */
@@ -603,6 +696,8 @@ int main(int argc, char **argv)
 	printf("ok   basic: records, stats, refusals, re-entry\n");
 	test_names();
 	printf("ok   named sets: create, open, members, unlink\n");
+	test_manager();
+	printf("ok   manager: a set's rings beside a plain ring, all or nothing, remove\n");
 	if (both) {
 		test_moves();
 		printf("ok   a moved thread keeps its ring until its records are consumed\n");
