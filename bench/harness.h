@@ -196,6 +196,19 @@ static inline void cpu_relax(void)
 #endif
 }
 
+/* A producer that found the ring full, before its next try: spin a
+ * little (room usually comes soon), then give the CPU away -- to the
+ * consumer, when it shares this CPU; a producer that only spun would
+ * keep it from running for the rest of its time slice.  @tries counts
+ * the tries of one record from 0. */
+static inline void full_wait(unsigned *tries)
+{
+	if ((*tries)++ < 64)
+		cpu_relax();
+	else
+		sched_yield();
+}
+
 /* Driver and statistics over the repetitions. */
 struct stat3 {
 	double med, min, max;

@@ -61,9 +61,11 @@ static void proc_child(const char *name, int id, int go_fd, int res_fd, const st
 			break;
 		fill_record(buf, row->size, tag | seq);
 		if ((err = put(rb, set, buf, row)) == -EAGAIN) {
+			unsigned tries = 0;
+
 			res.drops++;
 			do
-				cpu_relax();
+				full_wait(&tries);
 			while ((err = put(rb, set, buf, row)) == -EAGAIN);
 		}
 		if (err) {

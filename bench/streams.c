@@ -139,12 +139,14 @@ static void *producer_main(void *p)
 			void *s;
 
 			if ((s = ringbuf_reserve(rb, size, 0)) == NULL) {
+				unsigned tries = 0;
+
 				drops++;
 				while ((s = ringbuf_reserve(rb, size, 0)) == NULL) {
 					if (errno != EAGAIN)
 						die("%s: ringbuf_reserve: %s", r->row->name,
 						    strerror(errno));
-					cpu_relax();
+					full_wait(&tries);
 				}
 			}
 			memcpy(s, buf, size);
@@ -153,15 +155,19 @@ static void *producer_main(void *p)
 		}
 		if (set) {
 			if ((err = ringbuf_set_output(set, buf, size, flags)) == -EAGAIN) {
+				unsigned tries = 0;
+
 				drops++;
 				do
-					cpu_relax();
+					full_wait(&tries);
 				while ((err = ringbuf_set_output(set, buf, size, flags)) == -EAGAIN);
 			}
 		} else if ((err = ringbuf_output(rb, buf, size, flags)) == -EAGAIN) {
+			unsigned tries = 0;
+
 			drops++;
 			do
-				cpu_relax();
+				full_wait(&tries);
 			while ((err = ringbuf_output(rb, buf, size, flags)) == -EAGAIN);
 		}
 		if (err)
@@ -183,6 +189,7 @@ static void *kproducer_main(void *p)
 	struct kb_ctx c = { .id = (uint32_t)a->id, .size = (uint32_t)r->row->size,
 			    .n = KB_BATCH, .flags = (uint32_t)r->row->flags };
 	uint64_t seq = 0, drops = 0, deadline, cpu0, failed_at = UINT64_MAX;
+	unsigned tries = 0;
 
 	pin_self(a->cpu);
 	pthread_barrier_wait(&r->start);
@@ -194,9 +201,11 @@ static void *kproducer_main(void *p)
 		kb_run(&c);
 		seq += c.done;
 		if (c.fails) { /* record seq found the ring full: count it once */
+			if (seq != failed_at)
+				tries = 0;
 			drops += seq != failed_at;
 			failed_at = seq;
-			cpu_relax();
+			full_wait(&tries);
 		}
 	}
 	a->cpu_ns = thread_cpu_ns() - cpu0;
