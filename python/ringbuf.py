@@ -15,6 +15,13 @@ OSError, never another one), else next to this file in a source checkout
         for data in r.records(timeout_ms=0):
             print(data)
 
+A RingSet is N rings used as one (ringbuf_set_*): each producer thread
+writes into a ring of its CPU, one consumer reads them all.
+
+    with ringbuf.RingSet.new(4, 1 << 16) as s:
+        s.output(b"from this thread's ring")
+        s.consume(print)
+
 Errors are OSError with the C errno (FileNotFoundError, FileExistsError,
 BlockingIOError for a full ring, ...).  A Python exception raised by a
 consume callback stops the consumption and is raised again by the call; the
@@ -32,11 +39,12 @@ import ctypes.util
 import errno as _errno
 import os
 
-__all__ = ["Ring", "RingError", "unlink", "NO_WAKEUP", "FORCE_WAKEUP",
+__all__ = ["Ring", "RingSet", "RingError", "unlink", "NO_WAKEUP", "FORCE_WAKEUP",
            "ROLE_PRODUCER", "ROLE_CONSUMER", "ROLE_OBSERVER",
            "F_OVERWRITE", "F_SPLIT", "F_SINGLE_PRODUCER", "AVAIL_DATA",
            "RING_SIZE", "CONS_POS", "PROD_POS", "OVERWRITE_POS", "RING_ID",
-           "RECOVER_NEVER", "Record", "library_version"]
+           "SET_ID", "SET_COUNT", "SET_INDEX", "RECOVER_NEVER", "Record",
+           "library_version"]
 
 NO_WAKEUP = 1
 FORCE_WAKEUP = 2
@@ -48,6 +56,7 @@ F_SPLIT = 1 << 32
 F_SINGLE_PRODUCER = 1 << 33
 AVAIL_DATA, RING_SIZE, CONS_POS, PROD_POS, OVERWRITE_POS = 0, 1, 2, 3, 4
 RING_ID = 0x100
+SET_ID, SET_COUNT, SET_INDEX = 0x101, 0x102, 0x103
 RECOVER_NEVER = 0xFFFFFFFF
 
 RingError = OSError
@@ -132,6 +141,30 @@ _stats = _proto("ringbuf_stats", ctypes.c_int, _H, ctypes.POINTER(_Stats))
 _query = _proto("ringbuf_query", ctypes.c_uint64, _H, ctypes.c_uint64)
 _interrupt = _proto("ringbuf_interrupt", ctypes.c_int, _H)
 _epoll_fd = _proto("ringbuf_epoll_fd", ctypes.c_int, _H)
+_set_new = _proto("ringbuf_set_new", _H, ctypes.c_uint, ctypes.c_size_t, ctypes.POINTER(_Opts))
+_set_create = _proto("ringbuf_set_create", _H, ctypes.c_char_p, ctypes.c_uint, ctypes.c_size_t,
+                     ctypes.POINTER(_Opts))
+_set_open = _proto("ringbuf_set_open", _H, ctypes.c_char_p, ctypes.POINTER(_Opts))
+_set_unlink = _proto("ringbuf_set_unlink", ctypes.c_int, ctypes.c_char_p)
+_set_map_open = _proto("ringbuf_set_map_open", _H, ctypes.c_int, ctypes.POINTER(_Opts))
+_set_map_open_pinned = _proto("ringbuf_set_map_open_pinned", _H, ctypes.c_char_p,
+                              ctypes.POINTER(_Opts))
+_set_map_open_id = _proto("ringbuf_set_map_open_id", _H, ctypes.c_uint32, ctypes.POINTER(_Opts))
+_set_free = _proto("ringbuf_set_free", None, _H)
+_set_output = _proto("ringbuf_set_output", ctypes.c_long, _H, ctypes.c_void_p, ctypes.c_uint64,
+                     ctypes.c_uint64)
+_set_reserve = _proto("ringbuf_set_reserve", ctypes.c_void_p, _H, ctypes.c_uint64,
+                      ctypes.c_uint64)
+_set_consume = _proto("ringbuf_set_consume", ctypes.c_int, _H, _SAMPLE_FN, ctypes.c_void_p)
+_set_poll = _proto("ringbuf_set_poll", ctypes.c_int, _H, _SAMPLE_FN, ctypes.c_void_p,
+                   ctypes.c_int)
+_set_consume_ordered = _proto("ringbuf_set_consume_ordered", ctypes.c_int, _H, ctypes.c_uint32,
+                              ctypes.c_uint64, _SAMPLE_FN, ctypes.c_void_p)
+_set_epoll_fd = _proto("ringbuf_set_epoll_fd", ctypes.c_int, _H)
+_set_refresh = _proto("ringbuf_set_refresh", ctypes.c_int, _H)
+_set_count = _proto("ringbuf_set_count", ctypes.c_uint, _H)
+_set_ring = _proto("ringbuf_set_ring", _H, _H, ctypes.c_uint)
+_set_stats = _proto("ringbuf_set_stats", ctypes.c_int, _H, ctypes.POINTER(_Stats))
 _version_string = _proto("ringbuf_version_string", ctypes.c_char_p)
 
 
@@ -224,15 +257,97 @@ class Record:
         return False
 
 
-class Ring:
-    """A handle on a ring: a ringbuf ring or a kernel ring buffer map."""
+class _Handle:
+    """What Ring and RingSet share: the C handle, its life, the callbacks."""
 
-    def __init__(self, handle, what):
+    _free = None  # the C function that frees the handle
+
+    def __init__(self, handle, what, owner=None, index=0):
         if not handle:
             _fail(what)
         self._h = handle
         self._what = what
         self._err = None
+        self._owner = owner  # a RingSet's member: the set frees it, not we
+        self._index = index
+
+    def close(self):
+        """Free the handle; a named ring or set stays until unlinked.
+        Idempotent."""
+        if self._h and self._owner is None:
+            type(self)._free(self._h)
+        self._h = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def _live(self):
+        """Open, and for a set's member: the set open and the member still
+        its ring at that index (a map set's refresh may have dropped it)."""
+        if not self._h:
+            return False
+        o = self._owner
+        return o is None or bool(o._h and _set_ring(o._h, self._index) == self._h)
+
+    def _handle(self):
+        if not self._live():
+            raise ValueError("%s is closed" % type(self).__name__)
+        return self._h
+
+    def _wrap(self, fn):
+        def cb(_ctx, data, size):
+            try:
+                fn(ctypes.string_at(data, size) if size else b"")
+                return 0
+            except BaseException as e:  # re-raised by the caller
+                self._err = e
+                return -_errno.ECANCELED
+        return _SAMPLE_FN(cb)
+
+    def _done(self, r, what):
+        if self._err is not None:
+            e, self._err = self._err, None
+            raise e
+        return _check(r, what)
+
+    def _records(self, poll, what, timeout_ms):
+        got = []
+
+        def one(_ctx, data, size):
+            got.append(ctypes.string_at(data, size) if size else b"")
+            return -_ONE  # stop after this record: it is consumed, not the next
+
+        cb = _SAMPLE_FN(one)
+        while True:
+            r = poll(self._handle(), cb, None, timeout_ms)
+            if got:
+                yield got.pop()
+                continue
+            if r == -_errno.ECANCELED or _check(r, what) == 0:
+                return
+
+    def _stats(self, fn, what):
+        st = _Stats()
+        st.sz = ctypes.sizeof(_Stats)
+        _check(fn(self._handle(), ctypes.byref(st)), what)
+        return {name: getattr(st, name) for name, _ in _Stats._fields_
+                if name not in ("sz", "_pad")}
+
+
+class Ring(_Handle):
+    """A handle on a ring: a ringbuf ring or a kernel ring buffer map."""
+
+    _free = _free
 
     # ---- construction ------------------------------------------------
     @classmethod
@@ -276,28 +391,9 @@ class Ring:
 
     def close(self):
         """Free the handle (ringbuf_free); a named ring stays until
-        unlink().  Idempotent."""
-        if self._h:
-            _free(self._h)
-            self._h = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
-
-    def _handle(self):
-        if not self._h:
-            raise ValueError("ring is closed")
-        return self._h
+        unlink().  Idempotent.  A set's member (RingSet.ring()) is only
+        let go of: the set frees it."""
+        _Handle.close(self)
 
     # ---- producer ----------------------------------------------------
     def output(self, data, flags=0):
@@ -318,22 +414,6 @@ class Ring:
         return Record(p, size)
 
     # ---- consumer ----------------------------------------------------
-    def _wrap(self, fn):
-        def cb(_ctx, data, size):
-            try:
-                fn(ctypes.string_at(data, size) if size else b"")
-                return 0
-            except BaseException as e:  # re-raised by the caller
-                self._err = e
-                return -_errno.ECANCELED
-        return _SAMPLE_FN(cb)
-
-    def _done(self, r, what):
-        if self._err is not None:
-            e, self._err = self._err, None
-            raise e
-        return _check(r, what)
-
     def consume(self, fn, n=None):
         """Call FN(bytes) for each committed record, without waiting
         (ringbuf_consume / ringbuf_consume_n); the number delivered."""
@@ -356,20 +436,7 @@ class Ring:
         TIMEOUT_MS finds nothing (never with -1), or once interrupt() is
         called.  Each step consumes one record, so a loop left early
         (break, an exception) leaves the rest in the ring."""
-        got = []
-
-        def one(_ctx, data, size):
-            got.append(ctypes.string_at(data, size) if size else b"")
-            return -_ONE  # stop after this record: it is consumed, not the next
-
-        cb = _SAMPLE_FN(one)
-        while True:
-            r = _poll(self._handle(), cb, None, timeout_ms)
-            if got:
-                yield got.pop()
-                continue
-            if r == -_errno.ECANCELED or _check(r, "ringbuf_poll") == 0:
-                return
+        return self._records(_poll, "ringbuf_poll", timeout_ms)
 
     def interrupt(self):
         """Make a poll() or records() blocked in another thread return at
@@ -386,11 +453,7 @@ class Ring:
     # ---- inspection --------------------------------------------------
     def stats(self):
         """The ring's counters and positions (ringbuf_stats) as a dict."""
-        st = _Stats()
-        st.sz = ctypes.sizeof(_Stats)
-        _check(_stats(self._handle(), ctypes.byref(st)), "ringbuf_stats")
-        return {name: getattr(st, name) for name, _ in _Stats._fields_
-                if name not in ("sz", "_pad")}
+        return self._stats(_stats, "ringbuf_stats")
 
     def query(self, what):
         """ringbuf_query: AVAIL_DATA, RING_SIZE, CONS_POS, PROD_POS,
@@ -398,4 +461,184 @@ class Ring:
         return _query(self._handle(), what)
 
     def __repr__(self):
-        return "<ringbuf.Ring %s%s>" % (self._what, "" if self._h else " closed")
+        return "<ringbuf.Ring %s%s>" % (self._what, "" if self._live() else " closed")
+
+
+class RingSet(_Handle):
+    """A ring set (ringbuf_set_*): N rings of one size used as one object.
+
+    Each producer thread writes into a ring of the CPU it runs on, so
+    producers on different CPUs do not contend; one consumer reads every
+    ring.  Order is per producer thread (a thread's records come out in the
+    order it wrote them); records of different threads have no order
+    between them unless they carry a timestamp (consume_ordered()).  A full
+    ring refuses the record (BlockingIOError), as one ring does.
+
+    Threads: output() and reserve() from any number of threads at once;
+    the consumer calls (consume, poll, records, consume_ordered, epoll_fd,
+    refresh) from one thread at a time.  A set has no interrupt(): give
+    poll() and records() a finite timeout where a loop must end."""
+
+    _free = _set_free
+
+    # ---- construction ------------------------------------------------
+    @classmethod
+    def new(cls, n, ring_size, role=0):
+        """An anonymous set of N rings (1 .. 1024) of RING_SIZE data bytes
+        each (ringbuf_set_new), memfd-backed and shared with fork()ed
+        children.  OSError EINVAL for a bad N or RING_SIZE."""
+        return cls(_set_new(n, ring_size, _opts(role=role)),
+                   "ringbuf_set_new(%d, %d)" % (n, ring_size))
+
+    @classmethod
+    def create(cls, name, n, ring_size, mode=0o600, role=0, recover_ms=0):
+        """Create the named set NAME: the rings NAME.0 .. NAME.(N-1) under
+        /dev/shm (ringbuf_set_create), with permissions MODE.
+        FileExistsError if a member's name exists (nothing is left behind),
+        EINVAL for a bad NAME (it needs room for ".N"), N or RING_SIZE."""
+        o = _opts(mode=mode, role=role, recover_ms=recover_ms)
+        return cls(_set_create(name.encode(), n, ring_size, o),
+                   "ringbuf_set_create(%s)" % name)
+
+    @classmethod
+    def open(cls, name, role=0, recover_ms=0):
+        """Attach to the named set NAME (ringbuf_set_open); ROLE as for
+        Ring.open() (ROLE_CONSUMER claims every member: EBUSY if a live
+        process holds one).  FileNotFoundError if there is none, EPROTO if
+        NAME.0 is no set's first ring or a member is another set's."""
+        return cls(_set_open(name.encode(), _opts(role=role, recover_ms=recover_ms)),
+                   "ringbuf_set_open(%s)" % name)
+
+    @classmethod
+    def from_map(cls, pinned=None, map_id=None, fd=None):
+        """One consumer over a kernel BPF_MAP_TYPE_ARRAY_OF_MAPS or
+        HASH_OF_MAPS of RINGBUF maps, each inner map a member in key order:
+        by bpffs path (PINNED; ringbuf_set_map_open_pinned), by id (MAP_ID,
+        or an int as the first argument; ringbuf_set_map_open_id), or by a
+        file descriptor of the outer map (FD, duplicated: the caller keeps
+        its own; ringbuf_set_map_open).  The outer map is reread by
+        consume/poll (at most every 100 ms) and by refresh().  OSError
+        EMEDIUMTYPE if it is no map of ring buffers; output() and reserve()
+        raise EOPNOTSUPP (BPF programs produce)."""
+        if isinstance(pinned, int):
+            pinned, map_id = None, pinned
+        if pinned is not None:
+            return cls(_set_map_open_pinned(os.fsencode(pinned), None),
+                       "ringbuf_set_map_open_pinned(%s)" % pinned)
+        if map_id is not None:
+            return cls(_set_map_open_id(map_id, None), "ringbuf_set_map_open_id(%d)" % map_id)
+        if fd is not None:
+            return cls(_set_map_open(fd, None), "ringbuf_set_map_open(fd %d)" % fd)
+        raise ValueError("from_map: give pinned=, map_id= or fd=")
+
+    @staticmethod
+    def unlink(name):
+        """Remove the named set NAME's rings (ringbuf_set_unlink); handles
+        open on it keep working.  FileNotFoundError if there is none,
+        EPROTO if NAME.0 is no set's first ring."""
+        _check(_set_unlink(name.encode()), "ringbuf_set_unlink(%s)" % name)
+
+    def close(self):
+        """Free the set and its rings (ringbuf_set_free); a named set stays
+        until unlink().  Its member views (ring()) are closed with it.
+        Idempotent."""
+        _Handle.close(self)
+
+    # ---- producer ----------------------------------------------------
+    def output(self, data, flags=0):
+        """Copy DATA (bytes-like) into a new record in this thread's ring
+        (ringbuf_set_output).  BlockingIOError (EAGAIN) when that ring is
+        full, E2BIG if the record can never fit, EOPNOTSUPP for a
+        consumer-only or kernel map set."""
+        b = bytes(data)
+        buf = ctypes.c_char_p(b) if b else None
+        _check(_set_output(self._handle(), buf, len(b), flags), "ringbuf_set_output")
+
+    def reserve(self, size):
+        """Reserve a record of SIZE bytes in this thread's ring
+        (ringbuf_set_reserve): a Record, committed as Ring.reserve()'s is.
+        BlockingIOError when the ring is full, E2BIG if it can never fit."""
+        p = _set_reserve(self._handle(), size, 0)
+        if not p:
+            _fail("ringbuf_set_reserve(%d)" % size)
+        return Record(p, size)
+
+    # ---- consumer ----------------------------------------------------
+    def consume(self, fn):
+        """Call FN(bytes) for each committed record of every ring, without
+        waiting (ringbuf_set_consume); the number delivered.  An exception
+        FN raises stops it and is raised again (as Ring.consume())."""
+        return self._done(_set_consume(self._handle(), self._wrap(fn), None),
+                          "ringbuf_set_consume")
+
+    def poll(self, fn, timeout_ms=-1):
+        """Consume what is there; if nothing was, wait up to TIMEOUT_MS (-1:
+        for ever) for a record in any ring, then consume (ringbuf_set_poll).
+        The number delivered, 0 on timeout (or a wakeup that brought
+        nothing consumable yet).  EOPNOTSUPP for a producer-only set."""
+        r = _set_poll(self._handle(), self._wrap(fn), None, timeout_ms)
+        return self._done(r, "ringbuf_set_poll")
+
+    def records(self, timeout_ms=-1):
+        """Iterate over the set's records (bytes) as they come; ends after a
+        poll of TIMEOUT_MS finds nothing (never with -1: a set has no
+        interrupt).  Each step consumes one record, so a loop left early
+        leaves the rest in the rings."""
+        return self._records(_set_poll, "ringbuf_set_poll", timeout_ms)
+
+    def consume_ordered(self, fn, ts_offset, lag_ns):
+        """Call FN(bytes) for records in the order of the unsigned 64-bit
+        timestamp (native byte order) at byte TS_OFFSET of each, e.g.
+        time.monotonic_ns() (ringbuf_set_consume_ordered).  Each ring must
+        hold its records in timestamp order.  A record is delivered when it
+        is the oldest of every ring's next record and every ring has one, or
+        it is LAG_NS old by CLOCK_MONOTONIC; the others wait in their rings
+        for the next call.  The number delivered.  EOPNOTSUPP for a ring in
+        overwrite mode; an exception FN raises is raised again (its record
+        consumed)."""
+        r = _set_consume_ordered(self._handle(), ts_offset, lag_ns, self._wrap(fn), None)
+        return self._done(r, "ringbuf_set_consume_ordered")
+
+    def epoll_fd(self):
+        """A file descriptor readable when any ring has records
+        (ringbuf_set_epoll_fd), owned by the set, for select/selectors: then
+        call consume().  EOPNOTSUPP for a producer-only set."""
+        return _check(_set_epoll_fd(self._handle()), "ringbuf_set_epoll_fd")
+
+    def refresh(self):
+        """For a kernel map set (from_map), reread the outer map now
+        (ringbuf_set_refresh): rings added are opened, rings removed
+        dropped (a ring() view of a dropped ring raises ValueError).  The
+        number of rings; for another set just that."""
+        return _check(_set_refresh(self._handle()), "ringbuf_set_refresh")
+
+    # ---- inspection --------------------------------------------------
+    @property
+    def count(self):
+        """The number of rings in the set (ringbuf_set_count)."""
+        return _set_count(self._handle())
+
+    def __len__(self):
+        return self.count
+
+    def ring(self, i):
+        """The I-th ring of the set (ringbuf_set_ring) as a Ring that does
+        not own it: for its own stats() and query(), or a producer that
+        wants one ring.  It works while the set is open and the ring is
+        still its I-th (a kernel map set's refresh may drop it): ValueError
+        after.  Closing it frees nothing.  IndexError if I is out of
+        range."""
+        h = _set_ring(self._handle(), i) if 0 <= i < 1 << 32 else None
+        if not h:
+            raise IndexError("ring set index %d out of range (%d rings)" % (i, self.count))
+        return Ring(h, "%s ring %d" % (self._what, i), owner=self, index=i)
+
+    def stats(self):
+        """Every ring's counters summed (ringbuf_set_stats), as a dict of
+        Ring.stats()'s keys: counters, ring_size and avail_data are sums,
+        consumer_pid and flags are ring 0's, the positions are 0 (read them
+        per ring: ring(i).stats())."""
+        return self._stats(_set_stats, "ringbuf_set_stats")
+
+    def __repr__(self):
+        return "<ringbuf.RingSet %s%s>" % (self._what, "" if self._h else " closed")

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 """Ring.from_map on real kernel maps (BPF_MAP_TYPE_RINGBUF, USER_RINGBUF),
 made with bpf(2) through ctypes: by id, and by a path pinned in a bpffs
-mounted in a mount namespace of a child's own.  Skipped where bpf(2) is not
+mounted in a mount namespace of a child's own; RingSet.from_map on an
+ARRAY_OF_MAPS of ring buffers.  Skipped where bpf(2) is not
 permitted."""
 
 import ctypes
@@ -16,7 +17,9 @@ import ringbuf
 
 _SYS_BPF = {"x86_64": 321, "aarch64": 280, "i686": 357, "i386": 357}.get(platform.machine())
 BPF_MAP_CREATE, BPF_OBJ_PIN, BPF_OBJ_GET_INFO_BY_FD = 0, 6, 15
+BPF_MAP_UPDATE_ELEM, BPF_MAP_DELETE_ELEM = 2, 3
 MAP_RINGBUF, MAP_USER_RINGBUF = 27, 31
+MAP_ARRAY_OF_MAPS = 12
 CLONE_NEWNS, MS_REC, MS_PRIVATE = 0x20000, 0x4000, 1 << 18
 SIZE = 16384
 
@@ -32,10 +35,10 @@ def _bpf(cmd, attr):
     return r, buf
 
 
-def _map_create(map_type):
+def _map_create(map_type, key=0, value=0, entries=SIZE, inner_fd=0):
     if _SYS_BPF is None:
         pytest.skip("bpf(2) number unknown for %s" % platform.machine())
-    attr = (ctypes.c_uint32 * 5)(map_type, 0, 0, SIZE, 0)
+    attr = (ctypes.c_uint32 * 6)(map_type, key, value, entries, 0, inner_fd)
     try:
         fd, _ = _bpf(BPF_MAP_CREATE, attr)
     except OSError as e:
@@ -115,3 +118,46 @@ def test_pinned_map():
     if os.WEXITSTATUS(status) == 4:
         pytest.skip("cannot mount a bpffs in a mount namespace of our own")
     assert os.WEXITSTATUS(status) == 0
+
+
+def _slot(outer, key, inner=None):
+    """Put the map INNER in slot KEY of OUTER, or empty the slot (None)."""
+    k, v = ctypes.c_uint32(key), ctypes.c_uint32(inner or 0)
+    if inner is None:  # delete: nothing after the key may be set
+        _bpf(BPF_MAP_DELETE_ELEM, (ctypes.c_uint64 * 2)(outer, ctypes.addressof(k)))
+    else:
+        _bpf(BPF_MAP_UPDATE_ELEM,
+             (ctypes.c_uint64 * 4)(outer, ctypes.addressof(k), ctypes.addressof(v), 0))
+
+
+def test_set_over_array_of_maps():
+    inner = [_map_create(MAP_RINGBUF) for _ in range(4)]
+    outer = _map_create(MAP_ARRAY_OF_MAPS, 4, 4, 4, inner[0])
+    try:
+        for k in range(3):  # slot 3 stays empty: skipped
+            _slot(outer, k, inner[k])
+        with ringbuf.RingSet.from_map(fd=outer) as s:
+            assert len(s) == 3
+            assert [s.ring(i).query(ringbuf.RING_SIZE) for i in range(3)] == [SIZE] * 3
+            assert s.stats()["ring_size"] == 3 * SIZE
+            assert s.poll(lambda d: None, 10) == 0  # no BPF program produces
+            for produce in (lambda: s.output(b"x"), lambda: s.reserve(8)):
+                with pytest.raises(OSError) as e:
+                    produce()
+                assert e.value.errno == errno.EOPNOTSUPP
+            r2 = s.ring(2)
+            _slot(outer, 1)  # removed: dropped
+            assert s.refresh() == 2
+            with pytest.raises(ValueError):
+                r2.stats()  # it moved to index 1: the old view refuses, never dangles
+            assert s.ring(1).query(ringbuf.RING_SIZE) == SIZE
+            _slot(outer, 3, inner[3])  # added: opened
+            assert s.refresh() == 3 == len(s)
+        with ringbuf.RingSet.from_map(_map_id(outer)) as s:
+            assert len(s) == 3
+        with pytest.raises(OSError) as e:
+            ringbuf.RingSet.from_map(fd=inner[0])  # a ring, not a map of them
+        assert e.value.errno == errno.EMEDIUMTYPE
+    finally:
+        for fd in inner + [outer]:
+            os.close(fd)
