@@ -483,17 +483,18 @@ class RingSet(_Handle):
 
     # ---- construction ------------------------------------------------
     @classmethod
-    def new(cls, n, ring_size, role=0):
+    def new(cls, n, ring_size):
         """An anonymous set of N rings (1 .. 1024) of RING_SIZE data bytes
         each (ringbuf_set_new), memfd-backed and shared with fork()ed
         children.  OSError EINVAL for a bad N or RING_SIZE."""
-        return cls(_set_new(n, ring_size, _opts(role=role)),
+        return cls(_set_new(n, ring_size, None),
                    "ringbuf_set_new(%d, %d)" % (n, ring_size))
 
     @classmethod
     def create(cls, name, n, ring_size, mode=0o600, role=0, recover_ms=0):
         """Create the named set NAME: the rings NAME.0 .. NAME.(N-1) under
-        /dev/shm (ringbuf_set_create), with permissions MODE.
+        /dev/shm (ringbuf_set_create), with permissions MODE; ROLE and
+        RECOVER_MS as for Ring.create() (a set takes no FLAGS).
         FileExistsError if a member's name exists (nothing is left behind),
         EINVAL for a bad NAME (it needs room for ".N"), N or RING_SIZE."""
         o = _opts(mode=mode, role=role, recover_ms=recover_ms)
