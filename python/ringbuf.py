@@ -320,7 +320,7 @@ class _Handle:
             raise e
         return _check(r, what)
 
-    def _records(self, poll, what, timeout_ms):
+    def _records(self, poll, what, timeout_ms, forever=False):
         got = []
 
         def one(_ctx, data, size):
@@ -333,7 +333,7 @@ class _Handle:
             if got:
                 yield got.pop()
                 continue
-            if r == -_errno.ECANCELED or _check(r, what) == 0:
+            if r == -_errno.ECANCELED or (_check(r, what) == 0 and not forever):
                 return
 
     def _stats(self, fn, what):
@@ -585,7 +585,8 @@ class RingSet(_Handle):
         poll of TIMEOUT_MS finds nothing (never with -1: a set has no
         interrupt).  Each step consumes one record, so a loop left early
         leaves the rest in the rings."""
-        return self._records(_set_poll, "ringbuf_set_poll", timeout_ms)
+        # a set's poll returns 0 for a wakeup that brought nothing yet
+        return self._records(_set_poll, "ringbuf_set_poll", timeout_ms, timeout_ms < 0)
 
     def consume_ordered(self, fn, ts_offset, lag_ns):
         """Call FN(bytes) for records in the order of the unsigned 64-bit

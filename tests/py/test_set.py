@@ -340,3 +340,24 @@ def test_consume_ordered():
             s.consume_ordered(boom, 8, 10**9)
         assert s.consume_ordered(take, 8, 10**9) == 1
         assert got == [1, 2, 3]
+
+
+def test_records_waits_for_ever_in_a_thread():
+    with ringbuf.RingSet.new(2, 4096) as s:
+        got = []
+
+        def consume():
+            for d in s.records():  # -1: ends only by this break
+                got.append(d)
+                if len(got) == 20:
+                    break
+
+        t = threading.Thread(target=consume)
+        t.start()
+        for i in range(20):
+            s.ring(i % 2).output(bytes([i]))
+            if i % 5 == 4:
+                time.sleep(0.01)  # let it wait again (no timed assertion)
+        t.join(60)
+        assert not t.is_alive()
+        assert sorted(got) == [bytes([i]) for i in range(20)]
