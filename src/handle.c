@@ -67,10 +67,12 @@ bool rb_size_valid(uint64_t size, uint32_t page_shift)
 
 struct ringbuf *rb_alloc(enum rb_kind kind, uint64_t size, uint32_t page_shift)
 {
-	struct ringbuf *rb = calloc(1, sizeof(*rb));
+	/* aligned for sp_to's own lines (sizeof is a multiple of 128) */
+	struct ringbuf *rb = aligned_alloc(_Alignof(struct ringbuf), sizeof(*rb));
 
 	if (!rb)
 		return NULL;
+	memset(rb, 0, sizeof(*rb));
 	rb->kind = kind;
 	rb->fd = -1;
 	rb->cons_fd = -1;

@@ -59,11 +59,6 @@ struct ringbuf {
 	bool single;                     /* RINGBUF_F_SINGLE_PRODUCER, likewise */
 	uint32_t sp_tid;                 /* single producer: the thread whose claim
 					  * this handle holds, 0 = none */
-	uint32_t sp_fast;                /* ~sp_tid when ringbuf_output() may take
-					  * src/output.c's path, else 0 */
-	uint64_t sp_to;                  /* src/output.c: its last record ended here,
-					  * everything before it committed; or
-					  * RB_SP_NONE */
 	void *ow_buf;                    /* overwrite mode: the consumer's copy of a record */
 	size_t ow_cap;
 	/* wakeup socket (src/wakesock.c); -1 when not in use */
@@ -101,6 +96,17 @@ struct ringbuf {
 	uint64_t nap_ns;                 /* ringbuf_poll()'s coalescing nap, 0 = off */
 	bool in_call;                    /* inside consume/poll: a callback's own
 					  * consume, poll, next or free is refused */
+	/* What every ringbuf_output() reads, and what a single-producer ring's
+	 * claimant writes for every record: on lines of their own, since a
+	 * consumer thread of the same handle reads the fields above for every
+	 * record, and would lose its copy of their line to each store
+	 * (rb_alloc() aligns the handle).  The consumer reads faults once a
+	 * call. */
+	_Alignas(128) uint64_t sp_to;    /* src/output.c: its last record ended here,
+					  * everything before it committed; or
+					  * RB_SP_NONE */
+	uint32_t sp_fast;                /* ~sp_tid when ringbuf_output() may take
+					  * src/output.c's path, else 0 */
 	ringbuf_u64 *faults;             /* pages of this mapping the SIGBUS guard
 					  * replaced (its slot in src/proc.c;
 					  * &rb_no_faults when not registered) */

@@ -31,9 +31,11 @@
  * Signal handlers.  A handler that interrupts the claimant here and
  * outputs into the same ring would read the same producer_pos and write
  * the same bytes, so from before its first load of a position until its
- * last store the claimant keeps rb->sp_to at RB_SP_BUSY, and a call that
- * finds it so is refused with -EAGAIN (refused_nested), as rb_enter()
- * refuses one inside src/ring.c's reservation (which rb_inside marks).
+ * last store the claimant keeps rb->sp_to at RB_SP_BUSY -- here, and in
+ * src/ring.c's reservation too (rb_lock()) -- and a call that finds it so
+ * is refused with -EAGAIN (refused_nested), as rb_enter() refuses one
+ * inside another ring's reservation of its thread.  So the fast path
+ * needs no check of rb_inside.
  *
  * Two versions of these steps.  rb_sp_fast() is the common case, written
  * to stay in the registers a caller saves: it decides from loads alone
@@ -72,8 +74,8 @@ rb_write_whole(struct ringbuf *rb, uint64_t off, const void *data, uint64_t size
 static __attribute__((noinline)) long rb_sp_output_full(struct ringbuf *rb, const void *data,
 							uint64_t size, uint64_t flags)
 {
+	uint64_t len, prod, pend, new_prod, cons, off, last = rb->sp_to;
 	struct ringbuf *outer;
-	uint64_t len, prod, pend, new_prod, cons, off;
 	bool clean;
 	long err;
 
@@ -84,12 +86,15 @@ static __attribute__((noinline)) long rb_sp_output_full(struct ringbuf *rb, cons
 		RB_COUNT(rb, refused_flags);
 		return rb_err(EINVAL);
 	}
-	if (rb->sp_to == RB_SP_BUSY) { /* a signal handler, inside rb_sp_fast() */
+	if (last == RB_SP_BUSY) { /* a signal handler, inside this thread's
+				   * reservation (here or in src/ring.c) */
 		RB_COUNT(rb, refused_nested);
 		return rb_err(EAGAIN);
 	}
 	if (!rb_enter(rb, &outer, &err))
 		return rb_err((int)-err);
+	rb->sp_to = RB_SP_BUSY; /* before any position is read */
+	atomic_signal_fence(memory_order_seq_cst);
 	/* I5: sizes before positions. */
 	len = (size + RINGBUF_HDR_SZ + 7) & ~7ull;
 	if (size > UINT32_MAX / 4 || len > rb->size) {
@@ -104,7 +109,7 @@ static __attribute__((noinline)) long rb_sp_output_full(struct ringbuf *rb, cons
 	}
 	if (pend != prod) {
 		/* 1.  Our own last record is committed: no need to read it. */
-		pend = prod == rb->sp_to ? prod : rb_advance_pending(rb, pend, prod);
+		pend = prod == last ? prod : rb_advance_pending(rb, pend, prod);
 		WRITE_ONCE(rb->prod->pending_pos, pend);
 	}
 	clean = pend == prod;
@@ -133,6 +138,7 @@ static __attribute__((noinline)) long rb_sp_output_full(struct ringbuf *rb, cons
 	smp_store_release(&rb->prod->producer_pos, new_prod);
 	WRITE_ONCE(rb->meta->reserved, READ_ONCE(rb->meta->reserved) + 1);
 	WRITE_ONCE(rb->meta->reserved_bytes, READ_ONCE(rb->meta->reserved_bytes) + size);
+	atomic_signal_fence(memory_order_seq_cst);
 	rb->sp_to = clean ? new_prod : RB_SP_NONE;
 	rb_leave(outer);
 	if ((flags & (RINGBUF_NO_WAKEUP | RINGBUF_FORCE_WAKEUP)) != RINGBUF_NO_WAKEUP) {
@@ -141,10 +147,14 @@ static __attribute__((noinline)) long rb_sp_output_full(struct ringbuf *rb, cons
 	}
 	return 0;
 full:
+	atomic_signal_fence(memory_order_seq_cst);
+	rb->sp_to = last; /* nothing was published: still true */
 	rb_leave(outer);
 	RB_COUNT(rb, refused_full);
 	return rb_err(EAGAIN);
 refused:
+	atomic_signal_fence(memory_order_seq_cst);
+	rb->sp_to = last;
 	rb_leave(outer);
 	if (err == -E2BIG) /* (-EBADMSG: positions no ring can have) */
 		RB_COUNT(rb, refused_too_big);
@@ -165,15 +175,11 @@ static __attribute__((always_inline)) inline long
 rb_sp_fast(struct ringbuf *rb, const void *data, uint64_t size, uint64_t flags, bool small)
 {
 	uint64_t len = (size + RINGBUF_HDR_SZ + 7) & ~7ull, last = rb->sp_to, prod, pend, cons, off;
-	uint64_t mask;
-	struct ringbuf_shm_producer *pp;
-	struct ringbuf_shm_meta *m;
 
 	/* Anything unusual, before any shared store: the full version.  Each
 	 * value is checked as soon as it is loaded, so few stay live. */
 	if (__builtin_expect(!data || (flags & ~(RINGBUF_NO_WAKEUP | RINGBUF_FORCE_WAKEUP)) ||
 				     (!small && (size > UINT32_MAX / 4 || len >= rb->size)) ||
-				     rb_inside == rb ||
 				     last == RB_SP_BUSY || rb_broken(rb),
 			     0))
 		goto full;
@@ -182,9 +188,8 @@ rb_sp_fast(struct ringbuf *rb, const void *data, uint64_t size, uint64_t flags, 
 	 * sp_to BUSY and is refused (as rb_enter() refuses it elsewhere). */
 	rb->sp_to = RB_SP_BUSY;
 	atomic_signal_fence(memory_order_seq_cst);
-	pp = rb->prod;
-	prod = READ_ONCE(pp->producer_pos);
-	pend = READ_ONCE(pp->pending_pos);
+	prod = READ_ONCE(rb->prod->producer_pos);
+	pend = READ_ONCE(rb->prod->pending_pos);
 	/* 1. (pending_pos is producer_pos, or our own committed record lies
 	 * between them.) */
 	if (__builtin_expect(pend != prod && prod != last, 0))
@@ -195,19 +200,21 @@ rb_sp_fast(struct ringbuf *rb, const void *data, uint64_t size, uint64_t flags, 
 	 * (only ever behind the real one) must leave room too -- one unsigned
 	 * comparison, which also sends a cached position ahead of
 	 * producer_pos to the full version. */
-	m = rb->meta;
-	cons = READ_ONCE(m->cons_cache);
-	mask = rb->mask;
-	if (__builtin_expect((prod & 7) || prod - cons > mask - len, 0))
+	cons = READ_ONCE(rb->meta->cons_cache);
+	if (__builtin_expect((prod & 7) || prod - cons > rb->mask - len, 0))
 		goto unmark;
-	WRITE_ONCE(pp->pending_pos, prod); /* (the kernel stores it every time) */
+	WRITE_ONCE(rb->prod->pending_pos, prod); /* (the kernel stores it every time) */
 	/* 3. */
-	off = prod & mask;
+	off = prod & rb->mask;
 	rb_write_whole(rb, off, data, size, small);
 	/* 4. R2: pairs with A2 in rb_positions() and the consume loops. */
-	smp_store_release(&pp->producer_pos, prod + len);
-	WRITE_ONCE(m->reserved, READ_ONCE(m->reserved) + 1);
-	WRITE_ONCE(m->reserved_bytes, READ_ONCE(m->reserved_bytes) + size);
+	smp_store_release(&rb->prod->producer_pos, prod + len);
+	{
+		struct ringbuf_shm_meta *m = rb->meta;
+
+		WRITE_ONCE(m->reserved, READ_ONCE(m->reserved) + 1);
+		WRITE_ONCE(m->reserved_bytes, READ_ONCE(m->reserved_bytes) + size);
+	}
 	atomic_signal_fence(memory_order_seq_cst);
 	rb->sp_to = prod + len;
 	if ((flags & (RINGBUF_NO_WAKEUP | RINGBUF_FORCE_WAKEUP)) != RINGBUF_NO_WAKEUP)

@@ -201,13 +201,26 @@
 /* The reservation lock (section 4): one CAS; waiting for a holder is
  * rb_lock_slow(), src/proc.c.  A single-producer ring's claimant holds it
  * for good: one comparison (rb_sp_claim(), src/recover.c).  0, -EAGAIN
- * (held for over a second by a live process) or -EBUSY (claimed). */
+ * (held for over a second by a live process), -EBUSY (claimed) or
+ * -EINPROGRESS (a signal handler inside its thread's single-producer
+ * reservation). */
 static inline long rb_lock(struct ringbuf *rb)
 {
 	uint32_t me = rb_self(), free_ = 0;
 
-	if (__builtin_expect(rb->single, 0))
-		return rb->sp_tid == rb_tid() ? 0 : rb_sp_claim(rb);
+	if (__builtin_expect(rb->single, 0)) {
+		/* The claimant marks the ring as src/output.c does; a signal
+		 * handler finding it marked is refused (-EINPROGRESS: nested). */
+		long e = rb->sp_tid != rb_tid()	      ? rb_sp_claim(rb)
+			 : rb->sp_to == RB_SP_BUSY ? -EINPROGRESS
+						   : 0;
+
+		if (!e) {
+			rb->sp_to = RB_SP_BUSY;
+			atomic_signal_fence(memory_order_seq_cst);
+		}
+		return e;
+	}
 	/* A4: pairs with R4 in rb_unlock(). */
 	return atomic_compare_exchange_strong_explicit(RB_ATOMIC(&rb->meta->lock_owner), &free_, me,
 						       memory_order_acquire, memory_order_relaxed) ||
@@ -219,8 +232,12 @@ static inline long rb_lock(struct ringbuf *rb)
 static inline void rb_unlock(struct ringbuf *rb)
 {
 	/* R4: pairs with A4 in rb_lock()/rb_lock_slow(). */
-	if (!rb->single)
+	if (!rb->single) {
 		smp_store_release(&rb->meta->lock_owner, 0);
+	} else {
+		atomic_signal_fence(memory_order_seq_cst);
+		rb->sp_to = RB_SP_NONE; /* (a record of this path lies below) */
+	}
 }
 
 /* Reserve a record of @size payload bytes; flags already checked.  Returns
@@ -253,6 +270,10 @@ rb_reserve_in(struct ringbuf *rb, uint64_t size, long *err)
 	if (*err) {
 		if (*err == -EAGAIN)
 			RB_COUNT(rb, refused_full);
+		if (*err == -EINPROGRESS) {
+			RB_COUNT(rb, refused_nested);
+			*err = -EAGAIN;
+		}
 		return NULL;
 	}
 	prod = READ_ONCE(rb->prod->producer_pos);

@@ -60,6 +60,8 @@ struct producer {
 	uint64_t hmax_ns;       /* longest handler call */
 	uint32_t limit;         /* kernel map: stop after this many records */
 	bool send_end;          /* output the end record itself when done */
+	bool mix;               /* some records by reserve + submit, in the
+				 * thread and in the handler */
 	timer_t timer;
 };
 
@@ -72,6 +74,21 @@ static uint64_t mono_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* One record, by ringbuf_output() or (@reserve) reserve + submit. */
+static long put(struct producer *p, const struct rec *r, uint64_t flags, bool reserve)
+{
+	void *s;
+
+	if (!reserve)
+		return ringbuf_output(p->rb, r, sizeof(*r), flags);
+	s = ringbuf_reserve(p->rb, sizeof(*r), 0);
+	if (!s)
+		return -errno;
+	memcpy(s, r, sizeof(*r));
+	ringbuf_submit(s, flags);
+	return 0;
 }
 
 static void on_prof(int sig)
@@ -88,7 +105,7 @@ static void on_prof(int sig)
 	{
 		struct rec r = { .src = THREADS + p->idx, .seq = p->hsent };
 
-		e = ringbuf_output(p->rb, &r, sizeof(r), (p->hsent & 1) ? RINGBUF_FORCE_WAKEUP : 0);
+		e = put(p, &r, (p->hsent & 1) ? RINGBUF_FORCE_WAKEUP : 0, p->mix && (p->hsent & 2));
 	}
 	dt = mono_ns() - t0;
 	if (dt > p->hmax_ns)
@@ -116,8 +133,8 @@ static void *produce(void *arg)
 	CHECK_EQ(timer_settime(p->timer, 0, &its, NULL), 0);
 	while (!atomic_load(&g_stop) && (p->limit ? p->sent < p->limit : mono_ns() < end)) {
 		struct rec r = { .src = p->idx, .seq = p->sent };
-		long e = ringbuf_output(p->rb, &r, sizeof(r),
-					(p->sent & 7) == 0 ? RINGBUF_FORCE_WAKEUP : 0);
+		long e = put(p, &r, (p->sent & 7) == 0 ? RINGBUF_FORCE_WAKEUP : 0,
+			     p->mix && (p->sent & 3) == 1);
 
 		if (e == 0)
 			p->sent++;
@@ -171,7 +188,8 @@ static void run_producers_n(struct ringbuf *rb, struct producer *p, uint32_t lim
 
 	atomic_store(&g_stop, 0);
 	for (uint32_t i = 0; i < THREADS; i++) {
-		p[i] = (struct producer){ .rb = rb, .idx = i, .limit = limit, .send_end = n == 1 };
+		p[i] = (struct producer){ .rb = rb, .idx = i, .limit = limit, .send_end = n == 1,
+					  .mix = n == 1 };
 		if (i < n)
 			CHECK_EQ(pthread_create(&th[i], NULL, produce, &p[i]), 0);
 	}
@@ -252,8 +270,10 @@ static void test_futex(void)
 }
 
 /* A single-producer ring: its one producer thread (the claimant) takes
- * the lock-free path of src/single.c, which a handler interrupting it
- * must not enter.  The end record comes from the same thread. */
+ * the lock-free path of src/output.c, which a handler interrupting it
+ * must not enter, by output or by reserve (and neither may interrupt the
+ * thread's own reserve); so thread and handler mix both.  The end record
+ * comes from the same thread. */
 static void test_single(void)
 {
 	struct ringbuf_opts o = { .sz = sizeof(o), .flags = RINGBUF_F_SINGLE_PRODUCER };
