@@ -134,6 +134,9 @@
  * its own thread; each thread marks the ring it is reserving in, and such
  * a handler is refused at once (-EAGAIN, refused_nested; rb_enter(),
  * src/ring.h), as the kernel fails a reservation it cannot lock in NMI.
+ * A single-producer ring's claimant, which takes no lock, marks the ring
+ * itself (sp_to = RB_SP_BUSY, in rb_lock() and src/output.c) before it
+ * reads a position, and its handlers are refused the same way.
  *
  * pending_pos is advanced as the kernel does it, at the start of every
  * reservation attempt, over the committed records since the last one; so
