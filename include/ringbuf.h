@@ -749,7 +749,11 @@ RINGBUF_API struct ringbuf *ringbuf_map_open_id(uint32_t map_id, const struct ri
  * held by a live process, e.g. a stopped one, for over a second), -EBADMSG (a
  * peer corrupted the shared producer_pos/pending_pos, or the ring's file
  * shrank under this process: see ringbuf_create(); nothing was written), -EOPNOTSUPP (a consumer
- * handle of a kernel RINGBUF map).  On a kernel USER_RINGBUF, -E2BIG only
+ * handle of a kernel RINGBUF map), -EBUSY (a single-producer ring claimed
+ * by another thread, handle or live process: RINGBUF_F_SINGLE_PRODUCER).
+ * A producer killed inside the call leaves either no record or, for the
+ * records written whole (8 to 16 bytes, or any size by a single-producer
+ * ring's claimant), a complete one.  On a kernel USER_RINGBUF, -E2BIG only
  * when round_up(@size + 8, 8) is larger than the ring: the kernel lets that
  * ring fill completely.
  */
