@@ -751,9 +751,11 @@ RINGBUF_API struct ringbuf *ringbuf_map_open_id(uint32_t map_id, const struct ri
  * shrank under this process: see ringbuf_create(); nothing was written), -EOPNOTSUPP (a consumer
  * handle of a kernel RINGBUF map), -EBUSY (a single-producer ring claimed
  * by another thread, handle or live process: RINGBUF_F_SINGLE_PRODUCER).
- * A producer killed inside the call leaves either no record or, for the
- * records written whole (8 to 16 bytes, or any size by a single-producer
- * ring's claimant), a complete one.  On a kernel USER_RINGBUF, -E2BIG only
+ * A producer killed inside the call leaves no record, or a BUSY one that
+ * the consumer recovers as a discard (ringbuf_consume()), or -- for the
+ * records written whole, 8 to 16 bytes or any size by a single-producer
+ * ring's claimant, which are never BUSY -- a complete one.  On a kernel
+ * USER_RINGBUF, -E2BIG only
  * when round_up(@size + 8, 8) is larger than the ring: the kernel lets that
  * ring fill completely.
  */
