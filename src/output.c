@@ -74,7 +74,7 @@ rb_write_whole(struct ringbuf *rb, uint64_t off, const void *data, uint64_t size
 static __attribute__((noinline)) long rb_sp_output_full(struct ringbuf *rb, const void *data,
 							uint64_t size, uint64_t flags)
 {
-	uint64_t len, prod, pend, new_prod, cons, off, last = rb->sp_to;
+	uint64_t len, prod, pend, new_prod, off, last = rb->sp_to;
 	struct ringbuf *outer;
 	bool clean;
 	long err;
@@ -121,15 +121,8 @@ static __attribute__((noinline)) long rb_sp_output_full(struct ringbuf *rb, cons
 	}
 	if (new_prod - pend > rb->mask)
 		goto full;
-	/* As in rb_reserve_in(): the cached consumer_pos first. */
-	cons = READ_ONCE(rb->meta->cons_cache);
-	if (new_prod - cons > rb->mask || prod - cons > rb->size) {
-		/* A3: pairs with R3 in rb_publish_consumer(). */
-		cons = smp_load_acquire(&rb->cons->consumer_pos);
-		WRITE_ONCE(rb->meta->cons_cache, cons);
-		if (new_prod - cons > rb->mask)
-			goto full;
-	}
+	if (!rb_room(rb, prod, new_prod))
+		goto full;
 	/* 3. */
 	off = prod & rb->mask;
 	rb_write_whole(rb, off, data, size, false);

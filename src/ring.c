@@ -256,7 +256,7 @@ rb_reserve_in(struct ringbuf *rb, uint64_t size, long *err)
 		*err = -EOPNOTSUPP;
 		return NULL;
 	}
-	uint64_t len, cons, prod, pend, old_pend, new_prod;
+	uint64_t len, prod, pend, old_pend, new_prod;
 	struct ringbuf_hdr *hdr;
 
 	/* I5: sizes before positions. */
@@ -311,22 +311,8 @@ rb_reserve_in(struct ringbuf *rb, uint64_t size, long *err)
 		}
 		goto room;
 	}
-	/* consumer_pos only grows, so an older value refuses more, never
-	 * less: check against the copy on the lock's own cache line, and read
-	 * the consumer's line only when that refuses (when the consumer
-	 * chases the producer, a read per record is a cross-core miss).  A
-	 * copy ahead of producer_pos cannot be a consumer position (positions
-	 * set from outside, e.g. a ring started near 2^64): re-read then too.
-	 * A consumer that moves consumer_pos backwards may find the records
-	 * it re-reads overwritten; the kernel does not support that either. */
-	cons = READ_ONCE(rb->meta->cons_cache);
-	if (new_prod - cons > rb->mask || prod - cons > rb->size) {
-		/* A3: pairs with R3 in rb_publish_consumer(). */
-		cons = smp_load_acquire(&rb->cons->consumer_pos);
-		WRITE_ONCE(rb->meta->cons_cache, cons);
-		if (new_prod - cons > rb->mask)
-			goto full;
-	}
+	if (!rb_room(rb, prod, new_prod)) /* src/ring.h */
+		goto full;
 room:
 	hdr = (void *)(rb->data + (prod & rb->mask));
 	RB_FI(RB_FI_LOCKED);

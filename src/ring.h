@@ -119,6 +119,30 @@ static inline uint64_t rb_advance_pending(struct ringbuf *rb, uint64_t pend, uin
 	return pend;
 }
 
+/* Room for a record [@prod, @new_prod) as far as the consumer goes (the
+ * reservation's second check, under the lock or by the single producer).
+ * consumer_pos only grows, so an older value refuses more, never less:
+ * check against the copy on the lock's own cache line, and read the
+ * consumer's line only when that refuses (when the consumer chases the
+ * producer, a read per record is a cross-core miss).  A copy ahead of
+ * producer_pos cannot be a consumer position (positions set from outside,
+ * e.g. a ring started near 2^64): re-read then too.  A consumer that moves
+ * consumer_pos backwards may find the records it re-reads overwritten; the
+ * kernel does not support that either. */
+static inline bool rb_room(struct ringbuf *rb, uint64_t prod, uint64_t new_prod)
+{
+	uint64_t cons = READ_ONCE(rb->meta->cons_cache);
+
+	if (new_prod - cons > rb->mask || prod - cons > rb->size) {
+		/* A3: pairs with R3 in rb_publish_consumer(). */
+		cons = smp_load_acquire(&rb->cons->consumer_pos);
+		WRITE_ONCE(rb->meta->cons_cache, cons);
+		if (new_prod - cons > rb->mask)
+			return false;
+	}
+	return true;
+}
+
 /* A committed header of a ringbuf ring as one word, for one 8-byte store:
  * {len, the kernel's pg_off} (src/ring.c, section 6); @off is 8-aligned. */
 static inline uint64_t rb_hdr_word(const struct ringbuf *rb, uint64_t off, uint32_t len)
