@@ -162,6 +162,7 @@ static int rb_init_file(struct ringbuf *rb, uint64_t flags, const struct rb_set_
 		.set_id = set ? set->id : 0,
 		.set_n = set ? set->n : 0,
 		.set_idx = set ? set->idx : 0,
+		.clean_to = RB_SP_NONE, /* matches no position */
 	};
 	off_t id_off = offsetof(struct ringbuf_shm_consumer, ring_id);
 	int cfd = rb->cons_fd;

@@ -102,9 +102,11 @@ struct ringbuf {
 	 * record, and would lose its copy of their line to each store
 	 * (rb_alloc() aligns the handle).  The consumer reads faults once a
 	 * call. */
-	_Alignas(128) uint64_t sp_to;    /* src/output.c: its last record ended here,
+	_Alignas(128) ringbuf_u64 sp_to; /* src/output.c: its last record ended here,
 					  * everything before it committed; or
-					  * RB_SP_NONE */
+					  * RB_SP_NONE.  One 64-bit access each time
+					  * (READ_ONCE/WRITE_ONCE): a signal handler
+					  * must never see it torn on 32-bit */
 	uint32_t sp_fast;                /* ~sp_tid when ringbuf_output() may take
 					  * src/output.c's path, else 0 */
 	ringbuf_u64 *faults;             /* pages of this mapping the SIGBUS guard

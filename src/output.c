@@ -66,7 +66,7 @@ rb_write_whole(struct ringbuf *rb, uint64_t off, const void *data, uint64_t size
 			memcpy((char *)(hdr + 1) + size - 8, &b, 8);
 		}
 	} else {
-		memcpy(hdr + 1, data, size);
+		rb_copy(hdr + 1, data, size); /* (no memcpy from NULL when size is 0) */
 	}
 	WRITE_ONCE(*(ringbuf_u64 *)(void *)hdr, rb_hdr_word(rb, off, (uint32_t)size));
 }
@@ -74,7 +74,7 @@ rb_write_whole(struct ringbuf *rb, uint64_t off, const void *data, uint64_t size
 static __attribute__((noinline)) long rb_sp_output_full(struct ringbuf *rb, const void *data,
 							uint64_t size, uint64_t flags)
 {
-	uint64_t len, prod, pend, new_prod, off, last = rb->sp_to;
+	uint64_t len, prod, pend, new_prod, off, last = READ_ONCE(rb->sp_to);
 	struct ringbuf *outer;
 	bool clean;
 	long err;
@@ -93,7 +93,7 @@ static __attribute__((noinline)) long rb_sp_output_full(struct ringbuf *rb, cons
 	}
 	if (!rb_enter(rb, &outer, &err))
 		return rb_err((int)-err);
-	rb->sp_to = RB_SP_BUSY; /* before any position is read */
+	WRITE_ONCE(rb->sp_to, RB_SP_BUSY); /* before any position is read */
 	atomic_signal_fence(memory_order_seq_cst);
 	/* I5: sizes before positions. */
 	len = (size + RINGBUF_HDR_SZ + 7) & ~7ull;
@@ -132,7 +132,7 @@ static __attribute__((noinline)) long rb_sp_output_full(struct ringbuf *rb, cons
 	WRITE_ONCE(rb->meta->reserved, READ_ONCE(rb->meta->reserved) + 1);
 	WRITE_ONCE(rb->meta->reserved_bytes, READ_ONCE(rb->meta->reserved_bytes) + size);
 	atomic_signal_fence(memory_order_seq_cst);
-	rb->sp_to = clean ? new_prod : RB_SP_NONE;
+	WRITE_ONCE(rb->sp_to, clean ? new_prod : RB_SP_NONE);
 	rb_leave(outer);
 	if ((flags & (RINGBUF_NO_WAKEUP | RINGBUF_FORCE_WAKEUP)) != RINGBUF_NO_WAKEUP) {
 		smp_mb(); /* F1: pairs with F3 in ringbuf_poll() and rb_arm() */
@@ -141,13 +141,13 @@ static __attribute__((noinline)) long rb_sp_output_full(struct ringbuf *rb, cons
 	return 0;
 full:
 	atomic_signal_fence(memory_order_seq_cst);
-	rb->sp_to = last; /* nothing was published: still true */
+	WRITE_ONCE(rb->sp_to, last); /* nothing was published: still true */
 	rb_leave(outer);
 	RB_COUNT(rb, refused_full);
 	return rb_err(EAGAIN);
 refused:
 	atomic_signal_fence(memory_order_seq_cst);
-	rb->sp_to = last;
+	WRITE_ONCE(rb->sp_to, last);
 	rb_leave(outer);
 	if (err == -E2BIG) /* (-EBADMSG: positions no ring can have) */
 		RB_COUNT(rb, refused_too_big);
@@ -161,13 +161,21 @@ static __attribute__((noinline)) long rb_sp_wake(struct ringbuf *rb, uint64_t of
 	return 0;
 }
 
+/* @d rotated right by 3: at most mask / 8 exactly when @d is a multiple of
+ * 8 no larger than size - 8 (I2 and I3 in one comparison; mask = size - 1,
+ * size a power of 2). */
+static inline uint64_t rb_ror3(uint64_t d)
+{
+	return d >> 3 | d << 61;
+}
+
 /* The common case; @small (a constant): 8 to 16 payload bytes, copied as
  * two words with no call, so that the whole path stays in registers the
  * caller saves. */
 static __attribute__((always_inline)) inline long
 rb_sp_fast(struct ringbuf *rb, const void *data, uint64_t size, uint64_t flags, bool small)
 {
-	uint64_t len = (size + RINGBUF_HDR_SZ + 7) & ~7ull, last = rb->sp_to, prod, pend, cons, off;
+	uint64_t len = (size + RINGBUF_HDR_SZ + 7) & ~7ull, last = READ_ONCE(rb->sp_to), prod, pend, cons, off;
 
 	/* Anything unusual, before any shared store: the full version.  Each
 	 * value is checked as soon as it is loaded, so few stay live. */
@@ -179,14 +187,17 @@ rb_sp_fast(struct ringbuf *rb, const void *data, uint64_t size, uint64_t flags, 
 	/* A signal handler's output into this ring from here to the end
 	 * would read the same positions and write the same bytes: it finds
 	 * sp_to BUSY and is refused (as rb_enter() refuses it elsewhere). */
-	rb->sp_to = RB_SP_BUSY;
+	WRITE_ONCE(rb->sp_to, RB_SP_BUSY);
 	atomic_signal_fence(memory_order_seq_cst);
 	prod = READ_ONCE(rb->prod->producer_pos);
 	pend = READ_ONCE(rb->prod->pending_pos);
 	/* 1. (pending_pos is producer_pos, or our own committed record lies
 	 * between them.) */
-	if (__builtin_expect(pend != prod && prod != last, 0))
-		goto unmark;
+	if (pend != prod && /* (the common case: the last record's start) */
+	    __builtin_expect(prod != last ||
+				     (pend + len != prod && rb_ror3(prod - pend) > rb->mask >> 3),
+			     0))
+		goto unmark; /* a pending_pos no ring can have (I2, I3): the full path says so */
 	/* 2. pending_pos is producer_pos after the walk, so the record fits
 	 * beside it (len < size: a small record fits any ring, which is at
 	 * least a page); the consumer position cached on the metadata line
@@ -209,13 +220,13 @@ rb_sp_fast(struct ringbuf *rb, const void *data, uint64_t size, uint64_t flags, 
 		WRITE_ONCE(m->reserved_bytes, READ_ONCE(m->reserved_bytes) + size);
 	}
 	atomic_signal_fence(memory_order_seq_cst);
-	rb->sp_to = prod + len;
+	WRITE_ONCE(rb->sp_to, prod + len);
 	if ((flags & (RINGBUF_NO_WAKEUP | RINGBUF_FORCE_WAKEUP)) != RINGBUF_NO_WAKEUP)
 		return rb_sp_wake(rb, off, flags);
 	return 0;
 unmark:
 	atomic_signal_fence(memory_order_seq_cst);
-	rb->sp_to = last;
+	WRITE_ONCE(rb->sp_to, last);
 full:
 	return rb_sp_output_full(rb, data, size, flags);
 }
@@ -276,7 +287,9 @@ long rb_small_output(struct ringbuf *rb, const void *data, uint64_t size, uint64
 		goto general;
 	RB_FI(RB_FI_LOCKED);
 	pp = rb->prod;
-	prod = READ_ONCE(pp->producer_pos);
+	/* A2: pairs with R2 of the previous holder (a dead one too, whose
+	 * lock was taken over): its clean_to store is visible with it. */
+	prod = smp_load_acquire(&pp->producer_pos);
 	pend = READ_ONCE(pp->pending_pos);
 	if (__builtin_expect((prod | pend) & 7 || prod - pend > rb->size, 0))
 		goto unlock; /* positions no ring can have: src/ring.c says so */

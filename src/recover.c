@@ -108,7 +108,7 @@ long rb_sp_claim(struct ringbuf *rb)
 	}
 	rb->sp_tid = rb_tid();
 	rb->sp_fast = rb->overwrite ? 0 : ~rb->sp_tid; /* src/output.c from now on */
-	rb->sp_to = RB_SP_NONE;
+	WRITE_ONCE(rb->sp_to, RB_SP_NONE);
 	return 0;
 }
 

@@ -36,8 +36,9 @@
  *   lock_steals       a producer taking a dead holder's lock over (recover.c)
  *   cons_cache        the lock holder: the consumer_pos it last read (4)
  *   reserved, reserved_bytes   the lock holder (plain adds on the lock's line)
- *   clean_to          the lock holder, after a record written whole
- *                     (src/output.c): a hint, valid while = producer_pos
+ *   clean_to          the lock holder: after a record written whole
+ *                     (src/output.c), and RB_SP_NONE before a BUSY one;
+ *                     a hint, valid while = producer_pos
  *   notify_seq        the futex word: moved from wait_seq to wait_seq + 1 by
  *                     the one producer whose CAS wins (src/notify.c)
  *   force_seq         producers sending a FORCE_WAKEUP bump it
@@ -215,11 +216,11 @@ static inline long rb_lock(struct ringbuf *rb)
 		/* The claimant marks the ring as src/output.c does; a signal
 		 * handler finding it marked is refused (-EINPROGRESS: nested). */
 		long e = rb->sp_tid != rb_tid()	      ? rb_sp_claim(rb)
-			 : rb->sp_to == RB_SP_BUSY ? -EINPROGRESS
+			 : READ_ONCE(rb->sp_to) == RB_SP_BUSY ? -EINPROGRESS
 						   : 0;
 
 		if (!e) {
-			rb->sp_to = RB_SP_BUSY;
+			WRITE_ONCE(rb->sp_to, RB_SP_BUSY);
 			atomic_signal_fence(memory_order_seq_cst);
 		}
 		return e;
@@ -239,7 +240,7 @@ static inline void rb_unlock(struct ringbuf *rb)
 		smp_store_release(&rb->meta->lock_owner, 0);
 	} else {
 		atomic_signal_fence(memory_order_seq_cst);
-		rb->sp_to = RB_SP_NONE; /* (a record of this path lies below) */
+		WRITE_ONCE(rb->sp_to, RB_SP_NONE); /* (a record of this path lies below) */
 	}
 }
 
@@ -320,6 +321,10 @@ room:
 	 * before it recovers the record (src/recover.c). */
 	WRITE_ONCE(hdr->len, (uint32_t)size | RINGBUF_BUSY_BIT);
 	WRITE_ONCE(hdr->pg_off, rb_self());
+	/* A BUSY record: clean_to (src/output.c) must not match producer_pos
+	 * by coincidence (positions set from outside, a wrap), so it goes
+	 * before the position that covers the record. */
+	WRITE_ONCE(rb->meta->clean_to, RB_SP_NONE);
 	RB_FI(RB_FI_HDR);
 	/* R2: pairs with A2 in rb_positions() and the consume loops; I4. */
 	smp_store_release(&rb->prod->producer_pos, new_prod);
