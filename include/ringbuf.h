@@ -1228,8 +1228,9 @@ RINGBUF_API int ringbuf_manager_interrupt(struct ringbuf_manager *m);
 /*
  * ringbuf_manager_remove - stop serving @rb: its epoll registration is
  * dropped and the rings after it keep their order.  @rb stays open (and in
- * fd mode); once removed it may be freed while the manager lives.  Not
- * from a callback of this manager's poll or consume (-EBUSY).  Returns 0,
+ * fd mode); once removed it may be freed while the manager lives.  From
+ * a callback of this manager's poll or consume only the ring added last
+ * may be removed (-EBUSY for the others).  Returns 0,
  * or -EINVAL (NULL @m or @rb), -ENOENT (@rb is not in the manager),
  * -EBUSY.  Since 0.5.
  */
@@ -1416,7 +1417,8 @@ RINGBUF_API int ringbuf_set_epoll_fd(struct ringbuf_set *s);
  * @fn(@ctx, ...), as ringbuf_manager_add() of each member in index order:
  * a set's records then arrive in the same ringbuf_manager_poll() as other
  * rings' and sets'.  All or nothing: if adding a member fails, the members
- * added before it are removed again (they stay in fd mode).  Not for a
+ * added before it are removed again (they stay in fd mode), from a
+ * callback of @m too.  Not for a
  * kernel map of ring buffers (its members follow the outer map, which the
  * manager would not: use ringbuf_set_poll() or ringbuf_set_epoll_fd()).
  * Remove the members (ringbuf_manager_remove() of ringbuf_set_ring()) or

@@ -32,6 +32,7 @@ struct rb_managed {
 	struct ringbuf *rb;
 	ringbuf_sample_fn fn;
 	void *ctx;
+	int fd; /* what was registered (ringbuf_epoll_fd() at add time) */
 };
 
 struct ringbuf_manager {
@@ -40,7 +41,8 @@ struct ringbuf_manager {
 	struct rb_managed *rings;
 	struct epoll_event *events; /* one per ring, for epoll_wait */
 	size_t n, cap;
-	bool in_call; /* inside poll/consume: a callback's remove is refused */
+	unsigned in_call; /* poll/consume calls in progress (nested from
+			   * callbacks too): a callback's remove is refused */
 };
 
 /* An error as the API returns it: -@e, with errno set. */
@@ -142,7 +144,7 @@ int ringbuf_manager_add(struct ringbuf_manager *m, struct ringbuf *rb, ringbuf_s
 	ev.data.u32 = (uint32_t)m->n;
 	if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &ev))
 		return rb_manager_err(errno);
-	m->rings[m->n++] = (struct rb_managed){ .rb = rb, .fn = fn, .ctx = ctx };
+	m->rings[m->n++] = (struct rb_managed){ .rb = rb, .fn = fn, .ctx = ctx, .fd = fd };
 	return 0;
 }
 
@@ -153,24 +155,23 @@ int ringbuf_manager_remove(struct ringbuf_manager *m, struct ringbuf *rb)
 
 	if (!m || !rb)
 		return rb_manager_err(EINVAL);
-	if (m->in_call)
-		return rb_manager_err(EBUSY);
 	for (i = 0; i < m->n && m->rings[i].rb != rb; i++)
 		;
 	if (i == m->n)
 		return rb_manager_err(ENOENT);
-	fd = ringbuf_epoll_fd(rb);
-	if (fd >= 0)
-		(void)epoll_ctl(m->epfd, EPOLL_CTL_DEL, fd, NULL); /* gone with its fd if closed */
+	/* A poll in progress holds the indices epoll reported: only the last
+	 * ring may go from under it (an index past the end is skipped). */
+	if (m->in_call && i != m->n - 1)
+		return rb_manager_err(EBUSY);
+	fd = m->rings[i].fd;
+	(void)epoll_ctl(m->epfd, EPOLL_CTL_DEL, fd, NULL); /* gone with its fd if closed */
 	/* The rings after it move down one, in order (consume's order is the
 	 * order of adding); each registration carries its index: renumber. */
 	for (size_t j = i + 1; j < m->n; j++) {
 		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (uint32_t)(j - 1) };
-		int f = ringbuf_epoll_fd(m->rings[j].rb);
 
 		m->rings[j - 1] = m->rings[j];
-		if (f >= 0)
-			(void)epoll_ctl(m->epfd, EPOLL_CTL_MOD, f, &ev);
+		(void)epoll_ctl(m->epfd, EPOLL_CTL_MOD, m->rings[j - 1].fd, &ev);
 	}
 	m->n--;
 	return 0;
@@ -202,7 +203,7 @@ int ringbuf_manager_poll(struct ringbuf_manager *m, int timeout_ms)
 				return rb_manager_err(ECANCELED); /* the rings' records wait */
 		}
 	}
-	m->in_call = true;
+	m->in_call++;
 	for (int i = 0; i < cnt; i++) {
 		uint32_t idx = m->events[i].data.u32;
 		struct rb_managed *r;
@@ -213,12 +214,12 @@ int ringbuf_manager_poll(struct ringbuf_manager *m, int timeout_ms)
 		r = &m->rings[idx];
 		got = ringbuf_consume(r->rb, r->fn, r->ctx);
 		if (got < 0) {
-			m->in_call = false;
+			m->in_call--;
 			return got; /* errno set */
 		}
 		total = rb_total(total, got);
 	}
-	m->in_call = false;
+	m->in_call--;
 	return total;
 }
 
@@ -228,19 +229,19 @@ int ringbuf_manager_consume_n(struct ringbuf_manager *m, size_t n)
 
 	if (!m)
 		return rb_manager_err(EINVAL);
-	m->in_call = true;
+	m->in_call++;
 	for (size_t i = 0; i < m->n && n > 0; i++) {
 		struct rb_managed *r = &m->rings[i];
 		int got = ringbuf_consume_n(r->rb, r->fn, r->ctx, n);
 
 		if (got < 0) {
-			m->in_call = false;
+			m->in_call--;
 			return got;
 		}
 		n -= (size_t)got;
 		total = rb_total(total, got);
 	}
-	m->in_call = false;
+	m->in_call--;
 	return total;
 }
 

@@ -100,8 +100,11 @@ static int g_mgr_remove; /* 1: the next callback tries to remove */
 
 static int mgr_cb(void *ctx, void *data, size_t size)
 {
-	if (g_mgr_remove == 1) /* once: a callback may not remove */
+	if (g_mgr_remove == 1) { /* once: a callback may not remove (not even
+				  * after a nested consume of its own) */
+		(void)ringbuf_manager_consume(g_mgr);
 		g_mgr_remove = ringbuf_manager_remove(g_mgr, g_mgr_victim);
+	}
 	return seen_cb(ctx, data, size);
 }
 
