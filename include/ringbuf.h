@@ -235,7 +235,9 @@ struct ringbuf_shm_meta {
 	ringbuf_u64 clean_to;     /* a hint, meaningful only while it equals
 				   * producer_pos: then every record below it is
 				   * committed (stored after each record written
-				   * whole, src/output.c); older versions ignore it */
+				   * whole, src/output.c; 1, no position, before a
+				   * BUSY record and at creation); older versions
+				   * ignore it */
 	uint8_t  _pad1[128 - 48];
 
 	/* notification state written by producers, only when they wake the
