@@ -71,6 +71,17 @@ rb_write_whole(struct ringbuf *rb, uint64_t off, const void *data, uint64_t size
 	WRITE_ONCE(*(ringbuf_u64 *)(void *)hdr, rb_hdr_word(rb, off, (uint32_t)size));
 }
 
+/* After a record written whole was published: the wakeup decision of
+ * src/notify.c (F1 is this smp_mb; the committed header and producer_pos
+ * are both stored before it).  Returns 0, for the callers' tail calls. */
+static __attribute__((noinline)) long rb_whole_wake(struct ringbuf *rb, uint64_t off,
+						    uint64_t flags)
+{
+	smp_mb(); /* F1: pairs with F3 in ringbuf_poll() and rb_arm() */
+	rb_notify(rb, off, flags);
+	return 0;
+}
+
 static __attribute__((noinline)) long rb_sp_output_full(struct ringbuf *rb, const void *data,
 							uint64_t size, uint64_t flags)
 {
@@ -134,10 +145,8 @@ static __attribute__((noinline)) long rb_sp_output_full(struct ringbuf *rb, cons
 	atomic_signal_fence(memory_order_seq_cst);
 	WRITE_ONCE(rb->sp_to, clean ? new_prod : RB_SP_NONE);
 	rb_leave(outer);
-	if ((flags & (RINGBUF_NO_WAKEUP | RINGBUF_FORCE_WAKEUP)) != RINGBUF_NO_WAKEUP) {
-		smp_mb(); /* F1: pairs with F3 in ringbuf_poll() and rb_arm() */
-		rb_notify(rb, off, flags);
-	}
+	if ((flags & (RINGBUF_NO_WAKEUP | RINGBUF_FORCE_WAKEUP)) != RINGBUF_NO_WAKEUP)
+		return rb_whole_wake(rb, off, flags);
 	return 0;
 full:
 	atomic_signal_fence(memory_order_seq_cst);
@@ -152,13 +161,6 @@ refused:
 	if (err == -E2BIG) /* (-EBADMSG: positions no ring can have) */
 		RB_COUNT(rb, refused_too_big);
 	return rb_err((int)-err);
-}
-
-static __attribute__((noinline)) long rb_sp_wake(struct ringbuf *rb, uint64_t off, uint64_t flags)
-{
-	smp_mb(); /* F1: pairs with F3 in ringbuf_poll() and rb_arm() */
-	rb_notify(rb, off, flags);
-	return 0;
 }
 
 /* @d rotated right by 3: at most mask / 8 exactly when @d is a multiple of
@@ -222,7 +224,7 @@ rb_sp_fast(struct ringbuf *rb, const void *data, uint64_t size, uint64_t flags, 
 	atomic_signal_fence(memory_order_seq_cst);
 	WRITE_ONCE(rb->sp_to, prod + len);
 	if ((flags & (RINGBUF_NO_WAKEUP | RINGBUF_FORCE_WAKEUP)) != RINGBUF_NO_WAKEUP)
-		return rb_sp_wake(rb, off, flags);
+		return rb_whole_wake(rb, off, flags);
 	return 0;
 unmark:
 	atomic_signal_fence(memory_order_seq_cst);
@@ -323,7 +325,7 @@ long rb_small_output(struct ringbuf *rb, const void *data, uint64_t size, uint64
 	atomic_signal_fence(memory_order_seq_cst);
 	rb_inside = outer;
 	if ((flags & (RINGBUF_NO_WAKEUP | RINGBUF_FORCE_WAKEUP)) != RINGBUF_NO_WAKEUP)
-		return rb_sp_wake(rb, off, flags);
+		return rb_whole_wake(rb, off, flags);
 	return 0;
 unlock:
 	smp_store_release(&m->lock_owner, 0); /* R4; nothing was written */
