@@ -265,7 +265,7 @@ const char *skip_reason(int ri)
 void run_in_thread(void *(*fn)(void *), const struct rowdef *row, uint64_t dur_ns,
 		   struct sample *out)
 {
-	struct row_arg a = { .row = row, .dur_ns = dur_ns };
+	struct row_arg a = { .row = row, .dur_ns = dur_ns, .cpu = cfg.cpus[0] };
 	pthread_t t;
 
 	if (pthread_create(&t, NULL, fn, &a))

@@ -255,6 +255,7 @@ uint64_t ch_drain(const struct cons_h *h, ringbuf_sample_fn fn, void *ctx);
 struct row_arg {
 	const struct rowdef *row;
 	uint64_t dur_ns;
+	int cpu; /* the CPU to pin to: cfg.cpus[0] unless the row says otherwise */
 	struct sample out;
 };
 void run_in_thread(void *(*fn)(void *), const struct rowdef *row, uint64_t dur_ns,

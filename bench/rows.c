@@ -40,6 +40,8 @@ const struct rowdef rows[] = {
 	  "k-alone", "ringbuf_output, 64 MiB ring, no consumer (DRAM write-bound)" },
 	{ "producer-alone-1MiB", K_ALONE, 1, 8, WARM_RING, NOW, NAP, CO_USER, S_NONE, false, false,
 	  "k-alone", "ringbuf_output, 1 MiB ring that stays in cache: the library's own cost" },
+	{ "producer-alone-1MiB-2t", K_ALONE, 2, 8, WARM_RING, NOW, NAP, CO_USER, S_NONE, false,
+	  false, "k-alone", "as producer-alone-1MiB, two threads on two CPUs, a ring each, at once" },
 	{ "producer-alone-reserve", K_ALONE, 1, 8, ALONE_RING, NOW, NAP, CO_USER, S_NONE, true,
 	  false, "k-alone", "reserve+submit, 64 MiB ring, no consumer" },
 	{ "producer-alone-single", K_ALONE, 1, 8, ALONE_RING, NOW, NAP, CO_USER, S_NONE, false,

@@ -58,7 +58,7 @@ static void *alone_main(void *p)
 	struct verifier v = { .size = 8, .row = a->row->name };
 	uint64_t seq = 0, ns = 0, recs = 0, warm = 0;
 
-	pin_self(cfg.cpus[0]);
+	pin_self(a->cpu);
 	rb = new_ring(a->row->ring, row_ring_flags(a->row));
 	prefault(rb);
 	fill_once(rb, a->row->reserve, &seq, &warm); /* warm-up, not counted */
@@ -77,9 +77,32 @@ static void *alone_main(void *p)
 	return NULL;
 }
 
+/* With two producers (a "-2t" row): each on its own CPU and its own ring,
+ * at the same time, no consumer running -- what two CPUs can produce when
+ * nothing is shared.  The figure is the mean of the two threads' ns per
+ * record. */
 void run_alone(const struct rowdef *row, uint64_t dur_ns, struct sample *out)
 {
-	run_in_thread(alone_main, row, dur_ns, out);
+	struct row_arg a[2];
+	pthread_t t[2];
+	int n = row->nprod > 1 && cfg.ncpus > 1 ? 2 : 1;
+
+	if (n == 1) {
+		run_in_thread(alone_main, row, dur_ns, out);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		a[i] = (struct row_arg){ .row = row, .dur_ns = dur_ns, .cpu = cfg.allowed[i] };
+		if (pthread_create(&t[i], NULL, alone_main, &a[i]))
+			die("pthread_create");
+	}
+	for (int i = 0; i < n; i++)
+		pthread_join(t[i], NULL);
+	*out = a[0].out;
+	out->records += a[1].out.records;
+	out->value = (a[0].out.value + a[1].out.value) / 2;
+	out->prod_cpu = out->value;
+	out->bytes_s = a[0].out.bytes_s + a[1].out.bytes_s;
 }
 
 /* ------------------------------------------------------------------------
